@@ -3,6 +3,8 @@ package supervision
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 )
 
 // ReasonKind classifies an exit reason the way OTP does.
@@ -104,7 +106,29 @@ func (r Reason) String() string {
 // PanicError is the cause of the abnormal reason of a process that panicked.
 type PanicError struct {
 	Value any
-	Stack []byte
+	pcs   []uintptr
+}
+
+// newPanicError captures the panicking goroutine's stack cheaply (program
+// counters); Stack formats it on demand.
+func newPanicError(v any) *PanicError {
+	pcs := make([]uintptr, 32)
+	n := runtime.Callers(3, pcs)
+	return &PanicError{Value: v, pcs: pcs[:n]}
+}
+
+// Stack returns the stack of the panic, one "function file:line" per line.
+func (e *PanicError) Stack() string {
+	var b strings.Builder
+	frames := runtime.CallersFrames(e.pcs)
+	for {
+		f, more := frames.Next()
+		fmt.Fprintf(&b, "%s\n\t%s:%d\n", f.Function, f.File, f.Line)
+		if !more {
+			break
+		}
+	}
+	return b.String()
 }
 
 // Error implements error.

@@ -114,7 +114,7 @@ func (a AutoShutdown) String() string {
 	return fmt.Sprintf("AutoShutdown(%d)", a)
 }
 
-// Shutdown is a child's shutdown spec: how long the supervisor waits for
+// ShutdownSpec is a child's shutdown spec: how long the supervisor waits for
 // the child to stop before killing it. The zero value selects OTP's default:
 // 5 s for a worker, Infinity for a supervisor.
 //
@@ -122,28 +122,28 @@ func (a AutoShutdown) String() string {
 // remaining messages and its cleanup handlers are dropped, its name is freed
 // and the supervisor goes on at once; a handler that is running at that
 // moment finishes on its own goroutine.
-type Shutdown time.Duration
+type ShutdownSpec time.Duration
 
 const (
 	// DefaultShutdown selects 5 s for workers and Infinity for supervisors.
-	DefaultShutdown Shutdown = 0
+	DefaultShutdown ShutdownSpec = 0
 	// BrutalKill kills the child at once, without running its cleanup.
-	BrutalKill Shutdown = -1
+	BrutalKill ShutdownSpec = -1
 	// Infinity waits for the child however long it takes.
-	Infinity Shutdown = -2
+	Infinity ShutdownSpec = -2
 )
 
 // Timeout returns a shutdown spec that waits up to d before killing the
 // child. A zero d kills the child right after signalling it.
-func Timeout(d time.Duration) Shutdown {
+func Timeout(d time.Duration) ShutdownSpec {
 	if d <= 0 {
-		return Shutdown(1) // one nanosecond: signal, then kill
+		return ShutdownSpec(1) // one nanosecond: signal, then kill
 	}
-	return Shutdown(d)
+	return ShutdownSpec(d)
 }
 
 // String formats the spec like OTP: brutal_kill, infinity or milliseconds.
-func (s Shutdown) String() string {
+func (s ShutdownSpec) String() string {
 	switch {
 	case s == BrutalKill:
 		return "brutal_kill"
@@ -154,11 +154,11 @@ func (s Shutdown) String() string {
 	case s > 0:
 		return time.Duration(s).String()
 	}
-	return fmt.Sprintf("Shutdown(%d)", int64(s))
+	return fmt.Sprintf("ShutdownSpec(%d)", int64(s))
 }
 
 // DefaultWorkerShutdown is OTP's default shutdown for workers.
-const DefaultWorkerShutdown = Shutdown(5 * time.Second)
+const DefaultWorkerShutdown = ShutdownSpec(5 * time.Second)
 
 // ChildSpec describes one child, as OTP's child_spec map does.
 type ChildSpec struct {
@@ -169,8 +169,8 @@ type ChildSpec struct {
 	Start StartFunc
 	// Restart is Permanent (default), Transient or Temporary.
 	Restart RestartType
-	// Shutdown is how long a stop may take; see Shutdown.
-	Shutdown Shutdown
+	// Shutdown is how long a stop may take; see ShutdownSpec.
+	Shutdown ShutdownSpec
 	// Type is Worker (default) or SupervisorChild.
 	Type ChildType
 	// Significant children stop the supervisor when they exit, according to
