@@ -110,17 +110,23 @@ func (s *Supervisor) Stop(ctx context.Context) error {
 // Exit stops the supervisor with reason r, like exit(Sup, R) from its
 // parent: children still get shutdown, in order.
 func (s *Supervisor) Exit(ctx context.Context, r Reason) error {
-	s.p.setReason(r)
-	if s.p.sup == nil {
-		s.p.stopping.Store(true) // top level: nobody to tell
-	}
-	s.system.Root.Stop(s.pid)
+	s.Signal(r)
 	select {
 	case <-s.p.done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Signal asks the supervisor to exit with reason r and returns at once;
+// Done is closed once it has stopped its children and exited.
+func (s *Supervisor) Signal(r Reason) {
+	s.p.setReason(r)
+	if s.p.sup == nil {
+		s.p.stopping.Store(true) // top level: nobody to tell
+	}
+	s.system.Root.Stop(s.pid)
 }
 
 // Kill kills the supervisor like exit(Sup, kill): no ordered shutdown; its

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/otpbox/otpbox/supervision"
-	
+	"github.com/otpbox/otpbox/testkit"
 )
 
 // Commands understood by the test worker.
@@ -116,8 +116,8 @@ func (p *plan) set(f func(p *plan)) {
 // recorder, plans for each child id, and the supervisor under test.
 type fixture struct {
 	t     *testing.T
-	kit   *shimKit
-	rec   *shimRec
+	kit   *testkit.Kit
+	rec   *testkit.Recorder
 	plans map[string]*plan
 	sup   *supervision.Supervisor
 	clock *fakeClock
@@ -126,11 +126,11 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	kit := shimNew(t)
+	kit := testkit.New(t)
 	return &fixture{
 		t:     t,
 		kit:   kit,
-		rec:   shimRecorder(t, kit.System()),
+		rec:   testkit.NewRecorder(t, kit.System()),
 		plans: map[string]*plan{},
 		clock: &fakeClock{now: time.Unix(1_000_000, 0)},
 		ctx:   t.Context(),

@@ -76,9 +76,9 @@ func newSupervisor(p *proc, spec Spec, d *pinned, h *Supervisor) *supervisor {
 		p:      p,
 		d:      d,
 		handle: h,
-		spec:  spec,
-		clock: clock,
-		ids:   make(map[string]*child, len(spec.Children)),
+		spec:   spec,
+		clock:  clock,
+		ids:    make(map[string]*child, len(spec.Children)),
 	}
 }
 
