@@ -1,0 +1,134 @@
+package cluster
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/asynkron/protoactor-go/actor"
+	pcluster "github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/eventstream"
+)
+
+// Directory is a protoactor IdentityLookup that places every activation on
+// this member and keeps them in a map: lookup, activation and removal are
+// O(1) each. (protoactor's disthash placement actor scans all of its grains
+// on every termination, so draining N grains costs O(N²).)
+//
+// Exactly one activation exists per identity: Get spawns under the lock.
+// Directory is safe for concurrent use.
+type Directory struct {
+	mu     sync.Mutex // protects pids and counts
+	c      *pcluster.Cluster
+	pids   map[key]*actor.PID
+	counts map[string]int // live activations per kind
+	sub    *eventstream.Subscription
+	system *actor.ActorSystem
+}
+
+type key struct{ kind, identity string }
+
+var _ pcluster.IdentityLookup = (*Directory)(nil)
+
+// NewDirectory returns a directory for one member.
+func NewDirectory() *Directory {
+	return &Directory{pids: make(map[key]*actor.PID), counts: make(map[string]int)}
+}
+
+// Setup is called by protoactor when the member starts.
+func (d *Directory) Setup(c *pcluster.Cluster, _ []string, _ bool) {
+	d.c = c
+	d.system = c.ActorSystem
+	d.sub = c.ActorSystem.EventStream.SubscribeWithPredicate(func(evt any) {
+		t := evt.(*pcluster.ActivationTerminating)
+		d.RemovePid(t.ClusterIdentity, t.Pid)
+	}, func(evt any) bool {
+		_, ok := evt.(*pcluster.ActivationTerminating)
+		return ok
+	})
+}
+
+// Shutdown stops following activations.
+func (d *Directory) Shutdown() {
+	if d.sub != nil {
+		d.system.EventStream.Unsubscribe(d.sub)
+	}
+}
+
+// Get returns the activation of ci, spawning it when there is none. It
+// returns nil for an unknown kind.
+func (d *Directory) Get(ci *pcluster.ClusterIdentity) *actor.PID {
+	k := key{ci.Kind, ci.Identity}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if pid, ok := d.pids[k]; ok {
+		if _, alive := d.system.ProcessRegistry.GetLocal(pid.Id); alive {
+			return pid
+		}
+		d.forget(k)
+	}
+	kind, ok := d.c.TryGetClusterKind(ci.Kind)
+	if !ok {
+		return nil
+	}
+	props := pcluster.WithClusterIdentity(kind.Props, ci)
+	pid, err := d.system.Root.SpawnNamed(props, ci.Kind+"/"+ci.Identity)
+	if err != nil {
+		// The previous activation is still stopping under that name.
+		pid = d.system.Root.SpawnPrefix(props, ci.Kind+"/"+ci.Identity+"$")
+	}
+	kind.Inc()
+	d.pids[k] = pid
+	d.counts[ci.Kind]++
+	return pid
+}
+
+// forget drops k; d.mu must be held.
+func (d *Directory) forget(k key) {
+	delete(d.pids, k)
+	d.counts[k.kind]--
+	if kind, ok := d.c.TryGetClusterKind(k.kind); ok {
+		kind.Dec()
+	}
+}
+
+// RemovePid forgets the activation pid of ci, if it is still the current one.
+func (d *Directory) RemovePid(ci *pcluster.ClusterIdentity, pid *actor.PID) {
+	if ci == nil || pid == nil {
+		return
+	}
+	k := key{ci.Kind, ci.Identity}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if cur, ok := d.pids[k]; ok && cur.Equal(pid) {
+		d.forget(k)
+	}
+}
+
+// Lookup returns the activation of ci without spawning one.
+func (d *Directory) Lookup(kind, identity string) (*actor.PID, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	pid, ok := d.pids[key{kind, identity}]
+	return pid, ok
+}
+
+// Active returns the identities of kind with a live activation, sorted.
+func (d *Directory) Active(kind string) []string {
+	d.mu.Lock()
+	ids := make([]string, 0, len(d.pids))
+	for k := range d.pids {
+		if k.kind == kind {
+			ids = append(ids, k.identity)
+		}
+	}
+	d.mu.Unlock()
+	sort.Strings(ids)
+	return ids
+}
+
+// Count returns the number of live activations of kind.
+func (d *Directory) Count(kind string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.counts[kind]
+}

@@ -1,0 +1,54 @@
+// Package sandbox runs untrusted Starlark code in isolated, limited,
+// persistent sessions: the execution engine of otpbox's sandbox grains.
+//
+// # Sessions
+//
+// A [Session] is a REPL: each [Session.Execute] runs a chunk of code
+// against the globals left by earlier chunks and returns the repr of a
+// final expression, what print wrote, and the steps and time used:
+//
+//	s := sandbox.NewSession(sandbox.Limits{})
+//	s.Execute(ctx, "counter = {'n': 0}")
+//	res, err := s.Execute(ctx, "counter['n'] += 1\ncounter['n']") // res.Value == "1"
+//
+// Executions are transactions: one that fails for any reason (a
+// [*SyntaxError], a [*RuntimeError] with a Starlark backtrace, a
+// [*LimitError], cancellation) leaves the globals as they were, down to the
+// contents of the lists, dicts and sets it mutated.
+//
+// # Limits
+//
+// [Limits] bound each execution (steps, wall-clock time, code size, output
+// size) and the session (number of globals, approximate heap held by
+// them), with safe defaults. The step limit is Starlark's; on top of it,
+// the code is instrumented so that every operation whose cost grows with
+// its operands (string and list concatenation and repetition, %,
+// str.format, join, replace, split, slicing a list, big-int arithmetic,
+// materialising a range with list, sorted, ...) is charged about one step
+// per 16 bytes it allocates, before it allocates, and no single operation
+// may produce more than 4 MiB of text. One execution therefore cannot
+// allocate much more than 64 bytes per step of its budget (64 MiB at the
+// default), and what it keeps is checked against MaxHeapBytes afterwards.
+//
+// Known gap: values built by nesting a tuple in itself many times
+// (t = (t, t) in a loop) have an exponential hash. Hashing happens inside
+// the interpreter (dict keys, set elements, in), cannot be charged or
+// cancelled, and so can hold a CPU until it ends. Recursion is disabled,
+// so Go stacks stay small.
+//
+// # Isolation
+//
+// Code sees Starlark's universe (with guarded replacements) and nothing
+// else: no load, files, network, environment, clock or randomness.
+// Builtins added with [WithBuiltins] or an [Env] are the only way out; they
+// reach their session with [FromThread] or [WithLocal], charge their work
+// with [Charge], and watch [Context] when they block.
+//
+// # Journals
+//
+// A [Store] keeps each sandbox's accepted executions ([Entry]) and
+// metadata so that replaying them in a fresh session rebuilds it after
+// passivation or a restart. Implementations live in sandbox/store/bolt
+// (embedded) and sandbox/store/redis (shared); sandbox/store/storetest is
+// their conformance suite.
+package sandbox

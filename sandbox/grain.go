@@ -1,0 +1,264 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	pcluster "github.com/asynkron/protoactor-go/cluster"
+	"google.golang.org/protobuf/proto"
+)
+
+// Kind is the cluster kind of sandbox grains; the identity is the sandbox id.
+const Kind = "sandbox"
+
+// meta is what a sandbox keeps in the store besides its journal.
+type meta struct {
+	Requirements Requirements `json:"requirements"`
+	CreatedAt    time.Time    `json:"created_at"`
+}
+
+// grain is a sandbox activation: one per sandbox id in the cluster. It
+// loads the sandbox from the store on its first message (replaying the
+// journal), journals every accepted execution before answering, and
+// passivates after being idle.
+type grain struct {
+	host       *Host
+	id         string
+	identity   *pcluster.ClusterIdentity
+	retired    bool  // out of the directory, draining its mailbox before it stops
+	meta       *meta // nil: not loaded, or the sandbox does not exist
+	sess       *Session
+	otp        *otpRuntime
+	lastActive time.Time
+}
+
+func (g *grain) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		if g.host.idle > 0 {
+			ctx.SetReceiveTimeout(g.host.idle)
+		}
+	case *pcluster.ClusterInit:
+		g.identity = m.Identity
+		g.id = m.Identity.Identity
+	case *actor.ReceiveTimeout:
+		g.host.log.Debug("sandbox passivating", slog.String("id", g.id))
+		g.retire(ctx)
+	case *actor.Stopping:
+		g.stopTree()
+	case proto.Message:
+		if g.retired {
+			// Sent before this activation left the directory: the caller
+			// looks the sandbox up again.
+			ctx.Respond(&Reply{Failure: &Failure{Kind: kindRetry}})
+			return
+		}
+		g.handle(ctx, m)
+	}
+}
+
+// retire takes the activation out of the directory, so new calls activate
+// the sandbox afresh, then stops it once the messages already queued are
+// answered (with a retry).
+func (g *grain) retire(ctx actor.Context) {
+	g.retired = true
+	g.stopTree()
+	if g.identity != nil && g.host.dir != nil {
+		g.host.dir.RemovePid(g.identity, ctx.Self())
+	}
+	ctx.Poison(ctx.Self())
+}
+
+func (g *grain) handle(ctx actor.Context, msg proto.Message) {
+	switch m := msg.(type) {
+	case *Create:
+		ctx.Respond(g.create(m))
+	case *Exec:
+		ctx.Respond(g.exec(m))
+	case *Describe:
+		ctx.Respond(g.describe())
+	case *Reset:
+		ctx.Respond(g.reset())
+	case *Destroy:
+		ctx.Respond(g.destroy())
+		g.retire(ctx)
+	case *Passivate:
+		g.retire(ctx)
+		ctx.Respond(&Reply{})
+	case *Query:
+		ctx.Respond(g.query(m))
+	}
+}
+
+func (g *grain) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), g.host.storeTimeout)
+}
+
+// load reads the sandbox from the store and replays its journal, once.
+// A sandbox that does not exist gives ErrNotFound.
+func (g *grain) load() error {
+	if g.meta != nil {
+		return nil
+	}
+	ctx, cancel := g.ctx()
+	defer cancel()
+	raw, err := g.host.store.GetMeta(ctx, g.id)
+	if err != nil {
+		return err
+	}
+	var m meta
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return &StoreError{Op: "decode meta", Err: err}
+	}
+	entries, err := g.host.store.Load(ctx, g.id)
+	if err != nil {
+		return err
+	}
+	g.meta = &m
+	g.fresh()
+	for _, e := range entries {
+		if _, err := g.sess.Execute(context.Background(), e.Code); err != nil {
+			// Starlark is deterministic: an accepted execution replays. A
+			// difference means the limits or the runtime changed; say so
+			// and go on with what replayed.
+			g.host.log.Warn("sandbox replay diverged", slog.String("id", g.id), slog.Uint64("seq", e.Seq), slog.Any("error", err))
+		}
+	}
+	g.host.replays.Add(1)
+	return nil
+}
+
+// fresh starts a new session (and no tree) with the sandbox's limits.
+func (g *grain) fresh() {
+	g.stopTree()
+	g.otp = newOTPRuntime(g.host, g.id, g.meta.Requirements.Limits)
+	g.sess = NewSession(g.meta.Requirements.Limits, WithEnv(g.host.env), WithLocal(otpLocal, g.otp))
+	g.lastActive = g.host.now()
+}
+
+func (g *grain) stopTree() {
+	if g.otp != nil {
+		g.otp.stop()
+		g.otp = nil
+	}
+}
+
+func (g *grain) create(m *Create) *Reply {
+	err := g.load()
+	switch {
+	case err == nil:
+		return failure(ErrAlreadyExists)
+	case !errors.Is(err, ErrNotFound):
+		return failure(err)
+	}
+	var req Requirements
+	if err := json.Unmarshal(m.Requirements, &req); err != nil {
+		return failure(err)
+	}
+	md := &meta{Requirements: req, CreatedAt: g.host.now().UTC()}
+	raw, _ := json.Marshal(md)
+	ctx, cancel := g.ctx()
+	defer cancel()
+	if err := g.host.store.PutMeta(ctx, g.id, raw); err != nil {
+		return failure(err)
+	}
+	g.meta = md
+	g.fresh()
+	return g.describe()
+}
+
+func (g *grain) exec(m *Exec) *ExecResult {
+	if err := g.load(); err != nil {
+		return &ExecResult{Failure: toFailure(err)}
+	}
+	res, err := g.sess.Execute(context.Background(), m.Code)
+	g.lastActive = g.host.now()
+	if err != nil {
+		return &ExecResult{Failure: toFailure(err)}
+	}
+	ctx, cancel := g.ctx()
+	defer cancel()
+	if _, err := g.host.store.Append(ctx, g.id, Entry{Code: m.Code, At: g.lastActive}); err != nil {
+		// The execution is not durable: rebuild from what is, so memory
+		// never holds state the journal lost.
+		g.meta = nil
+		g.stopTree()
+		g.sess = nil
+		return &ExecResult{Failure: toFailure(err)}
+	}
+	return &ExecResult{Value: res.Value, Output: res.Output, Steps: res.Steps, DurationNs: int64(res.Duration)}
+}
+
+func (g *grain) describe() *Reply {
+	if err := g.load(); err != nil {
+		return failure(err)
+	}
+	st := g.sess.Stats()
+	info := Info{
+		ID:           g.id,
+		Node:         g.host.node,
+		State:        StateActive,
+		Requirements: g.meta.Requirements,
+		CreatedAt:    g.meta.CreatedAt,
+		LastActive:   g.lastActive.UTC(),
+		Executions:   st.Executions,
+		Globals:      st.Globals,
+		HeapBytes:    st.HeapBytes,
+		Actors:       g.otp.actorCount(),
+	}
+	raw, _ := json.Marshal(&info)
+	return &Reply{Json: raw}
+}
+
+func (g *grain) reset() *Reply {
+	if err := g.load(); err != nil {
+		return failure(err)
+	}
+	ctx, cancel := g.ctx()
+	defer cancel()
+	if err := g.host.store.Truncate(ctx, g.id); err != nil {
+		return failure(err)
+	}
+	g.fresh()
+	return g.describe()
+}
+
+func (g *grain) destroy() *Reply {
+	if err := g.load(); err != nil {
+		return failure(err)
+	}
+	g.stopTree()
+	ctx, cancel := g.ctx()
+	defer cancel()
+	if err := g.host.store.Delete(ctx, g.id); err != nil {
+		return failure(err)
+	}
+	g.meta = nil
+	return &Reply{}
+}
+
+func (g *grain) query(m *Query) *Reply {
+	if err := g.load(); err != nil {
+		return failure(err)
+	}
+	var v any
+	switch m.What {
+	case "tree":
+		v = g.otp.tree()
+	case "restarts":
+		v = g.otp.restarts()
+	case "trace":
+		v = g.otp.trace()
+	default:
+		return failure(errors.New("sandbox: unknown query " + m.What))
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return failure(err)
+	}
+	return &Reply{Json: raw}
+}

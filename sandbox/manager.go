@@ -1,0 +1,386 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	pcluster "github.com/asynkron/protoactor-go/cluster"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/otpbox/otpbox/cluster"
+)
+
+// Sandbox states reported in Info.
+const (
+	StateActive     = "active"
+	StatePassivated = "passivated"
+)
+
+// Info describes a sandbox.
+type Info struct {
+	ID           string       `json:"id"`
+	Node         string       `json:"node"`
+	State        string       `json:"state"`
+	Requirements Requirements `json:"requirements"`
+	CreatedAt    time.Time    `json:"created_at"`
+	LastActive   time.Time    `json:"last_active,omitzero"`
+	Executions   uint64       `json:"executions"`
+	Globals      int          `json:"globals"`
+	HeapBytes    int64        `json:"heap_bytes"`
+	Actors       int          `json:"actors"`
+}
+
+// Filter selects sandboxes in List; zero fields match all.
+type Filter struct {
+	Node  string
+	State string
+}
+
+// Config configures the hosting of sandbox grains on a node. The zero value
+// of every field but Store is usable.
+type Config struct {
+	// Store keeps journals and metadata. Required.
+	Store Store
+	// Node names this member (default "local").
+	Node string
+	// IdleTimeout passivates a sandbox after that long without a message
+	// (default 5 minutes; negative: never).
+	IdleTimeout time.Duration
+	// StoreTimeout bounds each store operation (default 5 s).
+	StoreTimeout time.Duration
+	// RequestTimeout bounds a call whose ctx has no deadline (default 30 s).
+	RequestTimeout time.Duration
+	// Logger defaults to a discarding logger.
+	Logger *slog.Logger
+	// Clock defaults to time.Now.
+	Clock func() time.Time
+}
+
+// Host holds what the sandbox grains of one node share.
+type Host struct {
+	system       *actor.ActorSystem // set by NewManager
+	dir          *cluster.Directory // set by NewManager
+	store        Store
+	node         string
+	idle         time.Duration
+	storeTimeout time.Duration
+	reqTimeout   time.Duration
+	env          *Env
+	log          *slog.Logger
+	now          func() time.Time
+	replays      atomic.Uint64
+}
+
+// NewHost validates cfg and fills in defaults.
+func NewHost(cfg Config) (*Host, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("sandbox: Config.Store is required")
+	}
+	h := &Host{store: cfg.Store, node: cfg.Node, idle: cfg.IdleTimeout, storeTimeout: cfg.StoreTimeout,
+		reqTimeout: cfg.RequestTimeout, log: cfg.Logger, now: cfg.Clock, env: otpEnv}
+	if h.node == "" {
+		h.node = "local"
+	}
+	switch {
+	case h.idle == 0:
+		h.idle = 5 * time.Minute
+	case h.idle < 0:
+		h.idle = 0
+	}
+	if h.storeTimeout <= 0 {
+		h.storeTimeout = 5 * time.Second
+	}
+	if h.reqTimeout <= 0 {
+		h.reqTimeout = 30 * time.Second
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	return h, nil
+}
+
+// Kind returns the cluster kind that hosts sandbox grains on this node.
+func (h *Host) Kind() *pcluster.Kind {
+	return pcluster.NewKind(Kind, actor.PropsFromProducer(func() actor.Actor { return &grain{host: h} }))
+}
+
+// Replays returns how many activations rebuilt a sandbox from its journal.
+func (h *Host) Replays() uint64 { return h.replays.Load() }
+
+// Manager is the SandboxManager of the design: the Go API to create, run
+// and manage sandboxes, wherever their grain is activated. It is safe for
+// concurrent use.
+type Manager struct {
+	host *Host
+	c    *pcluster.Cluster
+	dir  *cluster.Directory
+}
+
+// NewManager returns the manager of the sandboxes hosted through c, whose
+// identity lookup is dir and which registered host.Kind().
+func NewManager(host *Host, c *pcluster.Cluster, dir *cluster.Directory) *Manager {
+	host.system = c.ActorSystem
+	host.dir = dir
+	return &Manager{host: host, c: c, dir: dir}
+}
+
+// Node returns the name of this node.
+func (m *Manager) Node() string { return m.host.node }
+
+// Active returns the number of live sandbox activations on this node.
+func (m *Manager) Active() int { return m.dir.Count(Kind) }
+
+const maxIDLen = 64
+
+// ValidateID reports whether id can name a sandbox: 1–64 characters of
+// [A-Za-z0-9_-].
+func ValidateID(id string) error {
+	if id == "" || len(id) > maxIDLen {
+		return fmt.Errorf("%w: length must be 1 to %d", ErrInvalidID, maxIDLen)
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return fmt.Errorf("%w: character %q not in [A-Za-z0-9_-]", ErrInvalidID, r)
+		}
+	}
+	return nil
+}
+
+// request sends msg to the sandbox's grain and waits for the answer. A
+// grain that stopped between lookup and send (passivation) is looked up
+// again.
+func (m *Manager) request(ctx context.Context, id string, msg proto.Message) (any, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	timeout := m.host.reqTimeout
+	if d, ok := ctx.Deadline(); ok {
+		timeout = time.Until(d)
+	}
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		pid := m.c.Get(id, Kind)
+		if pid == nil {
+			return nil, ErrUnavailable
+		}
+		res, err := m.c.ActorSystem.Root.RequestFuture(pid, msg, timeout).Result()
+		switch {
+		case err == nil && retrying(res) && attempt < 8:
+			continue
+		case err == nil:
+			return res, nil
+		case errors.Is(err, actor.ErrDeadLetter) && attempt < 3:
+			m.dir.RemovePid(pcluster.NewClusterIdentity(id, Kind), pid)
+			continue
+		case errors.Is(err, actor.ErrTimeout):
+			return nil, fmt.Errorf("%w: %s did not answer in %v", ErrUnavailable, id, timeout)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+}
+
+// retrying reports an answer from an activation that was retiring.
+func retrying(res any) bool {
+	switch r := res.(type) {
+	case *Reply:
+		return r.Failure != nil && r.Failure.Kind == kindRetry
+	case *ExecResult:
+		return r.Failure != nil && r.Failure.Kind == kindRetry
+	}
+	return false
+}
+
+func (m *Manager) reply(ctx context.Context, id string, msg proto.Message, out any) error {
+	res, err := m.request(ctx, id, msg)
+	if err != nil {
+		return err
+	}
+	r, ok := res.(*Reply)
+	if !ok {
+		return fmt.Errorf("sandbox: unexpected reply %T", res)
+	}
+	if err := r.Failure.err(); err != nil {
+		return err
+	}
+	if out != nil && len(r.Json) > 0 {
+		return json.Unmarshal(r.Json, out)
+	}
+	return nil
+}
+
+// Create creates the sandbox id with req and activates it. A duplicate id
+// gives ErrAlreadyExists, a bad id ErrInvalidID.
+func (m *Manager) Create(ctx context.Context, id string, req Requirements) (*Info, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	var info Info
+	if err := m.reply(ctx, id, &Create{Requirements: raw}, &info); err != nil {
+		return nil, err
+	}
+	return &info, nil
+}
+
+// Execute runs code in the sandbox. Errors: ErrNotFound, *SyntaxError,
+// *RuntimeError, *LimitError (the sandbox stays usable), *StoreError (the
+// execution was not kept).
+func (m *Manager) Execute(ctx context.Context, id, code string) (*Result, error) {
+	res, err := m.request(ctx, id, &Exec{Code: code})
+	if err != nil {
+		return nil, err
+	}
+	r, ok := res.(*ExecResult)
+	if !ok {
+		return nil, fmt.Errorf("sandbox: unexpected reply %T", res)
+	}
+	if err := r.Failure.err(); err != nil {
+		return nil, err
+	}
+	return &Result{Value: r.Value, Output: r.Output, Steps: r.Steps, Duration: time.Duration(r.DurationNs)}, nil
+}
+
+// Terminate stops the sandbox and deletes its journal.
+func (m *Manager) Terminate(ctx context.Context, id string) error {
+	return m.reply(ctx, id, &Destroy{}, nil)
+}
+
+// Restart gives the sandbox a fresh session with the same requirements;
+// its journal is emptied.
+func (m *Manager) Restart(ctx context.Context, id string) (*Info, error) {
+	var info Info
+	if err := m.reply(ctx, id, &Reset{}, &info); err != nil {
+		return nil, err
+	}
+	return &info, nil
+}
+
+// Info describes the sandbox. A passivated sandbox is described from its
+// metadata without activating it.
+func (m *Manager) Info(ctx context.Context, id string) (*Info, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	if _, active := m.dir.Lookup(Kind, id); !active {
+		return m.passivated(ctx, id)
+	}
+	var info Info
+	if err := m.reply(ctx, id, &Describe{}, &info); err != nil {
+		return nil, err
+	}
+	return &info, nil
+}
+
+func (m *Manager) passivated(ctx context.Context, id string) (*Info, error) {
+	raw, err := m.host.store.GetMeta(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var md meta
+	if err := json.Unmarshal(raw, &md); err != nil {
+		return nil, &StoreError{Op: "decode meta", Err: err}
+	}
+	return &Info{ID: id, Node: m.host.node, State: StatePassivated, Requirements: md.Requirements, CreatedAt: md.CreatedAt}, nil
+}
+
+// List returns the sandboxes matching f, sorted by id.
+func (m *Manager) List(ctx context.Context, f Filter) ([]*Info, error) {
+	if f.Node != "" && f.Node != m.host.node {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownNode, f.Node)
+	}
+	ids, err := m.host.store.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Info, 0, len(ids))
+	for _, id := range ids {
+		info, err := m.passivated(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue // terminated meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		if _, active := m.dir.Lookup(Kind, id); active {
+			info.State = StateActive
+		}
+		if f.State == "" || f.State == info.State {
+			out = append(out, info)
+		}
+	}
+	return out, nil
+}
+
+// Migrate moves the sandbox to node with its state. On a single node the
+// only target is this node.
+func (m *Manager) Migrate(ctx context.Context, id, node string) (*Info, error) {
+	if node != m.host.node {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownNode, node)
+	}
+	return m.Info(ctx, id)
+}
+
+// Passivate stops the sandbox's activation; the next call reactivates it
+// from its journal.
+func (m *Manager) Passivate(ctx context.Context, id string) error {
+	if _, active := m.dir.Lookup(Kind, id); !active {
+		return nil
+	}
+	return m.reply(ctx, id, &Passivate{}, nil)
+}
+
+// Drain passivates every active sandbox of this node.
+func (m *Manager) Drain(ctx context.Context) error {
+	var errs []error
+	for _, id := range m.dir.Active(Kind) {
+		if err := m.Passivate(ctx, id); err != nil {
+			errs = append(errs, fmt.Errorf("passivate %s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Tree returns the sandbox's supervision trees.
+func (m *Manager) Tree(ctx context.Context, id string) (*Tree, error) {
+	var t Tree
+	if err := m.reply(ctx, id, &Query{What: "tree"}, &t); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// Restarts returns the sandbox's restart history, oldest first.
+func (m *Manager) Restarts(ctx context.Context, id string) ([]RestartRecord, error) {
+	var out []RestartRecord
+	if err := m.reply(ctx, id, &Query{What: "restarts"}, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Trace returns the recent messages of each of the sandbox's actors.
+func (m *Manager) Trace(ctx context.Context, id string) ([]TraceEntry, error) {
+	var out []TraceEntry
+	if err := m.reply(ctx, id, &Query{What: "trace"}, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

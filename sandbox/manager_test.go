@@ -1,0 +1,188 @@
+package sandbox_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/testkit"
+)
+
+// node is one sandbox host under test: an actor system, a local cluster
+// member and a store on disk.
+type node struct {
+	t      *testing.T
+	closed bool
+	kit    *testkit.Kit
+	local  *sandbox.Local
+	store  sandbox.Store
+	dir    string
+	ctx    context.Context
+}
+
+func startNode(t *testing.T, dir string, cfg sandbox.Config) *node {
+	t.Helper()
+	kit := testkit.New(t)
+	store := openStore(t, dir)
+	cfg.Store = store
+	local, err := sandbox.StartLocal(kit.System(), cfg)
+	require.NoError(t, err)
+	n := &node{t: t, kit: kit, local: local, store: store, dir: dir, ctx: t.Context()}
+	t.Cleanup(n.stop)
+	return n
+}
+
+// stop shuts the member down and closes its store, like a process exit.
+func (n *node) stop() {
+	if n.closed {
+		return
+	}
+	n.closed = true
+	n.local.Shutdown()
+	require.NoError(n.t, n.store.Close())
+}
+
+func newNode(t *testing.T) *node { return startNode(t, t.TempDir(), sandbox.Config{}) }
+
+func (n *node) create(id string) *sandbox.Info {
+	n.t.Helper()
+	info, err := n.local.Create(n.ctx, id, sandbox.Requirements{})
+	require.NoError(n.t, err)
+	return info
+}
+
+func (n *node) exec(id, code string) *sandbox.Result {
+	n.t.Helper()
+	res, err := n.local.Execute(n.ctx, id, code)
+	require.NoError(n.t, err, "executing %q", code)
+	return res
+}
+
+func TestManagerLifecycle(t *testing.T) {
+	n := newNode(t)
+	info := n.create("sb-1")
+	assert.Equal(t, "sb-1", info.ID)
+	assert.Equal(t, sandbox.StateActive, info.State)
+	assert.Equal(t, "local", info.Node)
+
+	res := n.exec("sb-1", "x = 20\nprint('hello')\nx + 22")
+	assert.Equal(t, "42", res.Value)
+	assert.Equal(t, "hello\n", res.Output)
+	assert.NotZero(t, res.Steps)
+	assert.Equal(t, "21", n.exec("sb-1", "x + 1").Value, "globals persist")
+
+	_, err := n.local.Create(n.ctx, "sb-1", sandbox.Requirements{})
+	assert.ErrorIs(t, err, sandbox.ErrAlreadyExists)
+	for _, bad := range []string{"", "has space", "slash/no", strings.Repeat("a", 65), "ünï"} {
+		_, err := n.local.Create(n.ctx, bad, sandbox.Requirements{})
+		assert.ErrorIs(t, err, sandbox.ErrInvalidID, "%q", bad)
+	}
+	_, err = n.local.Execute(n.ctx, "nope", "1")
+	assert.ErrorIs(t, err, sandbox.ErrNotFound)
+
+	info, err = n.local.Restart(n.ctx, "sb-1")
+	require.NoError(t, err)
+	assert.Zero(t, info.Executions)
+	_, err = n.local.Execute(n.ctx, "sb-1", "x")
+	var se *sandbox.SyntaxError
+	assert.ErrorAs(t, err, &se, "a restart gives a fresh session: x is undefined")
+
+	list, err := n.local.List(n.ctx, sandbox.Filter{})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	_, err = n.local.List(n.ctx, sandbox.Filter{Node: "elsewhere"})
+	assert.ErrorIs(t, err, sandbox.ErrUnknownNode)
+
+	require.NoError(t, n.local.Terminate(n.ctx, "sb-1"))
+	_, err = n.local.Info(n.ctx, "sb-1")
+	assert.ErrorIs(t, err, sandbox.ErrNotFound)
+	entries, err := n.store.Load(n.ctx, "sb-1")
+	require.NoError(t, err)
+	assert.Empty(t, entries, "the journal is deleted with the sandbox")
+	assert.ErrorIs(t, n.local.Terminate(n.ctx, "sb-1"), sandbox.ErrNotFound)
+}
+
+func TestManagerErrorsAreStructured(t *testing.T) {
+	n := newNode(t)
+	n.create("e")
+	_, err := n.local.Execute(n.ctx, "e", "x = (")
+	var se *sandbox.SyntaxError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, 1, se.Line)
+
+	_, err = n.local.Execute(n.ctx, "e", "def f():\n  return 1 // 0\nf()")
+	var re *sandbox.RuntimeError
+	require.ErrorAs(t, err, &re)
+	assert.Contains(t, re.Backtrace, "f")
+
+	_, err = n.local.Execute(n.ctx, "e", "while True:\n  pass")
+	var le *sandbox.LimitError
+	require.ErrorAs(t, err, &le)
+	assert.Equal(t, sandbox.LimitSteps, le.Limit)
+	assert.Equal(t, "2", n.exec("e", "1 + 1").Value, "the sandbox stays usable")
+}
+
+func TestPassivationAndReactivation(t *testing.T) {
+	n := newNode(t)
+	n.create("p")
+	n.exec("p", "counter = [1, 2]\ncounter.append(3)")
+	require.NoError(t, n.local.Passivate(n.ctx, "p"))
+	testkit.Eventually(t, 3*time.Second, func() error {
+		if n.local.Active() != 0 {
+			return errors.New("still active")
+		}
+		return nil
+	})
+	info, err := n.local.Info(n.ctx, "p")
+	require.NoError(t, err)
+	assert.Equal(t, sandbox.StatePassivated, info.State)
+
+	assert.Equal(t, "[1, 2, 3]", n.exec("p", "counter").Value, "reactivated from the journal")
+	assert.Equal(t, 1, n.local.Active())
+}
+
+func TestIdlePassivation(t *testing.T) {
+	n := startNode(t, t.TempDir(), sandbox.Config{IdleTimeout: 50 * time.Millisecond})
+	n.create("idle")
+	n.exec("idle", "v = 7")
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if n.local.Active() != 0 {
+			return errors.New("not passivated yet")
+		}
+		return nil
+	})
+	assert.Equal(t, "7", n.exec("idle", "v").Value)
+}
+
+func TestStateSurvivesProcessRestart(t *testing.T) {
+	dir := t.TempDir()
+	first := startNode(t, dir, sandbox.Config{})
+	first.create("keep")
+	first.exec("keep", "a = {'k': 1}\na['j'] = 2")
+	first.stop() // the whole member and its store go away
+
+	second := startNode(t, dir, sandbox.Config{})
+	assert.Equal(t, `{"k": 1, "j": 2}`, second.exec("keep", "a").Value)
+}
+
+func TestDrainPassivatesEverySandbox(t *testing.T) {
+	n := newNode(t)
+	for _, id := range []string{"d1", "d2", "d3"} {
+		n.create(id)
+		n.exec(id, "n = '"+id+"'")
+	}
+	require.NoError(t, n.local.Drain(n.ctx))
+	testkit.Eventually(t, 3*time.Second, func() error {
+		if a := n.local.Active(); a != 0 {
+			return errors.New("active sandboxes remain")
+		}
+		return nil
+	})
+	assert.Equal(t, `"d2"`, n.exec("d2", "n").Value)
+}

@@ -1,0 +1,53 @@
+package sandbox
+
+import (
+	"context"
+	"time"
+)
+
+// Entry is one accepted execution in a sandbox's journal. Replaying a
+// journal's entries in order, in a fresh session with the same
+// requirements, rebuilds the session's globals: Starlark is deterministic.
+type Entry struct {
+	// Seq is the entry's position in the journal, from 1. Append assigns
+	// it; a non-zero Seq given to Append must be the next one, else the
+	// append fails with ErrConflict (optimistic concurrency).
+	Seq uint64 `json:"seq"`
+	// Code is the source that was executed.
+	Code string `json:"code"`
+	// At is when the execution was accepted (stored with nanosecond
+	// precision, in UTC).
+	At time.Time `json:"at"`
+}
+
+// Store keeps each sandbox's journal and metadata (its Requirements and
+// configuration, as opaque JSON) so that a sandbox can be rebuilt on any
+// node after passivation or a restart. Implementations: sandbox/store/bolt
+// (embedded, local disk) and sandbox/store/redis (shared); both pass
+// sandbox/store/storetest.
+//
+// Every method returns an error rather than lose data silently: a write
+// that returns nil is durable. Methods are safe for concurrent use; after
+// Close they fail with ErrClosed.
+type Store interface {
+	// Append adds e to the end of id's journal and returns its sequence
+	// number. If e.Seq is not zero it must be the next sequence number,
+	// or Append fails with ErrConflict and changes nothing.
+	Append(ctx context.Context, id string, e Entry) (seq uint64, err error)
+	// Load returns id's journal in order; empty when there is none.
+	Load(ctx context.Context, id string) ([]Entry, error)
+	// Truncate deletes id's journal and keeps its metadata; the next
+	// Append is sequence 1 again. Used to reset a sandbox.
+	Truncate(ctx context.Context, id string) error
+	// PutMeta stores id's metadata, replacing any previous value.
+	PutMeta(ctx context.Context, id string, meta []byte) error
+	// GetMeta returns id's metadata, or ErrNotFound.
+	GetMeta(ctx context.Context, id string) ([]byte, error)
+	// Delete removes id's journal and metadata. Deleting an unknown id is
+	// not an error.
+	Delete(ctx context.Context, id string) error
+	// List returns the ids that have metadata, sorted.
+	List(ctx context.Context) ([]string, error)
+	// Close releases the store's resources.
+	Close() error
+}

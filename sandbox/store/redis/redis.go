@@ -1,0 +1,213 @@
+// Package redis is a sandbox.Store in Redis: the shared implementation that
+// any node of a cluster can read.
+//
+// Layout, under a configurable key prefix (default "otpbox:sandbox:"):
+// each sandbox's journal is a list "<prefix>journal:<id>" of encoded
+// entries, its sequence number being its position; all metadata is one
+// hash "<prefix>meta" from id to bytes. Appends run as a Lua script, so
+// the optimistic sequence check and the push are atomic; Delete is a
+// MULTI/EXEC transaction. The layout assumes one Redis (or a primary with
+// replicas), not Redis Cluster.
+//
+// Durability is the server's: a write is acknowledged once Redis applied
+// it. Run Redis with appendonly yes and appendfsync always when an
+// acknowledged execution must survive a crash of Redis itself.
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync/atomic"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/sandbox/store/internal/codec"
+)
+
+// DefaultPrefix prefixes every key of a Store without WithPrefix.
+const DefaultPrefix = "otpbox:sandbox:"
+
+// ErrEmptyID reports an empty sandbox id.
+var ErrEmptyID = errors.New("redis: empty sandbox id")
+
+// appendScript pushes ARGV[1] onto the journal KEYS[1] if ARGV[2] is 0 or
+// the next sequence number, and returns the new length (its sequence
+// number), or -1 on a conflict.
+var appendScript = goredis.NewScript(`
+local n = redis.call('LLEN', KEYS[1])
+local want = tonumber(ARGV[2])
+if want ~= 0 and want ~= n + 1 then
+	return -1
+end
+return redis.call('RPUSH', KEYS[1], ARGV[1])
+`)
+
+// Store is a sandbox.Store in Redis. It is safe for concurrent use.
+type Store struct {
+	client goredis.UniversalClient
+	prefix string
+	closed atomic.Bool
+}
+
+var _ sandbox.Store = (*Store)(nil)
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithPrefix sets the prefix of every key (default DefaultPrefix), so
+// that several stores can share a Redis database.
+func WithPrefix(prefix string) Option {
+	return func(s *Store) { s.prefix = prefix }
+}
+
+// New returns a store on client, which it takes over: Close closes it.
+func New(client goredis.UniversalClient, opts ...Option) *Store {
+	s := &Store{client: client, prefix: DefaultPrefix}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
+}
+
+func (s *Store) journalKey(id string) string { return s.prefix + "journal:" + id }
+func (s *Store) metaKey() string             { return s.prefix + "meta" }
+
+// check fails fast on a closed store or a done context.
+func (s *Store) check(ctx context.Context) error {
+	if s.closed.Load() {
+		return sandbox.ErrClosed
+	}
+	return ctx.Err()
+}
+
+// wrap annotates err, mapping a closed client to sandbox.ErrClosed.
+func wrap(op, id string, err error) error {
+	if errors.Is(err, goredis.ErrClosed) {
+		err = sandbox.ErrClosed
+	}
+	if id == "" {
+		return fmt.Errorf("redis: %s: %w", op, err)
+	}
+	return fmt.Errorf("redis: %s %s: %w", op, id, err)
+}
+
+// Append implements sandbox.Store.
+func (s *Store) Append(ctx context.Context, id string, e sandbox.Entry) (uint64, error) {
+	if id == "" {
+		return 0, ErrEmptyID
+	}
+	if err := s.check(ctx); err != nil {
+		return 0, wrap("append", id, err)
+	}
+	n, err := appendScript.Run(ctx, s.client, []string{s.journalKey(id)}, codec.Encode(e), e.Seq).Int64()
+	if err != nil {
+		return 0, wrap("append", id, err)
+	}
+	if n < 0 {
+		return 0, wrap("append", id, fmt.Errorf("%w: got %d", sandbox.ErrConflict, e.Seq))
+	}
+	return uint64(n), nil
+}
+
+// Load implements sandbox.Store.
+func (s *Store) Load(ctx context.Context, id string) ([]sandbox.Entry, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, wrap("load", id, err)
+	}
+	raw, err := s.client.LRange(ctx, s.journalKey(id), 0, -1).Result()
+	if err != nil {
+		return nil, wrap("load", id, err)
+	}
+	var out []sandbox.Entry
+	for i, r := range raw {
+		e, err := codec.Decode(uint64(i+1), []byte(r))
+		if err != nil {
+			return nil, wrap("load", id, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Truncate implements sandbox.Store.
+func (s *Store) Truncate(ctx context.Context, id string) error {
+	if err := s.check(ctx); err != nil {
+		return wrap("truncate", id, err)
+	}
+	if err := s.client.Del(ctx, s.journalKey(id)).Err(); err != nil {
+		return wrap("truncate", id, err)
+	}
+	return nil
+}
+
+// PutMeta implements sandbox.Store.
+func (s *Store) PutMeta(ctx context.Context, id string, meta []byte) error {
+	if id == "" {
+		return ErrEmptyID
+	}
+	if err := s.check(ctx); err != nil {
+		return wrap("put meta", id, err)
+	}
+	if err := s.client.HSet(ctx, s.metaKey(), id, meta).Err(); err != nil {
+		return wrap("put meta", id, err)
+	}
+	return nil
+}
+
+// GetMeta implements sandbox.Store.
+func (s *Store) GetMeta(ctx context.Context, id string) ([]byte, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, wrap("get meta", id, err)
+	}
+	b, err := s.client.HGet(ctx, s.metaKey(), id).Bytes()
+	if errors.Is(err, goredis.Nil) {
+		err = sandbox.ErrNotFound
+	}
+	if err != nil {
+		return nil, wrap("get meta", id, err)
+	}
+	return b, nil
+}
+
+// Delete implements sandbox.Store.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := s.check(ctx); err != nil {
+		return wrap("delete", id, err)
+	}
+	_, err := s.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.Del(ctx, s.journalKey(id))
+		p.HDel(ctx, s.metaKey(), id)
+		return nil
+	})
+	if err != nil {
+		return wrap("delete", id, err)
+	}
+	return nil
+}
+
+// List implements sandbox.Store.
+func (s *Store) List(ctx context.Context) ([]string, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, wrap("list", "", err)
+	}
+	ids, err := s.client.HKeys(ctx, s.metaKey()).Result()
+	if err != nil {
+		return nil, wrap("list", "", err)
+	}
+	slices.Sort(ids)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return ids, nil
+}
+
+// Close implements sandbox.Store: it closes the client.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	return s.client.Close()
+}
