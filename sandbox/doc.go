@@ -51,4 +51,44 @@
 // passivation or a restart. Implementations live in sandbox/store/bolt
 // (embedded) and sandbox/store/redis (shared); sandbox/store/storetest is
 // their conformance suite.
+//
+// # Grains, passivation and replay
+//
+// A sandbox is a protoactor cluster grain of kind "sandbox" whose identity
+// is the sandbox id; [Manager] is the Go API (Create, Execute, Terminate,
+// Restart, Info, List, Migrate, Passivate, Drain, Tree, Restarts, Trace)
+// and [StartLocal] runs a single-member cluster with an O(1) activation
+// directory. An activation journals every accepted execution before it
+// answers; a write failure is a [*StoreError] to the caller and the
+// activation rebuilds itself from what is durable. Idle activations
+// passivate (Config.IdleTimeout) and the next call reactivates the sandbox
+// by replaying its journal in a fresh session.
+//
+// What replay restores exactly: the globals, because Starlark is
+// deterministic and every accepted execution is replayed in order; the
+// supervision trees the code started, with the same shape, child ids,
+// specs and the worker states reached through call (a synchronous
+// request/reply), because call is ordered with the code that makes it.
+// What replay does not restore exactly: pids (every process is new); the
+// effect of cast messages whose handling was still pending, or interleaved
+// with calls from other workers, when the sandbox passivated (a cast is
+// asynchronous, so its order relative to other senders' messages is not in
+// the journal); crashes and restarts that happened between executions
+// (restart counts and histories start empty); and anything a failed
+// execution did to actors before it failed (its code is not journaled).
+//
+// # OTP inside a sandbox
+//
+// Sandbox code builds real supervision trees (package supervision) with
+// the builtins worker, supervisor, start_supervisor, start_child,
+// terminate_child, restart_child, delete_child, which_children,
+// count_children, whereis, call, cast, exit, kill, self and fail. A worker
+// is init(args) -> state, handle_call(msg, state) -> (reply, state) and
+// handle_cast(msg, state) -> state; each handler runs under the sandbox's
+// step and time limits, and an error, fail() or an exceeded limit crashes
+// the worker so its supervisor applies OTP's rules. Every tree hangs from
+// the sandbox's root supervisor as a temporary child, so a tree that gives
+// up is removed and no crash escapes the sandbox. Messages and replies are
+// frozen when they cross between actors. MaxActors bounds the live
+// workers, MaxMailbox the queued messages of each.
 package sandbox

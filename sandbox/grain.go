@@ -107,8 +107,11 @@ func (g *grain) load() error {
 	ctx, cancel := g.ctx()
 	defer cancel()
 	raw, err := g.host.store.GetMeta(ctx, g.id)
-	if err != nil {
+	if errors.Is(err, ErrNotFound) {
 		return err
+	}
+	if err != nil {
+		return &StoreError{Op: "read meta", Err: err}
 	}
 	var m meta
 	if err := json.Unmarshal(raw, &m); err != nil {
@@ -116,7 +119,7 @@ func (g *grain) load() error {
 	}
 	entries, err := g.host.store.Load(ctx, g.id)
 	if err != nil {
-		return err
+		return &StoreError{Op: "load journal", Err: err}
 	}
 	g.meta = &m
 	g.fresh()
@@ -164,7 +167,7 @@ func (g *grain) create(m *Create) *Reply {
 	ctx, cancel := g.ctx()
 	defer cancel()
 	if err := g.host.store.PutMeta(ctx, g.id, raw); err != nil {
-		return failure(err)
+		return failure(&StoreError{Op: "write meta", Err: err})
 	}
 	g.meta = md
 	g.fresh()
@@ -188,7 +191,7 @@ func (g *grain) exec(m *Exec) *ExecResult {
 		g.meta = nil
 		g.stopTree()
 		g.sess = nil
-		return &ExecResult{Failure: toFailure(err)}
+		return &ExecResult{Failure: toFailure(&StoreError{Op: "append", Err: err})}
 	}
 	return &ExecResult{Value: res.Value, Output: res.Output, Steps: res.Steps, DurationNs: int64(res.Duration)}
 }
@@ -221,7 +224,7 @@ func (g *grain) reset() *Reply {
 	ctx, cancel := g.ctx()
 	defer cancel()
 	if err := g.host.store.Truncate(ctx, g.id); err != nil {
-		return failure(err)
+		return failure(&StoreError{Op: "truncate", Err: err})
 	}
 	g.fresh()
 	return g.describe()
@@ -235,7 +238,7 @@ func (g *grain) destroy() *Reply {
 	ctx, cancel := g.ctx()
 	defer cancel()
 	if err := g.host.store.Delete(ctx, g.id); err != nil {
-		return failure(err)
+		return failure(&StoreError{Op: "delete", Err: err})
 	}
 	g.meta = nil
 	return &Reply{}

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
 	pcluster "github.com/asynkron/protoactor-go/cluster"
@@ -18,6 +19,7 @@ import (
 type Local struct {
 	*Manager
 	Cluster *pcluster.Cluster
+	once    sync.Once
 }
 
 // StartLocal starts the member on system and returns its manager. Stop it
@@ -36,14 +38,17 @@ func StartLocal(system *actor.ActorSystem, cfg Config) (*Local, error) {
 	return &Local{Manager: NewManager(host, c, dir), Cluster: c}, nil
 }
 
-// Shutdown stops the member: its activations, remoting and membership.
-// Sandboxes passivate first, so their state is in the store. It does not
-// close the store.
+// Shutdown stops the member: its activations, remoting and membership, and
+// the actor system (protoactor's cluster shuts it down). Sandboxes
+// passivate first, so their state is in the store. It does not close the
+// store. Calling it again does nothing.
 func (l *Local) Shutdown() {
-	ctx, cancel := context.WithTimeout(context.Background(), l.host.reqTimeout)
-	defer cancel()
-	if err := l.Drain(ctx); err != nil {
-		l.host.log.Warn("sandbox drain", "error", err)
-	}
-	l.Cluster.Shutdown(false)
+	l.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), l.host.reqTimeout)
+		defer cancel()
+		if err := l.Drain(ctx); err != nil {
+			l.host.log.Warn("sandbox drain", "error", err)
+		}
+		l.Cluster.Shutdown(false)
+	})
 }

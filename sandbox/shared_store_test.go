@@ -1,0 +1,86 @@
+package sandbox_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/sandbox/store/redis"
+	"github.com/otpbox/otpbox/sandbox/store/redis/redistest"
+	"github.com/otpbox/otpbox/testkit"
+)
+
+// TestSharedStoreAcrossNodes: a sandbox journaled to Redis on one node is
+// rebuilt, state intact, by another node that reads the same Redis.
+func TestSharedStoreAcrossNodes(t *testing.T) {
+	srv := redistest.Start(t)
+	start := func(name string) *sandbox.Local {
+		kit := testkit.New(t)
+		client := srv.Client()
+		store := redis.New(client)
+		local, err := sandbox.StartLocal(kit.System(), sandbox.Config{Store: store, Node: name})
+		require.NoError(t, err)
+		t.Cleanup(func() { local.Shutdown(); _ = store.Close() })
+		return local
+	}
+	ctx := t.Context()
+	a := start("a")
+	_, err := a.Create(ctx, "shared", sandbox.Requirements{})
+	require.NoError(t, err)
+	_, err = a.Execute(ctx, "shared", "xs = [1]\nxs.append(2)")
+	require.NoError(t, err)
+	a.Shutdown() // node a goes away; its state is in Redis
+
+	b := start("b")
+	res, err := b.Execute(ctx, "shared", "xs")
+	require.NoError(t, err)
+	assert.Equal(t, "[1, 2]", res.Value)
+}
+
+// failingStore is a working store whose appends can be made to fail, as a
+// disk or Redis failure would.
+type failingStore struct {
+	sandbox.Store
+	fail bool
+}
+
+var errDisk = errors.New("disk on fire")
+
+func (s *failingStore) Append(ctx context.Context, id string, e sandbox.Entry) (uint64, error) {
+	if s.fail {
+		return 0, errDisk
+	}
+	return s.Store.Append(ctx, id, e)
+}
+
+// TestJournalWriteFailureIsAnError: an execution that cannot be journaled
+// is an error to the caller and leaves no state behind.
+func TestJournalWriteFailureIsAnError(t *testing.T) {
+	kit := testkit.New(t)
+	store := &failingStore{Store: openStore(t, t.TempDir())}
+	local, err := sandbox.StartLocal(kit.System(), sandbox.Config{Store: store})
+	require.NoError(t, err)
+	t.Cleanup(func() { local.Shutdown(); _ = store.Close() })
+	ctx := t.Context()
+	_, err = local.Create(ctx, "f", sandbox.Requirements{})
+	require.NoError(t, err)
+	_, err = local.Execute(ctx, "f", "a = 1")
+	require.NoError(t, err)
+
+	store.fail = true
+	_, err = local.Execute(ctx, "f", "b = 2")
+	var se *sandbox.StoreError
+	require.ErrorAs(t, err, &se)
+
+	store.fail = false
+	_, err = local.Execute(ctx, "f", "b")
+	var syn *sandbox.SyntaxError
+	assert.ErrorAs(t, err, &syn, "b was not kept: it was never journaled")
+	res, err := local.Execute(ctx, "f", "a")
+	require.NoError(t, err)
+	assert.Equal(t, "1", res.Value)
+}
