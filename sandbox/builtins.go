@@ -408,12 +408,17 @@ func (rt *otpRuntime) bWhereis(thread *starlark.Thread, b *starlark.Builtin, arg
 	return starlark.None, nil
 }
 
-func (rt *otpRuntime) bWhichChildren(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+// oneSup unpacks the single supervisor argument of which/count_children.
+func (rt *otpRuntime) oneSup(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (*supervision.Supervisor, error) {
 	var supV starlark.Value
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &supV); err != nil {
 		return nil, err
 	}
-	sup, err := rt.supArg(thread, b.Name(), supV)
+	return rt.supArg(thread, b.Name(), supV)
+}
+
+func (rt *otpRuntime) bWhichChildren(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	sup, err := rt.oneSup(thread, b, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
@@ -441,11 +446,7 @@ func (rt *otpRuntime) bWhichChildren(thread *starlark.Thread, b *starlark.Builti
 }
 
 func (rt *otpRuntime) bCountChildren(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var supV starlark.Value
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &supV); err != nil {
-		return nil, err
-	}
-	sup, err := rt.supArg(thread, b.Name(), supV)
+	sup, err := rt.oneSup(thread, b, args, kwargs)
 	if err != nil {
 		return nil, err
 	}

@@ -87,18 +87,28 @@ func (s *supervisor) terminateChildPID(pid *actor.PID) result {
 	return result{}
 }
 
-func (s *supervisor) restartChild(id string) result {
+// notRunning finds the child id for restart_child and delete_child, which
+// both need a child that is neither running nor restarting (G5, G6).
+func (s *supervisor) notRunning(id string) (*child, error) {
 	if s.simple() {
-		return result{err: ErrSimpleOneForOne}
+		return nil, ErrSimpleOneForOne
 	}
 	c, ok := s.ids[id]
 	switch {
 	case !ok:
-		return result{err: ErrNotFound}
+		return nil, ErrNotFound
 	case c.p != nil:
-		return result{err: ErrRunning}
+		return nil, ErrRunning
 	case c.restarting:
-		return result{err: ErrRestarting}
+		return nil, ErrRestarting
+	}
+	return c, nil
+}
+
+func (s *supervisor) restartChild(id string) result {
+	c, err := s.notRunning(id)
+	if err != nil {
+		return result{err: err}
 	}
 	if err := s.start(c, false); err != nil {
 		if errors.Is(err, ErrIgnore) {
@@ -110,17 +120,9 @@ func (s *supervisor) restartChild(id string) result {
 }
 
 func (s *supervisor) deleteChild(id string) result {
-	if s.simple() {
-		return result{err: ErrSimpleOneForOne}
-	}
-	c, ok := s.ids[id]
-	switch {
-	case !ok:
-		return result{err: ErrNotFound}
-	case c.p != nil:
-		return result{err: ErrRunning}
-	case c.restarting:
-		return result{err: ErrRestarting}
+	c, err := s.notRunning(id)
+	if err != nil {
+		return result{err: err}
 	}
 	s.remove(c)
 	return result{}
