@@ -62,7 +62,11 @@ func (rt *otpRuntime) rootSup() (*supervision.Supervisor, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.root != nil {
-		return rt.root, nil
+		select {
+		case <-rt.root.Done(): // exited (exit() on it): start a new one
+		default:
+			return rt.root, nil
+		}
 	}
 	root, err := supervision.Start(rt.host.system, supervision.Spec{
 		Name:  "sandbox/" + rt.id + "/otp",

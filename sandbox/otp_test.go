@@ -184,3 +184,40 @@ call(whereis(sup, "c"), "inc")
 	// Replaying the journal rebuilt the tree and the worker's state.
 	assert.Equal(t, "3", n.exec("t", `call(whereis(sup, "c"), "inc")`).Value)
 }
+
+func TestOTPChildManagementBuiltins(t *testing.T) {
+	n := newNode(t)
+	n.create("g")
+	n.exec("g", counterWorker+`
+sup = start_supervisor(supervisor(intensity=5, children=[{"id": "a", "start": counter}]))
+b = start_child(sup, {"id": "b", "start": counter, "restart": "transient", "shutdown": "brutal_kill"})
+`)
+	assert.Equal(t, `{"specs": 2, "active": 2, "supervisors": 0, "workers": 2}`, n.exec("g", "count_children(sup)").Value)
+	assert.Equal(t, `["b", "a"]`, n.exec("g", `[c["id"] for c in which_children(sup)]`).Value, "newest first")
+	n.exec("g", `terminate_child(sup, "b")`)
+	assert.Equal(t, "True", n.exec("g", `whereis(sup, "b") == None`).Value, "terminated: pid undefined")
+	n.exec("g", `restart_child(sup, "b")`)
+	assert.Equal(t, "1", n.exec("g", `call(whereis(sup, "b"), "inc")`).Value)
+	n.exec("g", `terminate_child(sup, "b")`)
+	n.exec("g", `delete_child(sup, "b")`)
+	assert.Equal(t, `["a"]`, n.exec("g", `[c["id"] for c in which_children(sup)]`).Value)
+
+	// exit with a normal reason: a permanent child is restarted anyway.
+	old := n.pids("g")["a"]
+	n.exec("g", `exit(whereis(sup, "a"), "normal")`)
+	n.awaitNewPID("g", "a", old)
+	// kill the whole tree: nothing escapes, and new trees still start.
+	n.exec("g", "kill(sup)")
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if root := n.tree("g"); len(root.Children) != 0 {
+			return errors.New("tree still up")
+		}
+		return nil
+	})
+	assert.Equal(t, "1", n.exec("g", `call(whereis(start_supervisor(supervisor(children=[{"id": "z", "start": counter}])), "z"), "inc")`).Value)
+
+	_, err := n.local.Execute(n.ctx, "g", `start_child(sup, {"id": "x", "start": 42})`)
+	var re *sandbox.RuntimeError
+	require.ErrorAs(t, err, &re)
+	assert.Contains(t, re.Msg, "start must be")
+}
