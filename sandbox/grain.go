@@ -74,6 +74,19 @@ func (g *grain) retire(ctx actor.Context) {
 }
 
 func (g *grain) handle(ctx actor.Context, msg proto.Message) {
+	if _, create := msg.(*Create); !create {
+		if err := g.load(); errors.Is(err, ErrNotFound) {
+			// No such sandbox: answer and do not linger as an empty
+			// activation.
+			if _, exec := msg.(*Exec); exec {
+				ctx.Respond(&ExecResult{Failure: toFailure(err)})
+			} else {
+				ctx.Respond(failure(err))
+			}
+			g.retire(ctx)
+			return
+		}
+	}
 	switch m := msg.(type) {
 	case *Create:
 		ctx.Respond(g.create(m))
@@ -178,14 +191,20 @@ func (g *grain) exec(m *Exec) *ExecResult {
 	if err := g.load(); err != nil {
 		return &ExecResult{Failure: toFailure(err)}
 	}
-	res, err := g.sess.Execute(context.Background(), m.Code)
+	ctx := context.Background()
+	if m.DeadlineUnixNs > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, m.DeadlineUnixNs))
+		defer cancel()
+	}
+	res, err := g.sess.Execute(ctx, m.Code)
 	g.lastActive = g.host.now()
 	if err != nil {
 		return &ExecResult{Failure: toFailure(err)}
 	}
-	ctx, cancel := g.ctx()
+	sctx, cancel := g.ctx()
 	defer cancel()
-	if _, err := g.host.store.Append(ctx, g.id, Entry{Code: m.Code, At: g.lastActive}); err != nil {
+	if _, err := g.host.store.Append(sctx, g.id, Entry{Code: m.Code, At: g.lastActive}); err != nil {
 		// The execution is not durable: rebuild from what is, so memory
 		// never holds state the journal lost.
 		g.meta = nil

@@ -163,10 +163,6 @@ func (m *Manager) request(ctx context.Context, id string, msg proto.Message) (an
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
-	timeout := m.host.reqTimeout
-	if d, ok := ctx.Deadline(); ok {
-		timeout = time.Until(d)
-	}
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -175,7 +171,12 @@ func (m *Manager) request(ctx context.Context, id string, msg proto.Message) (an
 		if pid == nil {
 			return nil, ErrUnavailable
 		}
-		res, err := m.c.ActorSystem.Root.RequestFuture(pid, msg, timeout).Result()
+		res, err := request(ctx, m.c.ActorSystem, pid, msg, m.host.reqTimeout)
+		if _, gone := res.(*actor.Terminated); gone && attempt < 8 {
+			// The activation stopped with our message still queued.
+			m.dir.RemovePid(pcluster.NewClusterIdentity(id, Kind), pid)
+			continue
+		}
 		switch {
 		case err == nil && retrying(res) && attempt < 8:
 			continue
@@ -185,7 +186,9 @@ func (m *Manager) request(ctx context.Context, id string, msg proto.Message) (an
 			m.dir.RemovePid(pcluster.NewClusterIdentity(id, Kind), pid)
 			continue
 		case errors.Is(err, actor.ErrTimeout):
-			return nil, fmt.Errorf("%w: %s did not answer in %v", ErrUnavailable, id, timeout)
+			return nil, fmt.Errorf("%w: %s did not answer in %v", ErrUnavailable, id, m.host.reqTimeout)
+		case ctx.Err() != nil:
+			return nil, err // the caller's deadline or cancellation
 		}
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
@@ -244,7 +247,11 @@ func (m *Manager) Create(ctx context.Context, id string, req Requirements) (*Inf
 // *RuntimeError, *LimitError (the sandbox stays usable), *StoreError (the
 // execution was not kept).
 func (m *Manager) Execute(ctx context.Context, id, code string) (*Result, error) {
-	res, err := m.request(ctx, id, &Exec{Code: code})
+	msg := &Exec{Code: code}
+	if d, ok := ctx.Deadline(); ok {
+		msg.DeadlineUnixNs = d.UnixNano()
+	}
+	res, err := m.request(ctx, id, msg)
 	if err != nil {
 		return nil, err
 	}
@@ -291,8 +298,11 @@ func (m *Manager) Info(ctx context.Context, id string) (*Info, error) {
 
 func (m *Manager) passivated(ctx context.Context, id string) (*Info, error) {
 	raw, err := m.host.store.GetMeta(ctx, id)
-	if err != nil {
+	if errors.Is(err, ErrNotFound) {
 		return nil, err
+	}
+	if err != nil {
+		return nil, &StoreError{Op: "read meta", Err: err}
 	}
 	var md meta
 	if err := json.Unmarshal(raw, &md); err != nil {
@@ -301,14 +311,16 @@ func (m *Manager) passivated(ctx context.Context, id string) (*Info, error) {
 	return &Info{ID: id, Node: m.host.node, State: StatePassivated, Requirements: md.Requirements, CreatedAt: md.CreatedAt}, nil
 }
 
-// List returns the sandboxes matching f, sorted by id.
+// List returns the sandboxes matching f, sorted by id. Entries are built
+// from stored metadata without activating anything, so Executions,
+// LastActive and the session figures are only in Info.
 func (m *Manager) List(ctx context.Context, f Filter) ([]*Info, error) {
 	if f.Node != "" && f.Node != m.host.node {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownNode, f.Node)
 	}
 	ids, err := m.host.store.List(ctx)
 	if err != nil {
-		return nil, err
+		return nil, &StoreError{Op: "list", Err: err}
 	}
 	out := make([]*Info, 0, len(ids))
 	for _, id := range ids {

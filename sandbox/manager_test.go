@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +86,12 @@ func TestManagerLifecycle(t *testing.T) {
 	}
 	_, err = n.local.Execute(n.ctx, "nope", "1")
 	assert.ErrorIs(t, err, sandbox.ErrNotFound)
+	testkit.Eventually(t, 3*time.Second, func() error {
+		if a := n.local.Active(); a != 1 {
+			return fmt.Errorf("%d activations, want only sb-1's: an unknown id must not linger", a)
+		}
+		return nil
+	})
 
 	info, err = n.local.Restart(n.ctx, "sb-1")
 	require.NoError(t, err)

@@ -297,7 +297,7 @@ func (rt *otpRuntime) tree() *Tree {
 }
 
 func (rt *otpRuntime) node(ctx context.Context, s *supervision.Supervisor, id, status string) *Node {
-	n := &Node{ID: id, PID: s.PID().Id, Type: "supervisor", Status: status}
+	n := &Node{ID: id, PID: s.PID().Id, Type: "supervisor", Status: status, Strategy: s.Strategy().String()}
 	children, err := s.WhichChildren(ctx)
 	if err != nil {
 		return n

@@ -71,10 +71,13 @@ func (x *Create) GetRequirements() []byte {
 
 // Exec runs code in the sandbox.
 type Exec struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Code  string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// deadline_unix_ns is the caller's deadline (0: none); the execution is
+	// cancelled then, so a caller that gave up does not see it journaled later.
+	DeadlineUnixNs int64 `protobuf:"varint,2,opt,name=deadline_unix_ns,json=deadlineUnixNs,proto3" json:"deadline_unix_ns,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Exec) Reset() {
@@ -112,6 +115,13 @@ func (x *Exec) GetCode() string {
 		return x.Code
 	}
 	return ""
+}
+
+func (x *Exec) GetDeadlineUnixNs() int64 {
+	if x != nil {
+		return x.DeadlineUnixNs
+	}
+	return 0
 }
 
 // ExecResult is the outcome of Exec.
@@ -544,9 +554,10 @@ const file_sandbox_proto_rawDesc = "" +
 	"\n" +
 	"\rsandbox.proto\x12\x0eotpbox.sandbox\",\n" +
 	"\x06Create\x12\"\n" +
-	"\frequirements\x18\x01 \x01(\fR\frequirements\"\x1a\n" +
+	"\frequirements\x18\x01 \x01(\fR\frequirements\"D\n" +
 	"\x04Exec\x12\x12\n" +
-	"\x04code\x18\x01 \x01(\tR\x04code\"\xa4\x01\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12(\n" +
+	"\x10deadline_unix_ns\x18\x02 \x01(\x03R\x0edeadlineUnixNs\"\xa4\x01\n" +
 	"\n" +
 	"ExecResult\x12\x14\n" +
 	"\x05value\x18\x01 \x01(\tR\x05value\x12\x16\n" +

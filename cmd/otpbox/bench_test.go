@@ -1,0 +1,95 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/otpbox/otpbox/cmd/otpbox/internal/hosttest"
+	"github.com/otpbox/otpbox/cmd/otpbox/internal/node"
+)
+
+func TestBenchJSON(t *testing.T) {
+	n := newNode(t, "")
+	out := newCLI(t).ok("bench", "--addr", n.url, "--levels", "1,4", "--requests-per-level", "8", "--json")
+	var rep struct {
+		Levels []map[string]float64 `json:"levels"`
+	}
+	decode(t, out, &rep)
+	if len(rep.Levels) != 2 {
+		t.Fatalf("bench --json = %s", out)
+	}
+	keys := []string{"concurrency", "requests", "errors", "error_rate", "avg_ms", "p50_ms", "p99_ms", "max_ms", "throughput_per_s"}
+	for _, l := range rep.Levels {
+		if len(l) != len(keys) {
+			t.Errorf("level has keys %v, want exactly %v", l, keys)
+		}
+		for _, k := range keys {
+			if _, ok := l[k]; !ok {
+				t.Errorf("level lacks %q: %v", k, l)
+			}
+		}
+		if l["requests"] != 8 || l["errors"] != 0 {
+			t.Errorf("level = %v", l)
+		}
+	}
+	if a, p := n.host.SandboxCounts(); a+p != 0 {
+		t.Errorf("bench left %d sandboxes", a+p)
+	}
+}
+
+func TestBenchInProcessFakeHost(t *testing.T) {
+	c := newCLI(t)
+	c.m = &Main{NodeOptions: []node.Option{node.WithHost(hosttest.New())}}
+	out, errOut, err := c.run("bench", "--levels", "2", "--requests-per-level", "6")
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, errOut)
+	}
+	if !strings.Contains(errOut, "started a node in process on 127.0.0.1:") {
+		t.Errorf("stderr = %q", errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "CONCURRENCY") || !strings.HasPrefix(strings.Fields(lines[1])[0], "2") ||
+		strings.Fields(lines[1])[1] != "6" || strings.Fields(lines[1])[2] != "0" {
+		t.Errorf("bench printed:\n%s", out)
+	}
+}
+
+// TestBenchInProcess runs the bench against a node started in process on
+// the real sandbox host: no request fails.
+func TestBenchInProcess(t *testing.T) {
+	out, errOut, err := newCLI(t).run("bench", "--levels", "10,50", "--requests-per-level", "100", "--json")
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, errOut)
+	}
+	var rep struct {
+		Levels []struct {
+			Concurrency, Requests, Errors int
+		} `json:"levels"`
+	}
+	decode(t, out, &rep)
+	if len(rep.Levels) != 2 {
+		t.Fatalf("bench --json = %s", out)
+	}
+	for i, l := range rep.Levels {
+		if l.Concurrency != []int{10, 50}[i] || l.Requests != 100 || l.Errors != 0 {
+			t.Errorf("level %d = %+v, want 100 requests without errors\nstderr: %s", i, l, errOut)
+		}
+	}
+}
+
+func TestProgressBar(t *testing.T) {
+	var b strings.Builder
+	p := &progressBar{w: &b}
+	for i := 1; i <= 4; i++ {
+		p.update(10, i, 4)
+	}
+	p.update(50, 1, 2)
+	p.finish()
+	got := strings.Split(b.String(), "\n")
+	if len(got) != 3 || !strings.HasSuffix(got[0], "100% 4/4") || !strings.HasSuffix(got[1], " 50% 1/2") {
+		t.Errorf("progress = %q", b.String())
+	}
+	if strings.Count(got[0], "\r") != 4 {
+		t.Errorf("redrew %d times, want 4 (once per percentage)", strings.Count(got[0], "\r"))
+	}
+}

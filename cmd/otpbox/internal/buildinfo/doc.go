@@ -1,0 +1,2 @@
+// Package buildinfo identifies the running otpbox binary.
+package buildinfo

@@ -1,0 +1,32 @@
+package metrics
+
+import (
+	"github.com/asynkron/protoactor-go/eventstream"
+
+	"github.com/otpbox/otpbox/supervision"
+)
+
+// TreeOf classifies a supervisor by its registered name as "node" (the
+// node's own tree) or "sandbox" (a tree inside a sandbox). It must be
+// cheap: it runs on the supervisor's goroutine.
+type TreeOf func(supervisorName string) string
+
+// WatchSupervision counts supervision events from es into
+// otpbox_supervisor_restarts_total (a ChildStarted that was a restart)
+// and otpbox_supervisor_intensity_shutdowns_total (IntensityExceeded),
+// labelled by treeOf. It returns a function that stops watching.
+func (m *Metrics) WatchSupervision(es *eventstream.EventStream, treeOf TreeOf) (stop func()) {
+	sub := es.Subscribe(func(evt any) {
+		ev, ok := evt.(*supervision.Event)
+		if !ok {
+			return
+		}
+		switch {
+		case ev.Kind == supervision.ChildStarted && ev.Restart:
+			m.restarts.WithLabelValues(bounded(trees, treeOf(ev.Name))).Inc()
+		case ev.Kind == supervision.IntensityExceeded:
+			m.shutdowns.WithLabelValues(bounded(trees, treeOf(ev.Name))).Inc()
+		}
+	})
+	return func() { es.Unsubscribe(sub) }
+}

@@ -1,0 +1,308 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"go.opentelemetry.io/otel"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/otpbox/otpbox/cmd/otpbox/internal/buildinfo"
+	"github.com/otpbox/otpbox/cmd/otpbox/internal/metrics"
+	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
+	"github.com/otpbox/otpbox/supervision"
+)
+
+// AppName is the application supervisor's registered name; supervisors
+// named AppName or AppName/… form the "node" tree in the metrics.
+const AppName = "otpbox"
+
+// DegradedWindow is how long after a restart in the node's tree the node
+// reports itself degraded.
+const DegradedWindow = time.Minute
+
+// Option configures a node.
+type Option func(*options)
+
+type options struct {
+	host Host
+	log  *slog.Logger
+}
+
+// WithHost sets the sandbox host (default: a SandboxHost on the node's
+// configuration).
+func WithHost(h Host) Option { return func(o *options) { o.host = h } }
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// Node is a running node. Its methods are safe for concurrent use.
+type Node struct {
+	cfg     Config
+	log     *slog.Logger
+	host    Host
+	system  *actor.ActorSystem
+	meters  *sdkmetric.MeterProvider
+	unwatch func()
+	api     *server.Server
+	app     atomic.Pointer[supervision.Supervisor]
+
+	httpAddr, adminAddr atomic.Pointer[string]
+
+	shutdown    sync.Once
+	shutdownErr error // the result of the first Shutdown
+}
+
+// Run starts a node and runs it until ctx is done, then shuts it down
+// within cfg.DrainTimeout. It returns nil after a clean shutdown, and an
+// error if the node could not start, its tree exited on its own, or the
+// drain did not finish in time.
+func Run(ctx context.Context, cfg Config, opts ...Option) error {
+	n, err := Start(cfg, opts...)
+	if err != nil {
+		return err
+	}
+	var died error
+	select {
+	case <-ctx.Done():
+		n.log.Info("shutting down", "drain_timeout", cfg.DrainTimeout.String())
+	case <-n.Done():
+		died = fmt.Errorf("node tree exited: %w", n.App().Reason())
+		n.log.Error("node tree exited", "reason", n.App().Reason().String())
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.DrainTimeout.Duration)
+	defer cancel()
+	return errors.Join(died, n.Shutdown(sctx))
+}
+
+// Start validates cfg, starts the node's tree and returns once the HTTP
+// API is listening.
+func Start(cfg Config, opts ...Option) (*Node, error) {
+	o := options{log: slog.Default()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if o.host == nil {
+		o.host = NewSandboxHost(cfg, o.log)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	n := &Node{cfg: cfg, log: o.log, host: o.host}
+	empty := ""
+	n.httpAddr.Store(&empty)
+	n.adminAddr.Store(&empty)
+
+	m := metrics.New(metricsBuild())
+	meters, err := m.MeterProvider()
+	if err != nil {
+		return nil, err
+	}
+	n.meters = meters
+	// protoactor creates its instruments from the global meter provider
+	// (otel.Meter) and only reads Config.MetricsProvider to decide whether
+	// metrics are on, so the global must be ours too. Without it, every
+	// spawn would also queue a callback on the global no-op provider,
+	// forever. One node per process.
+	otel.SetMeterProvider(meters)
+	n.system = actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return o.log.With("lib", "protoactor") }),
+		actor.WithMetricProviders(meters),
+	)
+	n.unwatch = m.WatchSupervision(n.system.EventStream, treeOf)
+	m.ObserveSandboxes(o.host)
+	boxes := metrics.NewMailboxes("node")
+	samplers := []metrics.MailboxSampler{boxes}
+	if s, ok := o.host.(metrics.MailboxSampler); ok {
+		samplers = append(samplers, s)
+	}
+	m.ObserveMailboxes(samplers...)
+
+	n.api = server.New(server.Config{
+		Sandboxes:      o.host,
+		Counts:         o.host.SandboxCounts,
+		Node:           cfg.Node,
+		Addr:           cfg.HTTPAddr,
+		Token:          cfg.Token,
+		MaxBody:        int64(cfg.MaxBody),
+		RequestTimeout: cfg.RequestTimeout.Duration,
+		Ready:          n.readiness,
+		Metrics:        m.Handler(),
+		Recorder:       m,
+		Logger:         o.log,
+	})
+	app, err := supervision.Start(n.system, supervision.Spec{
+		Name:     AppName,
+		Flags:    supervision.Flags{Strategy: supervision.OneForOne, Intensity: 3, Period: 5 * time.Second},
+		Children: n.children(boxes),
+	})
+	if err != nil {
+		err = fmt.Errorf("start node tree: %w", err)
+		if cerr := n.close(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+		return nil, err
+	}
+	n.app.Store(app)
+	n.log.Info("node started", "node", cfg.Node, "http", n.HTTPAddr(), "admin", n.AdminAddr(), "data_dir", cfg.DataDir)
+	return n, nil
+}
+
+func metricsBuild() metrics.BuildInfo {
+	b := buildinfo.Get()
+	return metrics.BuildInfo{Version: b.Version, Revision: b.Revision, GoVersion: b.GoVersion}
+}
+
+// treeOf classifies supervisors for the metrics.
+func treeOf(name string) string {
+	if name == AppName || strings.HasPrefix(name, AppName+"/") {
+		return "node"
+	}
+	return "sandbox"
+}
+
+// children is the application supervisor's child list.
+func (n *Node) children(boxes *metrics.Mailboxes) []supervision.ChildSpec {
+	cfg := n.cfg
+	grace := cfg.DrainTimeout.Duration
+	var cs []supervision.ChildSpec
+	if cfg.AdminAddr != "off" {
+		cs = append(cs, n.listenerSpec("admin", cfg.AdminAddr, grace, boxes, &n.adminAddr, func() *http.Server {
+			return &http.Server{
+				Handler:           adminHandler(),
+				ReadHeaderTimeout: 5 * time.Second,
+				WriteTimeout:      2 * time.Minute, // pprof profiles run up to ?seconds=
+				IdleTimeout:       2 * time.Minute,
+			}
+		}))
+	}
+	cs = append(cs, n.host.ChildSpec())
+	cs = append(cs, n.listenerSpec("http", cfg.HTTPAddr, grace, boxes, &n.httpAddr, func() *http.Server {
+		return &http.Server{
+			Handler:           n.api,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       cfg.RequestTimeout.Duration,
+			WriteTimeout:      cfg.RequestTimeout.Duration + 5*time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
+		}
+	}))
+	return cs
+}
+
+func (n *Node) listenerSpec(id, addr string, grace time.Duration, boxes *metrics.Mailboxes, bound *atomic.Pointer[string], srv func() *http.Server) supervision.ChildSpec {
+	return supervision.ChildSpec{
+		ID:       id,
+		Shutdown: supervision.Timeout(grace + time.Second),
+		Start: supervision.Spawn(func() actor.Actor {
+			return &listener{addr: addr, srv: srv, grace: grace, bound: func(a net.Addr) {
+				s := a.String()
+				bound.Store(&s)
+			}}
+		}, actor.WithMailbox(boxes.Producer(id))),
+	}
+}
+
+// HTTPAddr returns the address the API listens on.
+func (n *Node) HTTPAddr() string { return *n.httpAddr.Load() }
+
+// AdminAddr returns the address of the pprof listener ("" when off).
+func (n *Node) AdminAddr() string { return *n.adminAddr.Load() }
+
+// App returns the application supervisor.
+func (n *Node) App() *supervision.Supervisor { return n.app.Load() }
+
+// System returns the node's actor system.
+func (n *Node) System() *actor.ActorSystem { return n.system }
+
+// Handler returns the API handler.
+func (n *Node) Handler() http.Handler { return n.api }
+
+// Done is closed when the application supervisor has exited, on its own
+// (restart intensity) or after Shutdown.
+func (n *Node) Done() <-chan struct{} { return n.App().Done() }
+
+// Shutdown drains the node: readiness fails and new work is refused, the
+// host drains, the tree stops (HTTP first), the host closes (its cluster
+// member and store), then the actor system. It returns once all stopped,
+// or with ctx's error if the drain overran. Later calls return the first
+// call's result.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.shutdown.Do(func() { n.shutdownErr = n.drain(ctx) })
+	return n.shutdownErr
+}
+
+func (n *Node) drain(ctx context.Context) error {
+	n.api.BeginDrain()
+	var errs []error
+	if err := n.host.Drain(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("drain sandbox host: %w", err))
+	}
+	if err := n.App().Stop(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("stop node tree: %w", err))
+	}
+	if err := n.close(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		n.log.Info("node stopped")
+	}
+	return errors.Join(errs...)
+}
+
+// close releases what Start built around the tree: the host (whose
+// cluster member may shut the actor system down), the actor system, the
+// meters.
+func (n *Node) close() error {
+	n.unwatch()
+	var err error
+	if cerr := n.host.Close(); cerr != nil {
+		err = fmt.Errorf("close sandbox host: %w", cerr)
+	}
+	if !n.system.IsStopped() {
+		n.system.Shutdown()
+	}
+	_ = n.meters.Shutdown(context.Background())
+	return err
+}
+
+// readiness answers /v1/health/ready: not ready while starting or while a
+// child of the node's tree is down, degraded for DegradedWindow after a
+// restart in it.
+func (n *Node) readiness(ctx context.Context) server.Readiness {
+	app := n.App()
+	if app == nil {
+		return server.Readiness{Status: server.NotReady, Reason: "starting"}
+	}
+	children, err := app.WhichChildren(ctx)
+	if err != nil {
+		return server.Readiness{Status: server.NotReady, Reason: "node tree: " + err.Error()}
+	}
+	for _, c := range children {
+		if c.PID == nil {
+			return server.Readiness{Status: server.NotReady, Reason: c.ID + " is not running"}
+		}
+	}
+	if recs := app.History().Records(); len(recs) > 0 {
+		last := recs[len(recs)-1]
+		if ago := time.Since(last.Time); ago < DegradedWindow {
+			return server.Readiness{Status: server.Degraded, Reason: fmt.Sprintf(
+				"%s restarted %s ago: %s", last.ChildID, ago.Round(time.Second), last.Reason)}
+		}
+	}
+	return server.Readiness{Status: server.Ready}
+}

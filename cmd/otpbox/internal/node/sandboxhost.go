@@ -1,0 +1,432 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/otpbox/otpbox/cluster"
+	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
+	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/sandbox/store/bolt"
+	"github.com/otpbox/otpbox/sandbox/store/redis"
+	"github.com/otpbox/otpbox/supervision"
+)
+
+// StoreFile is the bolt file of the sandbox store, in the data directory.
+const StoreFile = "sandboxes.db"
+
+// redisPingTimeout bounds the check that Redis answers when the host
+// opens its store.
+const redisPingTimeout = 5 * time.Second
+
+// SandboxHost is the node's sandbox host: the sandbox package's grains on
+// a single-member protoactor cluster (sandbox.Local) on the node's actor
+// system, with their journals and metadata in <data dir>/sandboxes.db
+// (bolt) or, with Config.Redis, in Redis.
+//
+// Its child in the node's tree (sandbox_host) owns the member: the
+// child's init opens the store and starts the member the first time, and
+// a restart of the child passivates every sandbox (their state is in the
+// journal) and keeps the member. Close, called by the node after its tree
+// stopped, shuts the member down (and with it, as protoactor's cluster
+// does, the actor system) and closes the store.
+//
+// It is safe for concurrent use.
+type SandboxHost struct {
+	dataDir, redisURL, node string
+	drainTimeout            time.Duration
+	log                     *slog.Logger
+
+	mu     sync.Mutex // serialises open and Close; protects closed
+	closed bool
+	local  atomic.Pointer[sandbox.Local] // nil until open, and after Close
+	store  sandbox.Store                 // set before local is published
+	dir    *cluster.Directory            // the member's activations; nil if not a Directory
+
+	gate gate
+}
+
+var _ Host = (*SandboxHost)(nil)
+
+// NewSandboxHost returns the host of a node configured by cfg. It does no
+// I/O: the store opens and the member starts when the node starts the
+// host's child.
+func NewSandboxHost(cfg Config, log *slog.Logger) *SandboxHost {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &SandboxHost{
+		dataDir:      cfg.DataDir,
+		redisURL:     cfg.Redis,
+		node:         cfg.Node,
+		drainTimeout: cfg.DrainTimeout.Duration,
+		log:          log.With("component", "sandbox"),
+	}
+}
+
+// ChildSpec is the worker that owns the member; see SandboxHost.
+func (h *SandboxHost) ChildSpec() supervision.ChildSpec {
+	return supervision.ChildSpec{
+		ID:       HostChildID,
+		Shutdown: supervision.Timeout(h.drainTimeout + time.Second),
+		Start:    supervision.Spawn(func() actor.Actor { return &hostWorker{h: h} }),
+	}
+}
+
+// hostWorker is the host's child in the node's tree.
+type hostWorker struct{ h *SandboxHost }
+
+var _ supervision.Initializer = (*hostWorker)(nil)
+
+// Init opens the store and starts the member, once per host.
+func (w *hostWorker) Init(ctx actor.Context) error { return w.h.open(ctx.ActorSystem()) }
+
+// Receive passivates every sandbox when the worker stops: on a restart,
+// and (with nothing left to do after Drain) when the tree stops.
+func (w *hostWorker) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*actor.Stopping); ok {
+		w.h.passivateAll()
+	}
+}
+
+// open opens the store and starts the member unless they are running.
+func (h *SandboxHost) open(system *actor.ActorSystem) (err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.closed:
+		return errors.New("node: the sandbox host is closed")
+	case h.local.Load() != nil:
+		return nil // a restart of the worker keeps the member
+	}
+	store, where, err := h.openStore()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// protoactor panics when the member cannot start (remoting fails
+		// to listen, …).
+		if r := recover(); r != nil {
+			err = fmt.Errorf("start sandbox cluster member: %v", r)
+		}
+		if err != nil {
+			_ = store.Close()
+		}
+	}()
+	local, err := sandbox.StartLocal(system, sandbox.Config{Store: store, Node: h.node, Logger: h.log})
+	if err != nil {
+		return fmt.Errorf("start sandbox cluster member: %w", err)
+	}
+	h.store = store
+	h.dir, _ = local.Cluster.Config.IdentityLookup.(*cluster.Directory)
+	h.local.Store(local)
+	h.log.Info("sandbox host started", "store", where, "member", system.Address())
+	return nil
+}
+
+// openStore opens Redis when configured, else the bolt file in the data
+// directory. where describes it for the log (without credentials).
+func (h *SandboxHost) openStore() (s sandbox.Store, where string, err error) {
+	if h.redisURL != "" {
+		opts, err := goredis.ParseURL(h.redisURL)
+		if err != nil {
+			return nil, "", fmt.Errorf("sandbox store: redis URL: %w", err)
+		}
+		where = fmt.Sprintf("redis://%s/%d", opts.Addr, opts.DB)
+		client := goredis.NewClient(opts)
+		ctx, cancel := context.WithTimeout(context.Background(), redisPingTimeout)
+		defer cancel()
+		if err := client.Ping(ctx).Err(); err != nil {
+			_ = client.Close()
+			return nil, "", fmt.Errorf("sandbox store: %s: %w", where, err)
+		}
+		return redis.New(client), where, nil
+	}
+	if err := os.MkdirAll(h.dataDir, 0o750); err != nil {
+		return nil, "", fmt.Errorf("sandbox store: %w", err)
+	}
+	where = filepath.Join(h.dataDir, StoreFile)
+	b, err := bolt.Open(where)
+	if err != nil {
+		return nil, "", fmt.Errorf("sandbox store: %w", err)
+	}
+	return b, where, nil
+}
+
+// passivateAll passivates every sandbox within the drain timeout.
+func (h *SandboxHost) passivateAll() {
+	l := h.local.Load()
+	if l == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), h.drainTimeout)
+	defer cancel()
+	if err := l.Drain(ctx); err != nil {
+		h.log.Warn("passivate sandboxes", "error", err)
+	}
+}
+
+// Drain refuses new work with server.ErrShuttingDown, waits for the calls
+// in flight, then passivates every sandbox. Every accepted execution is
+// already in the journal: passivation only frees the sandboxes' memory.
+func (h *SandboxHost) Drain(ctx context.Context) error {
+	select {
+	case <-h.gate.shut():
+	case <-ctx.Done():
+		return fmt.Errorf("wait for sandbox calls in flight: %w", ctx.Err())
+	}
+	l := h.local.Load()
+	if l == nil {
+		return nil
+	}
+	return l.Drain(ctx)
+}
+
+// Close stops the member (passivating what is still active), which shuts
+// the actor system down, then closes the store. Later calls do nothing.
+func (h *SandboxHost) Close() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil
+	}
+	h.closed = true
+	h.gate.shut()
+	l := h.local.Swap(nil)
+	if l == nil {
+		return nil
+	}
+	l.Shutdown()
+	if err := h.store.Close(); err != nil {
+		return fmt.Errorf("close sandbox store: %w", err)
+	}
+	return nil
+}
+
+// SandboxCounts counts this node's sandboxes: those in the store with a
+// live activation are active, the others passivated. It lists the store's
+// ids (no metadata is decoded), so it costs one store read.
+func (h *SandboxHost) SandboxCounts() (active, passivated int) {
+	l := h.local.Load()
+	if l == nil {
+		return 0, 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	ids, err := h.store.List(ctx)
+	if err != nil {
+		return l.Active(), 0
+	}
+	if h.dir == nil {
+		active = min(l.Active(), len(ids))
+		return active, len(ids) - active
+	}
+	// Activations of unknown ids (a call for a sandbox that does not
+	// exist activates a grain) are not sandboxes: count only stored ids.
+	live := h.dir.Active(sandbox.Kind)
+	set := make(map[string]struct{}, len(live))
+	for _, id := range live {
+		set[id] = struct{}{}
+	}
+	for _, id := range ids {
+		if _, ok := set[id]; ok {
+			active++
+		}
+	}
+	return active, len(ids) - active
+}
+
+// enter admits one call: work (a call that starts or changes a sandbox)
+// is refused once the host drains. The call must run done when it ends.
+func (h *SandboxHost) enter(work bool) (m *sandbox.Manager, done func(), err error) {
+	if !h.gate.enter(work) {
+		return nil, nil, server.ErrShuttingDown
+	}
+	l := h.local.Load()
+	if l == nil { // not started yet, or closed
+		h.gate.leave()
+		return nil, nil, fmt.Errorf("%w: the sandbox host is not running", server.ErrUnavailable)
+	}
+	return l.Manager, h.gate.leave, nil
+}
+
+// result maps a sandbox that did not answer before the request's deadline
+// to the deadline, so the API reports the request's timeout.
+func result(ctx context.Context, err error) error {
+	if err != nil && errors.Is(err, sandbox.ErrUnavailable) && ctx.Err() != nil {
+		return fmt.Errorf("%w: %v", ctx.Err(), err)
+	}
+	return err
+}
+
+// Create creates a sandbox.
+func (h *SandboxHost) Create(ctx context.Context, id string, req server.Requirements) (*server.Info, error) {
+	m, done, err := h.enter(true)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	info, err := m.Create(ctx, id, req)
+	return info, result(ctx, err)
+}
+
+// Execute runs code in a sandbox.
+func (h *SandboxHost) Execute(ctx context.Context, id, code string) (*server.Result, error) {
+	m, done, err := h.enter(true)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	res, err := m.Execute(ctx, id, code)
+	if err != nil {
+		return nil, result(ctx, err)
+	}
+	return server.ResultOf(res), nil
+}
+
+// Terminate stops a sandbox and deletes its journal; it is allowed while
+// the host drains.
+func (h *SandboxHost) Terminate(ctx context.Context, id string) error {
+	m, done, err := h.enter(false)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return result(ctx, m.Terminate(ctx, id))
+}
+
+// Restart gives a sandbox a fresh session.
+func (h *SandboxHost) Restart(ctx context.Context, id string) (*server.Info, error) {
+	m, done, err := h.enter(true)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	info, err := m.Restart(ctx, id)
+	return info, result(ctx, err)
+}
+
+// Info describes a sandbox.
+func (h *SandboxHost) Info(ctx context.Context, id string) (*server.Info, error) {
+	m, done, err := h.enter(false)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	info, err := m.Info(ctx, id)
+	return info, result(ctx, err)
+}
+
+// List lists the sandboxes matching f.
+func (h *SandboxHost) List(ctx context.Context, f server.Filter) ([]*server.Info, error) {
+	m, done, err := h.enter(false)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	infos, err := m.List(ctx, f)
+	return infos, result(ctx, err)
+}
+
+// Migrate moves a sandbox to node; on a single node only to itself.
+func (h *SandboxHost) Migrate(ctx context.Context, id, node string) (*server.Info, error) {
+	m, done, err := h.enter(true)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	info, err := m.Migrate(ctx, id, node)
+	return info, result(ctx, err)
+}
+
+// Tree returns a sandbox's supervision trees.
+func (h *SandboxHost) Tree(ctx context.Context, id string) (*server.Tree, error) {
+	m, done, err := h.enter(false)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	t, err := m.Tree(ctx, id)
+	return t, result(ctx, err)
+}
+
+// Restarts returns a sandbox's restart history.
+func (h *SandboxHost) Restarts(ctx context.Context, id string) ([]server.RestartRecord, error) {
+	m, done, err := h.enter(false)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	recs, err := m.Restarts(ctx, id)
+	return recs, result(ctx, err)
+}
+
+// Trace returns the recent messages of a sandbox's actors.
+func (h *SandboxHost) Trace(ctx context.Context, id string) ([]server.TraceEntry, error) {
+	m, done, err := h.enter(false)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	entries, err := m.Trace(ctx, id)
+	return entries, result(ctx, err)
+}
+
+// gate counts the host's calls in flight and, once shut, refuses work and
+// reports when the calls in flight at that moment have ended.
+type gate struct {
+	mu     sync.Mutex // protects the fields below
+	shutOn bool
+	n      int
+	idle   chan struct{} // made by shut, closed when n reaches 0
+}
+
+func (g *gate) enter(work bool) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.shutOn && work {
+		return false
+	}
+	g.n++
+	return true
+}
+
+func (g *gate) leave() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.n--
+	g.signalLocked()
+}
+
+// shut refuses further work; the channel is closed once no call is in
+// flight.
+func (g *gate) shut() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.shutOn {
+		g.shutOn = true
+		g.idle = make(chan struct{})
+		g.signalLocked()
+	}
+	return g.idle
+}
+
+func (g *gate) signalLocked() {
+	if g.shutOn && g.n == 0 {
+		select {
+		case <-g.idle:
+		default:
+			close(g.idle)
+		}
+	}
+}

@@ -1,0 +1,263 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults of Config.
+const (
+	// DefaultMaxBody is the largest request body accepted: 1 MiB.
+	DefaultMaxBody = 1 << 20
+	// DefaultRequestTimeout bounds the handling of one request.
+	DefaultRequestTimeout = 30 * time.Second
+	// DefaultRetryAfter is the Retry-After of 429 and 503 answers.
+	DefaultRetryAfter = time.Second
+)
+
+// Config configures a Server. Only Sandboxes is required; every other zero
+// field means the documented default.
+type Config struct {
+	// Sandboxes is the sandbox host the API drives. Required.
+	Sandboxes Sandboxes
+	// Counts returns the sandboxes of this node by state, for the cluster
+	// endpoints. Default: counted from Sandboxes.List.
+	Counts func() (active, passivated int)
+	// Node names this node in the cluster endpoints. Default "local".
+	Node string
+	// Addr is the HTTP address the cluster endpoints advertise.
+	Addr string
+	// Token, when set, must be sent as "Authorization: Bearer <token>" on
+	// every mutating request (POST and DELETE); 401 otherwise.
+	Token string
+	// MaxBody is the largest request body, in bytes (default 1 MiB); a
+	// larger one gets 413.
+	MaxBody int64
+	// RequestTimeout bounds each request's context (default 30 s).
+	RequestTimeout time.Duration
+	// RetryAfter is sent with 429 and 503 answers (default 1 s).
+	RetryAfter time.Duration
+	// Ready reports the node's readiness for /v1/health/ready. Default:
+	// always ready. It is not consulted once draining began.
+	Ready func(context.Context) Readiness
+	// Metrics, when set, is served at GET /metrics.
+	Metrics http.Handler
+	// Recorder receives request and sandbox outcomes. Default: none.
+	Recorder Recorder
+	// Logger logs internal errors. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// Recorder receives what the API observes; the node's metrics implement
+// it. Methods are called concurrently from request goroutines and must
+// not block. Every string argument comes from a small fixed set.
+type Recorder interface {
+	// Request records one HTTP request by method, route pattern ("other"
+	// when no route matched) and status.
+	Request(method, route string, status int, d time.Duration)
+	// Lifecycle records a sandbox create, terminate, restart or migrate;
+	// result is "ok" or the problem kind.
+	Lifecycle(op, result string)
+	// Executed records one execution; result is "ok" or the problem kind,
+	// limit the exceeded limit of a limit_exceeded result, d the
+	// execution's own duration (zero unless ok).
+	Executed(result, limit string, d time.Duration)
+}
+
+type nopRecorder struct{}
+
+func (nopRecorder) Request(string, string, int, time.Duration) {}
+func (nopRecorder) Lifecycle(string, string)                   {}
+func (nopRecorder) Executed(string, string, time.Duration)     {}
+
+// Server is the HTTP API of one node, an http.Handler. It is safe for
+// concurrent use.
+type Server struct {
+	cfg      Config
+	mux      *http.ServeMux
+	routes   map[string]bool // registered patterns: the bounded route label set
+	draining atomic.Bool
+}
+
+var _ http.Handler = (*Server)(nil)
+
+// New returns the API over cfg.Sandboxes. It panics if Sandboxes is nil.
+func New(cfg Config) *Server {
+	if cfg.Sandboxes == nil {
+		panic("server: nil Sandboxes")
+	}
+	if cfg.Node == "" {
+		cfg.Node = "local"
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = DefaultRetryAfter
+	}
+	if cfg.Ready == nil {
+		cfg.Ready = func(context.Context) Readiness { return Readiness{Status: Ready} }
+	}
+	if cfg.Recorder == nil {
+		cfg.Recorder = nopRecorder{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), routes: make(map[string]bool)}
+	if s.cfg.Counts == nil {
+		s.cfg.Counts = s.countFromList
+	}
+	s.register()
+	return s
+}
+
+// BeginDrain makes the node refuse new work: readiness answers 503 and
+// every POST gets 503 with Retry-After. Reads, deletes, health and metrics
+// keep working. It cannot be undone.
+func (s *Server) BeginDrain() { s.draining.Store(true) }
+
+// Draining reports whether BeginDrain was called.
+func (s *Server) Draining() bool { return s.draining.Load() }
+
+func (s *Server) register() {
+	// Sandboxes.
+	s.handle("POST /v1/sandboxes", s.create)
+	s.handle("GET /v1/sandboxes", s.list)
+	s.handle("GET /v1/sandboxes/{id}", s.info)
+	s.handle("DELETE /v1/sandboxes/{id}", s.terminate)
+	s.handle("POST /v1/sandboxes/{id}/exec", s.execute)
+	s.handle("POST /v1/sandboxes/{id}/restart", s.restart)
+	s.handle("POST /v1/sandboxes/{id}/migrate", s.migrate)
+	s.handle("GET /v1/sandboxes/{id}/tree", s.tree)
+	s.handle("GET /v1/sandboxes/{id}/restarts", s.restarts)
+	s.handle("GET /v1/sandboxes/{id}/trace", s.trace)
+	// Cluster, cache, memory.
+	s.handle("GET /v1/cluster/status", s.clusterStatus)
+	s.handle("GET /v1/cluster/nodes", s.clusterNodes)
+	s.handle("GET /v1/cluster/load", s.clusterLoad)
+	s.handle("GET /v1/cache/stats", s.cacheStats)
+	s.handle("DELETE /v1/cache", s.cacheClear)
+	s.handle("GET /v1/memory", s.memory)
+	s.handle("POST /v1/memory/optimize", s.optimizeMemory)
+	// Health and metrics.
+	s.handle("GET /v1/health/live", s.live)
+	s.handle("GET /v1/health/ready", s.ready)
+	if s.cfg.Metrics != nil {
+		s.mux.Handle("GET /metrics", s.cfg.Metrics)
+		s.routes["GET /metrics"] = true
+	}
+}
+
+// handle registers h under pattern behind the checks every API route
+// shares: the token on mutating methods, refusal of new work while
+// draining, and the request timeout.
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	s.routes[pattern] = true
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		mutating := r.Method == http.MethodPost || r.Method == http.MethodDelete
+		if mutating && !s.authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="otpbox"`)
+			writeProblem(w, problem(http.StatusUnauthorized, "unauthorized", "Unauthorized",
+				"this node requires Authorization: Bearer <token> on mutating requests"))
+			return
+		}
+		if r.Method == http.MethodPost && s.draining.Load() {
+			writeProblem(w, problem(http.StatusServiceUnavailable, "shutting_down", "Shutting down",
+				"the node is draining and accepts no new work").retry(s.cfg.RetryAfter))
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		h(w, r.WithContext(ctx))
+	})
+}
+
+// ServeHTTP routes the request, answers unmatched paths and methods with
+// problem details, and records the request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	h, route := s.mux.Handler(r)
+	if route == "" {
+		unmatched(sw, r, h)
+	} else {
+		s.mux.ServeHTTP(sw, r)
+	}
+	if !s.routes[route] {
+		route = "other" // unmatched, or a redirect to a cleaned path
+	}
+	s.cfg.Recorder.Request(r.Method, route, sw.code(), time.Since(start))
+}
+
+// unmatched turns the mux's own 404 and 405 answers (h) into problems,
+// keeping the Allow header of a 405.
+func unmatched(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	c := &capture{header: make(http.Header)}
+	h.ServeHTTP(c, r)
+	if c.status == http.StatusMethodNotAllowed {
+		allow := c.header.Get("Allow")
+		w.Header().Set("Allow", allow)
+		writeProblem(w, problem(http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed",
+			r.Method+" is not allowed on "+r.URL.Path+"; allowed: "+allow))
+		return
+	}
+	writeProblem(w, problem(http.StatusNotFound, "not_found", "Not found", "no route for "+r.Method+" "+r.URL.Path))
+}
+
+// fail answers err as a problem and returns its kind. Internal errors are
+// logged, since their detail is not sent.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) string {
+	p := problemFor(err, s.cfg.RetryAfter)
+	if p.Status == http.StatusInternalServerError {
+		s.cfg.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeProblem(w, p)
+	return p.Kind()
+}
+
+// statusWriter remembers the status written through it.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
+
+// capture records a handler's status and headers and drops its body.
+type capture struct {
+	header http.Header
+	status int
+}
+
+func (c *capture) Header() http.Header         { return c.header }
+func (c *capture) Write(b []byte) (int, error) { return len(b), nil }
+func (c *capture) WriteHeader(code int)        { c.status = code }

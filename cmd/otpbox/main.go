@@ -1,0 +1,19 @@
+// Command otpbox is the otpbox node and its command-line client.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop) // after the first signal, a second one kills the process at once
+	if err := (&Main{}).Run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "otpbox:", err)
+		os.Exit(1)
+	}
+}
