@@ -71,11 +71,10 @@ func (d *Directory) Get(ci *pcluster.ClusterIdentity) *actor.PID {
 		return nil
 	}
 	props := pcluster.WithClusterIdentity(kind.Props, ci)
-	pid, err := d.system.Root.SpawnNamed(props, ci.Kind+"/"+ci.Identity)
-	if err != nil {
-		// The previous activation is still stopping under that name.
-		pid = d.system.Root.SpawnPrefix(props, ci.Kind+"/"+ci.Identity+"$")
-	}
+	// A unique name per activation: a new activation must never share a
+	// pid with one that is still stopping, or that one's removal would
+	// remove the new one.
+	pid := d.system.Root.SpawnPrefix(props, ci.Kind+"/"+ci.Identity+"$")
 	kind.Inc()
 	d.pids[k] = pid
 	d.counts[ci.Kind]++

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"go.starlark.net/starlark"
-	"go.uber.org/goleak"
 
 	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/testkit"
 )
 
 // isLimit reports whether err is a LimitError for limit.
@@ -107,7 +107,7 @@ func TestRequirementsValidate(t *testing.T) {
 // TestContext checks the caller's context: its deadline cancels the
 // execution but is not a LimitError, and no goroutine outlives Execute.
 func TestContext(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer testkit.VerifyNoLeaks(t)
 	s := sandbox.NewSession(sandbox.Limits{MaxSteps: 1 << 62})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
@@ -130,7 +130,7 @@ func TestContext(t *testing.T) {
 // TestBlockingBuiltin checks that a builtin waiting on Context is released
 // by the duration limit.
 func TestBlockingBuiltin(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer testkit.VerifyNoLeaks(t)
 	wait := starlark.NewBuiltin("wait", func(thread *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
 		ctx := sandbox.Context(thread)
 		<-ctx.Done()

@@ -1,0 +1,46 @@
+package cluster_test
+
+import (
+	"testing"
+
+	"github.com/asynkron/protoactor-go/actor"
+	pcluster "github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
+	"github.com/asynkron/protoactor-go/remote"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otpbox/otpbox/cluster"
+	"github.com/otpbox/otpbox/testkit"
+)
+
+func TestDirectoryOneActivationPerIdentity(t *testing.T) {
+	kit := testkit.New(t)
+	dir := cluster.NewDirectory()
+	kind := pcluster.NewKind("echo", actor.PropsFromFunc(func(ctx actor.Context) {
+		if s, ok := ctx.Message().(string); ok {
+			ctx.Respond(s)
+		}
+	}))
+	c := pcluster.New(kit.System(), pcluster.Configure("dir", test.NewTestProvider(test.NewInMemAgent()), dir,
+		remote.Configure("127.0.0.1", 0), pcluster.WithKinds(kind)))
+	c.StartMember()
+	t.Cleanup(func() { c.Shutdown(false) })
+
+	ci := pcluster.NewClusterIdentity("a", "echo")
+	first := dir.Get(ci)
+	require.NotNil(t, first)
+	assert.True(t, first.Equal(dir.Get(ci)), "the same activation while it lives")
+	assert.Equal(t, 1, dir.Count("echo"))
+	assert.Equal(t, []string{"a"}, dir.Active("echo"))
+
+	dir.RemovePid(ci, first)
+	assert.Zero(t, dir.Count("echo"))
+	second := dir.Get(ci)
+	assert.False(t, first.Equal(second), "a new activation never reuses a pid")
+	dir.RemovePid(ci, first) // a late removal of the old one
+	got, ok := dir.Lookup("echo", "a")
+	require.True(t, ok, "a stale removal keeps the current activation")
+	assert.True(t, second.Equal(got))
+	assert.Nil(t, dir.Get(pcluster.NewClusterIdentity("a", "nokind")))
+}
