@@ -131,16 +131,16 @@ func TestSettingsMatchJSON(t *testing.T) {
 	}
 }
 
-// TestSettingsDocumented checks that docs/binary.md lists every setting.
+// TestSettingsDocumented checks that the README lists every setting.
 func TestSettingsDocumented(t *testing.T) {
-	doc, err := os.ReadFile("../../../../docs/binary.md")
+	doc, err := os.ReadFile("../../../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range node.Settings() {
 		row := "| `" + s[0] + "` | `" + s[1] + "` | `" + s[2] + "` |"
 		if !strings.Contains(string(doc), row) {
-			t.Errorf("docs/binary.md lacks the row %s", row)
+			t.Errorf("README.md lacks the row %s", row)
 		}
 	}
 }
