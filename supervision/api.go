@@ -14,11 +14,12 @@ import (
 // use. Calls on a supervisor that has exited return ErrNoProc; calls honour
 // ctx's deadline and cancellation.
 type Supervisor struct {
-	system  *actor.ActorSystem
-	pid     *actor.PID
-	p       *proc
-	name    string
-	history *History
+	system   *actor.ActorSystem
+	pid      *actor.PID
+	p        *proc
+	name     string
+	strategy Strategy
+	history  *History
 }
 
 // ChildInfo is one row of WhichChildren (OTP's {Id, Child, Type, Modules}).
@@ -80,6 +81,9 @@ func (s *Supervisor) PID() *actor.PID { return s.pid }
 // Name returns the supervisor's registered name; its children's stable
 // names are Name/ID.
 func (s *Supervisor) Name() string { return s.name }
+
+// Strategy returns the supervisor's restart strategy.
+func (s *Supervisor) Strategy() Strategy { return s.strategy }
 
 // History returns the supervisor's restart history.
 func (s *Supervisor) History() *History { return s.history }
