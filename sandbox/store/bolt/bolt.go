@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -35,8 +36,9 @@ var ErrEmptyID = errors.New("bolt: empty sandbox id")
 type Store struct {
 	db *bbolt.DB
 
-	mu     sync.RWMutex // protects closed; held (read) around each transaction
-	closed bool
+	mu      sync.RWMutex // protects closed; held (read) around each transaction
+	closed  bool
+	writers atomic.Int32 // write transactions in flight
 }
 
 var _ sandbox.Store = (*Store)(nil)
@@ -44,6 +46,10 @@ var _ sandbox.Store = (*Store)(nil)
 // LockTimeout is how long Open waits for another process to release the
 // file lock before failing.
 const LockTimeout = time.Second
+
+// MaxBatchDelay bounds how long a write that joined a batch waits for more
+// writers before the batch commits.
+const MaxBatchDelay = 2 * time.Millisecond
 
 // Open opens or creates the store file at path (mode 0600). Only one
 // process may have it open; Open fails after LockTimeout otherwise.
@@ -60,6 +66,7 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("bolt: init %s: %w", path, err)
 	}
+	db.MaxBatchDelay = MaxBatchDelay
 	return &Store{db: db}, nil
 }
 
@@ -84,7 +91,15 @@ func (s *Store) tx(ctx context.Context, write bool, fn func(root *bbolt.Bucket) 
 	}
 	run := s.db.View
 	if write {
-		run = s.db.Update
+		// A lone writer commits at once; writers that find others in
+		// flight join bbolt's batch and share one transaction and one
+		// fsync (fn may then run more than once: it only touches tx).
+		if s.writers.Add(1) == 1 {
+			run = s.db.Update
+		} else {
+			run = s.db.Batch
+		}
+		defer s.writers.Add(-1)
 	}
 	return run(func(tx *bbolt.Tx) error { return fn(tx.Bucket(bucketSandboxes)) })
 }
