@@ -17,6 +17,8 @@ import (
 	"go.opentelemetry.io/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
+	"github.com/otpbox/otpbox/actors/cachemanager"
+	"github.com/otpbox/otpbox/cache"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/buildinfo"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/metrics"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
@@ -56,6 +58,10 @@ type Node struct {
 	unwatch func()
 	api     *server.Server
 	app     atomic.Pointer[supervision.Supervisor]
+	// cache is the node's cache: L1 in memory, L3 in Redis with --redis;
+	// closeL3 closes its Redis client (nil without one).
+	cache   *cache.Cache
+	closeL3 func() error
 
 	httpAddr, adminAddr atomic.Pointer[string]
 
@@ -107,8 +113,16 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	n.adminAddr.Store(&empty)
 
 	m := metrics.New(metricsBuild())
+	var err error
+	if n.cache, n.closeL3, err = newCache(cfg); err != nil {
+		return nil, err
+	}
+	m.Registry().MustRegister(n.cache)
 	meters, err := m.MeterProvider()
 	if err != nil {
+		if n.closeL3 != nil {
+			_ = n.closeL3()
+		}
 		return nil, err
 	}
 	n.meters = meters
@@ -132,6 +146,7 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	m.ObserveMailboxes(samplers...)
 
 	n.api = server.New(server.Config{
+		Cache:          n.cache,
 		Sandboxes:      o.host,
 		Counts:         o.host.SandboxCounts,
 		Node:           cfg.Node,
@@ -189,6 +204,7 @@ func (n *Node) children(boxes *metrics.Mailboxes) []supervision.ChildSpec {
 			}
 		}))
 	}
+	cs = append(cs, cachemanager.ChildSpec(n.cache, cachemanager.Config{}))
 	cs = append(cs, n.host.ChildSpec())
 	cs = append(cs, n.listenerSpec("http", cfg.HTTPAddr, grace, boxes, &n.httpAddr, func() *http.Server {
 		return &http.Server{
@@ -276,8 +292,33 @@ func (n *Node) close() error {
 	if !n.system.IsStopped() {
 		n.system.Shutdown()
 	}
+	if n.closeL3 != nil {
+		_ = n.closeL3()
+	}
 	_ = n.meters.Shutdown(context.Background())
 	return err
+}
+
+// newCache builds the node's cache: a freecache L1, and Redis as L3 when
+// the node has a Redis URL. (L2 joins with the cluster.)
+func newCache(cfg Config) (*cache.Cache, func() error, error) {
+	var c cache.Config
+	var closeL3 func() error
+	if cfg.Redis != "" {
+		l3, closer, err := cache.NewL3URL(cfg.Redis)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cache L3: %w", err)
+		}
+		c.L3, closeL3 = l3, closer
+	}
+	cc, err := cache.New(c)
+	if err != nil {
+		if closeL3 != nil {
+			_ = closeL3()
+		}
+		return nil, nil, err
+	}
+	return cc, closeL3, nil
 }
 
 // readiness answers /v1/health/ready: not ready while starting or while a

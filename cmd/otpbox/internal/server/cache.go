@@ -1,30 +1,57 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
-	"slices"
+
+	"github.com/otpbox/otpbox/cache"
 )
 
-// The cache endpoints answer 501 until the cache package lands: the node
-// has no cache, and its statistics are not invented.
+// Cache is what the cache endpoints need from the node's cache.
+type Cache interface {
+	Stats() cache.Stats
+	Clear(ctx context.Context, tier cache.TierID) error
+}
 
 // CacheTiers are the tiers DELETE /v1/cache?tier= accepts.
-var CacheTiers = []string{"l1", "l2", "l3"}
+var CacheTiers = map[string]cache.TierID{"l1": cache.L1Tier, "l2": cache.L2Tier, "l3": cache.L3Tier}
 
 func errNoCache() error {
 	return fmt.Errorf("%w: cache not configured on this node", ErrNotImplemented)
 }
 
 func (s *Server) cacheStats(w http.ResponseWriter, r *http.Request) {
-	s.fail(w, r, errNoCache())
+	if s.cfg.Cache == nil {
+		s.fail(w, r, errNoCache())
+		return
+	}
+	writeJSON(w, http.StatusOK, s.cfg.Cache.Stats())
 }
 
 func (s *Server) cacheClear(w http.ResponseWriter, r *http.Request) {
-	if tier := r.URL.Query().Get("tier"); tier != "" && !slices.Contains(CacheTiers, tier) {
-		writeProblem(w, problem(http.StatusBadRequest, "invalid_tier", "Invalid cache tier",
-			fmt.Sprintf("tier %q is not one of %v", tier, CacheTiers)))
+	tier := cache.AllTiers
+	if name := r.URL.Query().Get("tier"); name != "" {
+		id, ok := CacheTiers[name]
+		if !ok {
+			writeProblem(w, problem(http.StatusBadRequest, "invalid_tier", "Invalid cache tier",
+				fmt.Sprintf("tier %q is not one of l1, l2, l3", name)))
+			return
+		}
+		tier = id
+	}
+	if s.cfg.Cache == nil {
+		s.fail(w, r, errNoCache())
 		return
 	}
-	s.fail(w, r, errNoCache())
+	if err := s.cfg.Cache.Clear(r.Context(), tier); err != nil {
+		if errors.Is(err, cache.ErrNoTier) {
+			writeProblem(w, problem(http.StatusNotFound, "tier_not_configured", "Cache tier not configured", err.Error()))
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

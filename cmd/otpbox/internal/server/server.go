@@ -45,6 +45,9 @@ type Config struct {
 	Ready func(context.Context) Readiness
 	// Metrics, when set, is served at GET /metrics.
 	Metrics http.Handler
+	// Cache, when set, answers the cache endpoints; without it they are
+	// 501.
+	Cache Cache
 	// Recorder receives request and sandbox outcomes. Default: none.
 	Recorder Recorder
 	// Logger logs internal errors. Default: slog.Default().
