@@ -152,7 +152,11 @@ func (g *grain) load() error {
 func (g *grain) fresh() {
 	g.stopTree()
 	g.otp = newOTPRuntime(g.host, g.id, g.meta.Requirements.Limits)
-	g.sess = NewSession(g.meta.Requirements.Limits, WithEnv(g.host.env), WithLocal(otpLocal, g.otp))
+	opts := []Option{WithEnv(g.host.env), WithLocal(otpLocal, g.otp)}
+	if g.host.compile != nil {
+		opts = append(opts, WithCompileCache(g.host.compile))
+	}
+	g.sess = NewSession(g.meta.Requirements.Limits, opts...)
 	g.lastActive = g.host.now()
 }
 

@@ -61,6 +61,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock defaults to time.Now.
 	Clock func() time.Time
+	// CompileCache keeps compiled programs; default the process-wide LRU.
+	// NewSharedCompileCache shares them between nodes through the cache.
+	CompileCache CompileCache
 }
 
 // Host holds what the sandbox grains of one node share.
@@ -75,6 +78,7 @@ type Host struct {
 	env          *Env
 	log          *slog.Logger
 	now          func() time.Time
+	compile      CompileCache // nil: the sessions' default
 	replays      atomic.Uint64
 }
 
@@ -84,7 +88,7 @@ func NewHost(cfg Config) (*Host, error) {
 		return nil, errors.New("sandbox: Config.Store is required")
 	}
 	h := &Host{store: cfg.Store, node: cfg.Node, idle: cfg.IdleTimeout, storeTimeout: cfg.StoreTimeout,
-		reqTimeout: cfg.RequestTimeout, log: cfg.Logger, now: cfg.Clock, env: otpEnv}
+		reqTimeout: cfg.RequestTimeout, log: cfg.Logger, now: cfg.Clock, env: otpEnv, compile: cfg.CompileCache}
 	if h.node == "" {
 		h.node = "local"
 	}

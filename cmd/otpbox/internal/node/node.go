@@ -22,6 +22,7 @@ import (
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/buildinfo"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/metrics"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
+	"github.com/otpbox/otpbox/sandbox"
 	"github.com/otpbox/otpbox/supervision"
 )
 
@@ -118,6 +119,9 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 		return nil, err
 	}
 	m.Registry().MustRegister(n.cache)
+	if sh, ok := o.host.(*SandboxHost); ok {
+		sh.SetCompileCache(sandbox.NewSharedCompileCache(n.cache))
+	}
 	meters, err := m.MeterProvider()
 	if err != nil {
 		if n.closeL3 != nil {

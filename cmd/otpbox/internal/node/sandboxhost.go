@@ -54,9 +54,17 @@ type SandboxHost struct {
 	dir    *cluster.Directory            // the member's activations; nil if not a Directory
 
 	gate gate
+
+	// compile, when set before the host starts, keeps the sandboxes'
+	// compiled programs in the node's cache.
+	compile sandbox.CompileCache
 }
 
 var _ Host = (*SandboxHost)(nil)
+
+// SetCompileCache makes the sandboxes keep compiled programs in c; call it
+// before the node starts the host.
+func (h *SandboxHost) SetCompileCache(c sandbox.CompileCache) { h.compile = c }
 
 // NewSandboxHost returns the host of a node configured by cfg. It does no
 // I/O: the store opens and the member starts when the node starts the
@@ -123,7 +131,7 @@ func (h *SandboxHost) open(system *actor.ActorSystem) (err error) {
 			_ = store.Close()
 		}
 	}()
-	local, err := sandbox.StartLocal(system, sandbox.Config{Store: store, Node: h.node, Logger: h.log})
+	local, err := sandbox.StartLocal(system, sandbox.Config{Store: store, Node: h.node, Logger: h.log, CompileCache: h.compile})
 	if err != nil {
 		return fmt.Errorf("start sandbox cluster member: %w", err)
 	}
