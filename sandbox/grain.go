@@ -97,8 +97,9 @@ func (g *grain) handle(ctx actor.Context, msg proto.Message) {
 	case *Reset:
 		ctx.Respond(g.reset())
 	case *Destroy:
-		ctx.Respond(g.destroy())
-		g.retire(ctx)
+		reply := g.destroy()
+		g.retire(ctx) // out of the directory before the caller hears back
+		ctx.Respond(reply)
 	case *Passivate:
 		g.retire(ctx)
 		ctx.Respond(&Reply{})

@@ -360,7 +360,10 @@ func (m *Manager) Passivate(ctx context.Context, id string) error {
 	if _, active := m.dir.Lookup(Kind, id); !active {
 		return nil
 	}
-	return m.reply(ctx, id, &Passivate{}, nil)
+	if err := m.reply(ctx, id, &Passivate{}, nil); err != nil && !errors.Is(err, ErrNotFound) {
+		return err // a sandbox terminated meanwhile has nothing to passivate
+	}
+	return nil
 }
 
 // Drain passivates every active sandbox of this node.

@@ -13,6 +13,8 @@ import (
 type Cache interface {
 	Stats() cache.Stats
 	Clear(ctx context.Context, tier cache.TierID) error
+	GetOrLoad(ctx context.Context, key string, load cache.Loader, opts ...cache.PutOption) ([]byte, error)
+	Delete(ctx context.Context, key string) error
 }
 
 // CacheTiers are the tiers DELETE /v1/cache?tier= accepts.

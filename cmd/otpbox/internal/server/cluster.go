@@ -2,7 +2,11 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"time"
+
+	"github.com/otpbox/otpbox/cache"
 )
 
 // The cluster endpoints answer for this node alone until the cluster
@@ -50,9 +54,40 @@ type LoadDistribution struct {
 	Nodes []NodeLoad `json:"nodes"`
 }
 
+// countsTTL is how long the cluster endpoints reuse sandbox counts from
+// the cache: counting lists the store. A mutating request forgets them,
+// so only passivations by idleness can be up to countsTTL late.
+const countsTTL = time.Second
+
+func (s *Server) countsKey() string { return "otpbox:cluster:counts:" + s.cfg.Node }
+
+func (s *Server) forgetCounts(ctx context.Context) {
+	if s.cfg.Cache != nil {
+		_ = s.cfg.Cache.Delete(ctx, s.countsKey())
+	}
+}
+
 func (s *Server) counts() SandboxCounts {
-	a, p := s.cfg.Counts()
-	return SandboxCounts{Active: a, Passivated: p}
+	load := func(context.Context) ([]byte, error) {
+		a, p := s.cfg.Counts()
+		return json.Marshal(SandboxCounts{Active: a, Passivated: p})
+	}
+	if s.cfg.Cache == nil {
+		var c SandboxCounts
+		b, _ := load(context.Background())
+		_ = json.Unmarshal(b, &c)
+		return c
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	var c SandboxCounts
+	b, err := s.cfg.Cache.GetOrLoad(ctx, s.countsKey(), load,
+		cache.WithTTL(countsTTL), cache.InTier(cache.L1Tier))
+	if err != nil || json.Unmarshal(b, &c) != nil {
+		a, p := s.cfg.Counts()
+		return SandboxCounts{Active: a, Passivated: p}
+	}
+	return c
 }
 
 // countFromList is the default Counts: it lists every sandbox. A failed

@@ -179,6 +179,9 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 		defer cancel()
 		h(w, r.WithContext(ctx))
+		if mutating {
+			s.forgetCounts(ctx) // the sandboxes changed: count afresh
+		}
 	})
 }
 
