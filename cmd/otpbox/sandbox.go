@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/otpbox/otpbox/cmd/otpbox/internal/client"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
 )
 
@@ -169,16 +170,11 @@ func (m *Main) sandboxList(ctx context.Context, args []string) error {
 }
 
 func (m *Main) sandboxTree(ctx context.Context, args []string) error {
-	c := m.newCommand("sandbox tree", "ID").clientFlags()
-	pos, err := c.parse(args, 1, 1)
+	c, id, cl, err := m.idCommand("sandbox tree", args)
 	if err != nil {
 		return err
 	}
-	cl, err := c.client()
-	if err != nil {
-		return err
-	}
-	tree, err := cl.Tree(ctx, pos[0])
+	tree, err := cl.Tree(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -191,17 +187,27 @@ func (m *Main) sandboxTree(ctx context.Context, args []string) error {
 	})
 }
 
-func (m *Main) sandboxRestarts(ctx context.Context, args []string) error {
-	c := m.newCommand("sandbox restarts", "ID").clientFlags()
+// idCommand parses the arguments of a client command that takes one
+// sandbox ID and no flags of its own, and makes its client.
+func (m *Main) idCommand(name string, args []string) (*command, string, *client.Client, error) {
+	c := m.newCommand(name, "ID").clientFlags()
 	pos, err := c.parse(args, 1, 1)
 	if err != nil {
-		return err
+		return nil, "", nil, err
 	}
 	cl, err := c.client()
 	if err != nil {
+		return nil, "", nil, err
+	}
+	return c, pos[0], cl, nil
+}
+
+func (m *Main) sandboxRestarts(ctx context.Context, args []string) error {
+	c, id, cl, err := m.idCommand("sandbox restarts", args)
+	if err != nil {
 		return err
 	}
-	recs, err := cl.Restarts(ctx, pos[0])
+	recs, err := cl.Restarts(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -216,16 +222,11 @@ func (m *Main) sandboxRestarts(ctx context.Context, args []string) error {
 }
 
 func (m *Main) sandboxTrace(ctx context.Context, args []string) error {
-	c := m.newCommand("sandbox trace", "ID").clientFlags()
-	pos, err := c.parse(args, 1, 1)
+	c, id, cl, err := m.idCommand("sandbox trace", args)
 	if err != nil {
 		return err
 	}
-	cl, err := c.client()
-	if err != nil {
-		return err
-	}
-	entries, err := cl.Trace(ctx, pos[0])
+	entries, err := cl.Trace(ctx, id)
 	if err != nil {
 		return err
 	}
