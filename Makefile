@@ -5,9 +5,13 @@ TESTFLAGS ?=
 
 .PHONY: run test test-short test-deps bench lint vet fmt
 
-## run: start a single node with the embedded defaults
-run:
-	$(GO) run ./cmd/otpbox node
+## run: start a single node with the embedded defaults (Ctrl-C or SIGTERM stops it gracefully)
+run: bin/otpbox
+	exec ./bin/otpbox node
+
+.PHONY: bin/otpbox
+bin/otpbox:
+	$(GO) build -o bin/otpbox ./cmd/otpbox
 
 ## test: install what the tests need, then run every test with -race
 test: test-deps
