@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"context"
+	"log/slog"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -23,7 +24,7 @@ import (
 // benchNode starts a sandbox member with a bolt store in a temp dir.
 func benchNode(b *testing.B) *sandbox.Local {
 	b.Helper()
-	system := actor.NewActorSystem()
+	system := quietSystem()
 	store := openBenchStore(b)
 	local, err := sandbox.StartLocal(system, sandbox.Config{Store: store, IdleTimeout: -1})
 	if err != nil {
@@ -93,7 +94,7 @@ func (evalGrain) Receive(ctx actor.Context) {
 // lookup), one request that evaluates "1 + 1" with Starlark, and the grain
 // stopping.
 func BenchmarkBaselineGrain(b *testing.B) {
-	system := actor.NewActorSystem()
+	system := quietSystem()
 	kind := pcluster.NewKind("eval", actor.PropsFromProducer(func() actor.Actor { return evalGrain{} }))
 	c := pcluster.New(system, pcluster.Configure("baseline", test.NewTestProvider(test.NewInMemAgent()),
 		disthash.New(), remote.Configure("127.0.0.1", 0), pcluster.WithKinds(kind), pcluster.WithRequestLog(false)))
@@ -153,4 +154,12 @@ func openBenchStore(b *testing.B) sandbox.Store {
 		b.Fatal(err)
 	}
 	return s
+}
+
+// quietSystem is an actor system that does not log (benchmark output stays
+// readable).
+func quietSystem() *actor.ActorSystem {
+	return actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.DiscardHandler)
+	}))
 }

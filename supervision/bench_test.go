@@ -2,6 +2,7 @@ package supervision_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -22,7 +23,7 @@ func (echo) Receive(ctx actor.Context) {
 // BenchmarkStartCallTerminate starts a child under a simple_one_for_one
 // supervisor, makes one request to it and terminates it.
 func BenchmarkStartCallTerminate(b *testing.B) {
-	system := actor.NewActorSystem()
+	system := quietSystem()
 	defer system.Shutdown()
 	sup, err := supervision.Start(system, supervision.Spec{
 		Flags:    supervision.Flags{Strategy: supervision.SimpleOneForOne},
@@ -51,7 +52,7 @@ func BenchmarkStartCallTerminate(b *testing.B) {
 
 // BenchmarkBaselineSpawnRequestStop is the same cycle with bare protoactor.
 func BenchmarkBaselineSpawnRequestStop(b *testing.B) {
-	system := actor.NewActorSystem()
+	system := quietSystem()
 	defer system.Shutdown()
 	props := actor.PropsFromProducer(func() actor.Actor { return echo{} })
 	b.ReportAllocs()
@@ -82,7 +83,7 @@ func (crasher) Receive(ctx actor.Context) {
 // supervisor sees the exit, starts a new incarnation, and a request to it
 // is answered.
 func BenchmarkRestart(b *testing.B) {
-	system := actor.NewActorSystem()
+	system := quietSystem()
 	defer system.Shutdown()
 	restarted := make(chan *actor.PID, 1)
 	sub := system.EventStream.Subscribe(func(e any) {
@@ -113,4 +114,12 @@ func BenchmarkRestart(b *testing.B) {
 	}
 	b.StopTimer()
 	_ = sup.Stop(context.Background())
+}
+
+// quietSystem is an actor system that does not log (benchmark output stays
+// readable).
+func quietSystem() *actor.ActorSystem {
+	return actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.DiscardHandler)
+	}))
 }
