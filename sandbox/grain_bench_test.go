@@ -2,8 +2,8 @@ package sandbox_test
 
 import (
 	"context"
-	"log/slog"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"runtime"
 	"testing"
