@@ -46,6 +46,10 @@ type Config struct {
 	RequestTimeout Duration `json:"request_timeout"`
 	// MaxBody is the largest request body in bytes (default 1 MiB).
 	MaxBody Size `json:"max_body"`
+	// MaxInFlight bounds the sandbox calls in progress; one more that
+	// would start or change a sandbox is refused with 429 and Retry-After
+	// (default 4096).
+	MaxInFlight Count `json:"max_inflight"`
 	// LogLevel is debug, info, warn or error (default info); LogFormat is
 	// text or json (default text).
 	LogLevel  string `json:"log_level"`
@@ -67,6 +71,7 @@ func DefaultConfig() Config {
 		DrainTimeout:   Duration{30 * time.Second},
 		RequestTimeout: Duration{30 * time.Second},
 		MaxBody:        1 << 20,
+		MaxInFlight:    4096,
 		LogLevel:       "info",
 		LogFormat:      "text",
 	}
@@ -93,6 +98,7 @@ var settings = []setting{
 	{"drain-timeout", "OTPBOX_DRAIN_TIMEOUT", "drain_timeout", "graceful shutdown `deadline`", func(c *Config) flag.Value { return &c.DrainTimeout }},
 	{"request-timeout", "OTPBOX_REQUEST_TIMEOUT", "request_timeout", "`deadline` of each API request", func(c *Config) flag.Value { return &c.RequestTimeout }},
 	{"max-body", "OTPBOX_MAX_BODY", "max_body", "largest request body in `bytes` (or with KiB/MiB)", func(c *Config) flag.Value { return &c.MaxBody }},
+	{"max-inflight", "OTPBOX_MAX_INFLIGHT", "max_inflight", "most sandbox calls in progress before 429 (`count`)", func(c *Config) flag.Value { return &c.MaxInFlight }},
 	{"log-level", "OTPBOX_LOG_LEVEL", "log_level", "`level`: debug, info, warn or error", func(c *Config) flag.Value { return (*str)(&c.LogLevel) }},
 	{"log-format", "OTPBOX_LOG_FORMAT", "log_format", "`format`: text or json", func(c *Config) flag.Value { return (*str)(&c.LogFormat) }},
 }
@@ -217,6 +223,9 @@ func (c Config) Validate() error {
 	if c.MaxBody <= 0 {
 		return &ConfigError{Field: "max_body", Value: c.MaxBody.String(), Err: ErrInvalid}
 	}
+	if c.MaxInFlight <= 0 {
+		return &ConfigError{Field: "max_inflight", Value: c.MaxInFlight.String(), Err: ErrInvalid}
+	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return &ConfigError{Field: "log_level", Value: c.LogLevel, Err: err}
 	}
@@ -237,6 +246,30 @@ func redactURL(s string) string {
 
 // str is a string flag.Value.
 type str string
+
+// Count is a positive number of things.
+type Count int
+
+// String returns "" for zero, so that Merge skips it.
+func (n *Count) String() string {
+	if *n == 0 {
+		return ""
+	}
+	return strconv.Itoa(int(*n))
+}
+
+// Set parses a decimal count.
+func (n *Count) Set(v string) error {
+	i, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("%w: not a count: %q", ErrInvalid, v)
+	}
+	*n = Count(i)
+	return nil
+}
+
+// UnmarshalJSON reads a JSON number.
+func (n *Count) UnmarshalJSON(b []byte) error { return n.Set(string(b)) }
 
 func (s *str) String() string     { return string(*s) }
 func (s *str) Set(v string) error { *s = str(v); return nil }

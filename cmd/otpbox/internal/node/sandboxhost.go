@@ -79,6 +79,7 @@ func NewSandboxHost(cfg Config, log *slog.Logger) *SandboxHost {
 		node:         cfg.Node,
 		drainTimeout: cfg.DrainTimeout.Duration,
 		log:          log.With("component", "sandbox"),
+		gate:         gate{max: int(cfg.MaxInFlight)},
 	}
 }
 
@@ -257,8 +258,8 @@ func (h *SandboxHost) SandboxCounts() (active, passivated int) {
 // enter admits one call: work (a call that starts or changes a sandbox)
 // is refused once the host drains. The call must run done when it ends.
 func (h *SandboxHost) enter(work bool) (m *sandbox.Manager, done func(), err error) {
-	if !h.gate.enter(work) {
-		return nil, nil, server.ErrShuttingDown
+	if err := h.gate.enter(work); err != nil {
+		return nil, nil, err
 	}
 	l := h.local.Load()
 	if l == nil { // not started yet, or closed
@@ -393,20 +394,24 @@ func (h *SandboxHost) Trace(ctx context.Context, id string) ([]server.TraceEntry
 // gate counts the host's calls in flight and, once shut, refuses work and
 // reports when the calls in flight at that moment have ended.
 type gate struct {
+	max    int        // calls that start or change a sandbox beyond n == max are refused; 0: no bound
 	mu     sync.Mutex // protects the fields below
 	shutOn bool
 	n      int
 	idle   chan struct{} // made by shut, closed when n reaches 0
 }
 
-func (g *gate) enter(work bool) bool {
+func (g *gate) enter(work bool) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.shutOn && work {
-		return false
+	switch {
+	case g.shutOn && work:
+		return server.ErrShuttingDown
+	case work && g.max > 0 && g.n >= g.max:
+		return fmt.Errorf("%w: %d sandbox calls in progress", server.ErrOverloaded, g.n)
 	}
 	g.n++
-	return true
+	return nil
 }
 
 func (g *gate) leave() {
