@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/otpbox/otpbox/cache"
+	"github.com/otpbox/otpbox/sandbox/store/redis/redistest"
 )
 
 // TestNodeCacheEndpoints: the node's cache answers /v1/cache with real
@@ -24,4 +25,20 @@ func TestNodeCacheEndpoints(t *testing.T) {
 	if body := want(t, n, "GET", "/metrics", "", http.StatusOK, nil); !strings.Contains(body, "otpbox_cache_") {
 		t.Error("no otpbox_cache_ metrics")
 	}
+}
+
+// TestNodeReadinessFollowsCacheHealth: with --redis the cache has an L3;
+// when Redis dies and the cache notices, the node reports degraded (429,
+// Consul's warning).
+func TestNodeReadinessFollowsCacheHealth(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := testConfig(t)
+	cfg.Redis = "redis://" + srv.Addr
+	n, _ := startReal(t, cfg)
+	want(t, n, "POST", "/v1/sandboxes", `{"id":"c"}`, http.StatusCreated, nil)
+	want(t, n, "GET", "/v1/health/ready", "", http.StatusOK, nil)
+	srv.Kill()
+	// A new snippet is compiled and its program stored in the cache: L3 fails.
+	call(t, n, "POST", "/v1/sandboxes/c/exec", `{"code":"1 + 2"}`)
+	want(t, n, "GET", "/v1/health/ready", "", http.StatusTooManyRequests, nil)
 }

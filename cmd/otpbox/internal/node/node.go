@@ -349,5 +349,12 @@ func (n *Node) readiness(ctx context.Context) server.Readiness {
 				"%s restarted %s ago: %s", last.ChildID, ago.Round(time.Second), last.Reason)}
 		}
 	}
+	if h := n.cache.Health(); !h.OK {
+		for tier, th := range h.Tiers {
+			if th.Degraded {
+				return server.Readiness{Status: server.Degraded, Reason: "cache tier " + tier + " degraded"}
+			}
+		}
+	}
 	return server.Readiness{Status: server.Ready}
 }

@@ -8,18 +8,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/node"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
 	"github.com/otpbox/otpbox/sandbox/store/bolt"
 	"github.com/otpbox/otpbox/supervision"
+	"github.com/otpbox/otpbox/sandbox/store/redis/redistest"
 	"github.com/otpbox/otpbox/testkit"
 )
 
@@ -384,34 +383,9 @@ func closedAddr(t *testing.T) string {
 	return addr
 }
 
-// startRedis starts a private redis-server on a free loopback port,
-// without persistence, and kills it at cleanup. Under -short it skips the
-// test when redis-server is not installed (scripts/redis.sh installs it).
+// startRedis starts a private redis-server (see redistest) and returns
+// its address.
 func startRedis(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if testing.Short() {
-			t.Skip("redis-server not installed")
-		}
-		t.Fatal("redis-server not found on PATH: run scripts/redis.sh install")
-	}
-	addr := closedAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	c := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
-	defer c.Close()
-	testkit.Eventually(t, 10*time.Second, func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		return c.Ping(ctx).Err()
-	})
-	return addr
+	return redistest.Start(t).Addr
 }
