@@ -13,12 +13,11 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/node"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
 	"github.com/otpbox/otpbox/sandbox/store/bolt"
-	"github.com/otpbox/otpbox/supervision"
 	"github.com/otpbox/otpbox/sandbox/store/redis/redistest"
+	"github.com/otpbox/otpbox/supervision"
 	"github.com/otpbox/otpbox/testkit"
 )
 
