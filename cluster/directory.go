@@ -17,10 +17,12 @@ import (
 // Exactly one activation exists per identity: Get spawns under the lock.
 // Directory is safe for concurrent use.
 type Directory struct {
-	mu     sync.Mutex // protects pids and counts
+	mu     sync.Mutex // protects pids, counts, used and clock
 	c      *pcluster.Cluster
 	pids   map[key]*actor.PID
 	counts map[string]int // live activations per kind
+	used   map[key]uint64 // clock at each activation's last Get, for LeastRecent
+	clock  uint64         // counts Gets
 	sub    *eventstream.Subscription
 	system *actor.ActorSystem
 }
@@ -31,7 +33,7 @@ var _ pcluster.IdentityLookup = (*Directory)(nil)
 
 // NewDirectory returns a directory for one member.
 func NewDirectory() *Directory {
-	return &Directory{pids: make(map[key]*actor.PID), counts: make(map[string]int)}
+	return &Directory{pids: make(map[key]*actor.PID), counts: make(map[string]int), used: make(map[key]uint64)}
 }
 
 // Setup is called by protoactor when the member starts.
@@ -62,6 +64,8 @@ func (d *Directory) Get(ci *pcluster.ClusterIdentity) *actor.PID {
 	defer d.mu.Unlock()
 	if pid, ok := d.pids[k]; ok {
 		if _, alive := d.system.ProcessRegistry.GetLocal(pid.Id); alive {
+			d.clock++
+			d.used[k] = d.clock
 			return pid
 		}
 		d.forget(k)
@@ -78,12 +82,15 @@ func (d *Directory) Get(ci *pcluster.ClusterIdentity) *actor.PID {
 	kind.Inc()
 	d.pids[k] = pid
 	d.counts[ci.Kind]++
+	d.clock++
+	d.used[k] = d.clock
 	return pid
 }
 
 // forget drops k; d.mu must be held.
 func (d *Directory) forget(k key) {
 	delete(d.pids, k)
+	delete(d.used, k)
 	d.counts[k.kind]--
 	if kind, ok := d.c.TryGetClusterKind(k.kind); ok {
 		kind.Dec()
@@ -122,6 +129,33 @@ func (d *Directory) Active(kind string) []string {
 	}
 	d.mu.Unlock()
 	sort.Strings(ids)
+	return ids
+}
+
+// LeastRecent returns up to n identities of kind whose activations were
+// looked up least recently (every call to a grain looks it up), oldest
+// first: the idlest activations, for passivation under memory pressure.
+func (d *Directory) LeastRecent(kind string, n int) []string {
+	type entry struct {
+		id string
+		at uint64
+	}
+	d.mu.Lock()
+	all := make([]entry, 0, d.counts[kind])
+	for k, at := range d.used {
+		if k.kind == kind {
+			all = append(all, entry{k.identity, at})
+		}
+	}
+	d.mu.Unlock()
+	sort.Slice(all, func(i, j int) bool { return all[i].at < all[j].at })
+	if n < len(all) {
+		all = all[:n]
+	}
+	ids := make([]string, len(all))
+	for i, e := range all {
+		ids[i] = e.id
+	}
 	return ids
 }
 

@@ -43,4 +43,10 @@ func TestDirectoryOneActivationPerIdentity(t *testing.T) {
 	require.True(t, ok, "a stale removal keeps the current activation")
 	assert.True(t, second.Equal(got))
 	assert.Nil(t, dir.Get(pcluster.NewClusterIdentity("a", "nokind")))
+
+	dir.Get(pcluster.NewClusterIdentity("b", "echo"))
+	dir.Get(pcluster.NewClusterIdentity("c", "echo"))
+	dir.Get(ci) // a is now the most recent
+	assert.Equal(t, []string{"b", "c"}, dir.LeastRecent("echo", 2))
+	assert.Equal(t, []string{"b", "c", "a"}, dir.LeastRecent("echo", 10))
 }

@@ -366,6 +366,21 @@ func (m *Manager) Passivate(ctx context.Context, id string) error {
 	return nil
 }
 
+// PassivateIdle passivates up to n of this node's active sandboxes, the
+// least recently called first, and returns how many it passivated. The
+// MemoryOptimizer uses it under memory pressure; their state stays in the
+// journal.
+func (m *Manager) PassivateIdle(ctx context.Context, n int) (int, error) {
+	done := 0
+	for _, id := range m.dir.LeastRecent(Kind, n) {
+		if err := m.Passivate(ctx, id); err != nil {
+			return done, fmt.Errorf("passivate %s: %w", id, err)
+		}
+		done++
+	}
+	return done, nil
+}
+
 // Drain passivates every active sandbox of this node.
 func (m *Manager) Drain(ctx context.Context) error {
 	var errs []error

@@ -193,3 +193,27 @@ func TestDrainPassivatesEverySandbox(t *testing.T) {
 	})
 	assert.Equal(t, `"d2"`, n.exec("d2", "n").Value)
 }
+
+// TestPassivateIdleLeastRecentFirst: under memory pressure the least
+// recently called sandboxes passivate first, and come back intact.
+func TestPassivateIdleLeastRecentFirst(t *testing.T) {
+	n := newNode(t)
+	for _, id := range []string{"s1", "s2", "s3"} {
+		n.create(id)
+		n.exec(id, "v = '"+id+"'")
+	}
+	n.exec("s1", "v") // s1 is now the most recent
+	done, err := n.local.PassivateIdle(n.ctx, 2)
+	require.NoError(t, err)
+	assert.Equal(t, 2, done)
+	testkit.Eventually(t, 3*time.Second, func() error {
+		if a := n.local.Active(); a != 1 {
+			return fmt.Errorf("%d active, want 1", a)
+		}
+		return nil
+	})
+	info, err := n.local.Info(n.ctx, "s1")
+	require.NoError(t, err)
+	assert.Equal(t, sandbox.StateActive, info.State, "the most recent one stays")
+	assert.Equal(t, `"s2"`, n.exec("s2", "v").Value)
+}

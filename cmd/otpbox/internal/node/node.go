@@ -18,6 +18,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/otpbox/otpbox/actors/cachemanager"
+	"github.com/otpbox/otpbox/actors/memoryoptimizer"
 	"github.com/otpbox/otpbox/cache"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/buildinfo"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/metrics"
@@ -61,8 +62,9 @@ type Node struct {
 	app     atomic.Pointer[supervision.Supervisor]
 	// cache is the node's cache: L1 in memory, L3 in Redis with --redis;
 	// closeL3 closes its Redis client (nil without one).
-	cache   *cache.Cache
-	closeL3 func() error
+	cache      *cache.Cache
+	closeL3    func() error
+	memMetrics *memoryoptimizer.Metrics
 
 	httpAddr, adminAddr atomic.Pointer[string]
 
@@ -119,6 +121,8 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 		return nil, err
 	}
 	m.Registry().MustRegister(n.cache)
+	n.memMetrics = memoryoptimizer.NewMetrics()
+	m.Registry().MustRegister(n.memMetrics.Collector())
 	if sh, ok := o.host.(*SandboxHost); ok {
 		sh.SetCompileCache(sandbox.NewSharedCompileCache(n.cache))
 	}
@@ -209,6 +213,7 @@ func (n *Node) children(boxes *metrics.Mailboxes) []supervision.ChildSpec {
 		}))
 	}
 	cs = append(cs, cachemanager.ChildSpec(n.cache, cachemanager.Config{}))
+	cs = append(cs, memoryoptimizer.ChildSpec(n.memoryDeps(), memoryoptimizer.Config{}))
 	cs = append(cs, n.host.ChildSpec())
 	cs = append(cs, n.listenerSpec("http", cfg.HTTPAddr, grace, boxes, &n.httpAddr, func() *http.Server {
 		return &http.Server{
@@ -301,6 +306,22 @@ func (n *Node) close() error {
 	}
 	_ = n.meters.Shutdown(context.Background())
 	return err
+}
+
+// memoryDeps are what the MemoryOptimizer acts through: the cache's L1 to
+// shrink and the sandbox host to passivate idle sandboxes.
+func (n *Node) memoryDeps() memoryoptimizer.Deps {
+	deps := memoryoptimizer.Deps{
+		// freecache does not say how many bytes a clear frees: 0, unknown.
+		Shrinker: memoryoptimizer.ShrinkFunc(func(ctx context.Context) (int64, error) {
+			return 0, n.cache.Clear(ctx, cache.L1Tier)
+		}),
+		Metrics: n.memMetrics,
+	}
+	if p, ok := n.host.(memoryoptimizer.Passivator); ok {
+		deps.Passivator = p
+	}
+	return deps
 }
 
 // newCache builds the node's cache: a freecache L1, and Redis as L3 when

@@ -358,6 +358,17 @@ func (h *SandboxHost) Migrate(ctx context.Context, id, node string) (*server.Inf
 	return info, result(ctx, err)
 }
 
+// PassivateIdle passivates up to n of the least recently called sandboxes,
+// for the MemoryOptimizer.
+func (h *SandboxHost) PassivateIdle(ctx context.Context, n int) (int, error) {
+	m, done, err := h.enter(false)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	return m.PassivateIdle(ctx, n)
+}
+
 // Tree returns a sandbox's supervision trees.
 func (h *SandboxHost) Tree(ctx context.Context, id string) (*server.Tree, error) {
 	m, done, err := h.enter(false)
