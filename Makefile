@@ -3,7 +3,7 @@ GO       ?= go
 PKGS     ?= ./...
 TESTFLAGS ?=
 
-.PHONY: run test test-short test-deps bench lint vet fmt
+.PHONY: run test test-short test-deps bench lint vet fmt proto
 
 ## run: start a single node with the embedded defaults (Ctrl-C or SIGTERM stops it gracefully)
 run: bin/otpbox
@@ -35,3 +35,8 @@ vet:
 	$(GO) vet $(PKGS)
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+
+## proto: regenerate the protobuf messages (needs protoc and protoc-gen-go v1.36.11 on PATH)
+PROTOS := sandbox/sandbox.proto cache/internal/cachepb/cache.proto
+proto:
+	for p in $(PROTOS); do (cd $$(dirname $$p) && protoc --go_out=. --go_opt=paths=source_relative $$(basename $$p)) || exit 1; done

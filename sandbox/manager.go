@@ -176,19 +176,19 @@ func (m *Manager) request(ctx context.Context, id string, msg proto.Message) (an
 			return nil, ErrUnavailable
 		}
 		res, err := request(ctx, m.c.ActorSystem, pid, msg, m.host.reqTimeout)
-		if _, gone := res.(*actor.Terminated); gone && attempt < 8 {
-			// The activation stopped with our message still queued.
-			m.dir.RemovePid(pcluster.NewClusterIdentity(id, Kind), pid)
-			continue
+		if err == nil && attempt < 8 {
+			if _, gone := res.(*actor.Terminated); gone {
+				// The activation stopped with our message still queued.
+				m.dir.RemovePid(pcluster.NewClusterIdentity(id, Kind), pid)
+				continue
+			}
+			if retrying(res) {
+				continue // a retiring activation: look it up again
+			}
 		}
 		switch {
-		case err == nil && retrying(res) && attempt < 8:
-			continue
 		case err == nil:
 			return res, nil
-		case errors.Is(err, actor.ErrDeadLetter) && attempt < 3:
-			m.dir.RemovePid(pcluster.NewClusterIdentity(id, Kind), pid)
-			continue
 		case errors.Is(err, actor.ErrTimeout):
 			return nil, fmt.Errorf("%w: %s did not answer in %v", ErrUnavailable, id, m.host.reqTimeout)
 		case ctx.Err() != nil:
