@@ -22,16 +22,10 @@ import (
 // triple-quoted strings continue. Ctrl-C drops the pending block; Ctrl-D,
 // ":quit" or end of input leaves.
 func (m *Main) repl(ctx context.Context, args []string) error {
-	c := m.newCommand("repl", "ID").clientFlags()
-	pos, err := c.parse(args, 1, 1)
+	c, id, cl, err := m.idCommand("repl", args)
 	if err != nil {
 		return err
 	}
-	cl, err := c.client()
-	if err != nil {
-		return err
-	}
-	id := pos[0]
 	if _, err := cl.Info(ctx, id); err != nil {
 		return err
 	}
