@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"sort"
 	"sync"
 
@@ -25,15 +26,20 @@ type Directory struct {
 	clock  uint64         // counts Gets
 	sub    *eventstream.Subscription
 	system *actor.ActorSystem
+
+	remote map[key]*actor.PID // activations on other members, as last resolved
+	p      *placing           // nil on a single member
 }
 
 type key struct{ kind, identity string }
 
 var _ pcluster.IdentityLookup = (*Directory)(nil)
 
-// NewDirectory returns a directory for one member.
+// NewDirectory returns a directory for one member: every activation is
+// placed on it.
 func NewDirectory() *Directory {
-	return &Directory{pids: make(map[key]*actor.PID), counts: make(map[string]int), used: make(map[key]uint64)}
+	return &Directory{pids: make(map[key]*actor.PID), counts: make(map[string]int), used: make(map[key]uint64),
+		remote: make(map[key]*actor.PID)}
 }
 
 // Setup is called by protoactor when the member starts.
@@ -47,18 +53,38 @@ func (d *Directory) Setup(c *pcluster.Cluster, _ []string, _ bool) {
 		_, ok := evt.(*pcluster.ActivationTerminating)
 		return ok
 	})
+	if d.p != nil {
+		d.p.start(d)
+	}
 }
 
-// Shutdown stops following activations.
+// Shutdown stops following activations and, in a cluster, answering the
+// other members.
 func (d *Directory) Shutdown() {
+	if d.p != nil {
+		d.p.stop(d)
+	}
 	if d.sub != nil {
 		d.system.EventStream.Unsubscribe(d.sub)
 	}
 }
 
-// Get returns the activation of ci, spawning it when there is none. It
-// returns nil for an unknown kind.
+// Get returns the activation of ci, placing and spawning it when there is
+// none. It returns nil for an unknown kind, or when no member can host it
+// (see Resolve, which says why).
 func (d *Directory) Get(ci *pcluster.ClusterIdentity) *actor.PID {
+	if d.p == nil {
+		return d.local(ci)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d.p.cfg.ActivateTimeout)
+	defer cancel()
+	pid, _ := d.Resolve(ctx, ci.Kind, ci.Identity)
+	return pid
+}
+
+// local returns the activation of ci on this member, spawning it when
+// there is none; nil for an unknown kind.
+func (d *Directory) local(ci *pcluster.ClusterIdentity) *actor.PID {
 	k := key{ci.Kind, ci.Identity}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -97,7 +123,8 @@ func (d *Directory) forget(k key) {
 	}
 }
 
-// RemovePid forgets the activation pid of ci, if it is still the current one.
+// RemovePid forgets the activation pid of ci, if it is still the current
+// one, here or as last resolved on another member.
 func (d *Directory) RemovePid(ci *pcluster.ClusterIdentity, pid *actor.PID) {
 	if ci == nil || pid == nil {
 		return
@@ -107,6 +134,9 @@ func (d *Directory) RemovePid(ci *pcluster.ClusterIdentity, pid *actor.PID) {
 	defer d.mu.Unlock()
 	if cur, ok := d.pids[k]; ok && cur.Equal(pid) {
 		d.forget(k)
+	}
+	if cur, ok := d.remote[k]; ok && cur.Equal(pid) {
+		delete(d.remote, k)
 	}
 }
 

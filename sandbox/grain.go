@@ -29,8 +29,10 @@ type grain struct {
 	host       *Host
 	id         string
 	identity   *pcluster.ClusterIdentity
-	retired    bool  // out of the directory, draining its mailbox before it stops
-	meta       *meta // nil: not loaded, or the sandbox does not exist
+	retired    bool   // out of the directory, draining its mailbox before it stops
+	stale      bool   // placed on another member now: retire after answering
+	meta       *meta  // nil: not loaded, or the sandbox does not exist
+	seq        uint64 // the journal's last sequence number, as loaded or appended
 	sess       *Session
 	otp        *otpRuntime
 	lastActive time.Time
@@ -92,6 +94,9 @@ func (g *grain) handle(ctx actor.Context, msg proto.Message) {
 		ctx.Respond(g.create(m))
 	case *Exec:
 		ctx.Respond(g.exec(m))
+		if g.stale {
+			g.retire(ctx)
+		}
 	case *Describe:
 		ctx.Respond(g.describe())
 	case *Reset:
@@ -106,6 +111,15 @@ func (g *grain) handle(ctx actor.Context, msg proto.Message) {
 	case *Query:
 		ctx.Respond(g.query(m))
 	}
+}
+
+// moved reports whether the sandbox is placed on another member now.
+func (g *grain) moved(ctx context.Context) bool {
+	if g.host.dir == nil {
+		return false
+	}
+	owner, err := g.host.dir.Owner(ctx, Kind, g.id)
+	return err == nil && owner != "" && owner != g.host.node
 }
 
 func (g *grain) ctx() (context.Context, context.CancelFunc) {
@@ -137,6 +151,10 @@ func (g *grain) load() error {
 	}
 	g.meta = &m
 	g.fresh()
+	g.seq = 0
+	if n := len(entries); n > 0 {
+		g.seq = entries[n-1].Seq
+	}
 	for _, e := range entries {
 		if _, err := g.sess.Execute(context.Background(), e.Code); err != nil {
 			// Starlark is deterministic: an accepted execution replays. A
@@ -188,6 +206,7 @@ func (g *grain) create(m *Create) *Reply {
 		return failure(&StoreError{Op: "write meta", Err: err})
 	}
 	g.meta = md
+	g.seq = 0
 	g.fresh()
 	return g.describe()
 }
@@ -209,14 +228,25 @@ func (g *grain) exec(m *Exec) *ExecResult {
 	}
 	sctx, cancel := g.ctx()
 	defer cancel()
-	if _, err := g.host.store.Append(sctx, g.id, Entry{Code: m.Code, At: g.lastActive}); err != nil {
+	// The expected sequence number fences the journal: an activation
+	// that is not the only one (moved away while its member was
+	// unreachable) cannot write behind the other's back.
+	seq, err := g.host.store.Append(sctx, g.id, Entry{Seq: g.seq + 1, Code: m.Code, At: g.lastActive})
+	if err != nil {
 		// The execution is not durable: rebuild from what is, so memory
 		// never holds state the journal lost.
 		g.meta = nil
 		g.stopTree()
 		g.sess = nil
+		if errors.Is(err, ErrConflict) {
+			// Another activation wrote: the caller asks again, and finds
+			// either this one, reloaded, or the one now placed.
+			g.stale = g.moved(sctx)
+			return &ExecResult{Failure: &Failure{Kind: kindRetry}}
+		}
 		return &ExecResult{Failure: toFailure(&StoreError{Op: "append", Err: err})}
 	}
+	g.seq = seq
 	return &ExecResult{Value: res.Value, Output: res.Output, Steps: res.Steps, DurationNs: int64(res.Duration)}
 }
 
@@ -251,6 +281,7 @@ func (g *grain) reset() *Reply {
 		return failure(&StoreError{Op: "truncate", Err: err})
 	}
 	g.fresh()
+	g.seq = 0
 	return g.describe()
 }
 

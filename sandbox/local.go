@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -38,6 +39,65 @@ func StartLocal(system *actor.ActorSystem, cfg Config) (*Local, error) {
 	return &Local{Manager: NewManager(host, c, dir), Cluster: c}, nil
 }
 
+// MemberConfig makes a sandbox host a member of a cluster.
+type MemberConfig struct {
+	// Name is the cluster's name. Required.
+	Name string
+	// Provider is the protoactor cluster provider of the membership (the
+	// Consul provider). Required.
+	Provider pcluster.ClusterProvider
+	// Membership gives the members (the same Consul provider). Required.
+	Membership cluster.Membership
+	// Registry is the placement directory all members share
+	// (cluster.RedisRegistry on the Redis of the sandbox store). Required.
+	Registry cluster.Registry
+	// Placer places new sandboxes (default round-robin); the
+	// LoadBalancer replaces it with SetPlacer.
+	Placer cluster.Placer
+	// Host and Port bind protoactor's remote (default 127.0.0.1, a free
+	// port). The address other members reach is the bound one.
+	Host string
+	Port int
+}
+
+// StartMember starts a member of a cluster hosting sandbox grains: each
+// sandbox is placed on one member, exactly one activation cluster-wide,
+// and reactivates on a survivor from the shared store when its member is
+// lost. cfg.Store must be shared by all members (Redis).
+func StartMember(system *actor.ActorSystem, cfg Config, mc MemberConfig) (*Local, error) {
+	if mc.Name == "" || mc.Provider == nil || mc.Membership == nil || mc.Registry == nil {
+		return nil, errors.New("sandbox: MemberConfig needs Name, Provider, Membership and Registry")
+	}
+	if cfg.Node == "" {
+		cfg.Node = mc.Membership.Self()
+	}
+	host, err := NewHost(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var m *Manager
+	dir, err := cluster.NewClusterDirectory(cluster.DirectoryConfig{
+		Membership: mc.Membership, Registry: mc.Registry, Placer: mc.Placer, Logger: host.log,
+		Deactivate: func(ctx context.Context, _, id string) error { return m.Passivate(ctx, id) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	if mc.Host == "" {
+		mc.Host = "127.0.0.1"
+	}
+	config := pcluster.Configure(mc.Name, mc.Provider, dir, remote.Configure(mc.Host, mc.Port),
+		pcluster.WithKinds(host.Kind()), pcluster.WithRequestLog(false))
+	c := pcluster.New(system, config)
+	m = NewManager(host, c, dir)
+	m.members = mc.Membership
+	c.StartMember()
+	return &Local{Manager: m, Cluster: c}, nil
+}
+
+// Directory returns the member's activation directory.
+func (l *Local) Directory() *cluster.Directory { return l.dir }
+
 // Shutdown stops the member: its activations, remoting and membership, and
 // the actor system (protoactor's cluster shuts it down). Sandboxes
 // passivate first, so their state is in the store. It does not close the
@@ -46,6 +106,12 @@ func (l *Local) Shutdown() {
 	l.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), l.host.reqTimeout)
 		defer cancel()
+		if l.members != nil && len(l.dir.Active(Kind)) > 0 {
+			// Hand the sandboxes to the other members before leaving.
+			if n, err := l.DrainNode(ctx, l.host.node); err != nil {
+				l.host.log.Warn("sandbox drain to other members", "moved", n, "error", err)
+			}
+		}
 		if err := l.Drain(ctx); err != nil {
 			l.host.log.Warn("sandbox drain", "error", err)
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -125,9 +126,10 @@ func (h *Host) Replays() uint64 { return h.replays.Load() }
 // and manage sandboxes, wherever their grain is activated. It is safe for
 // concurrent use.
 type Manager struct {
-	host *Host
-	c    *pcluster.Cluster
-	dir  *cluster.Directory
+	host    *Host
+	c       *pcluster.Cluster
+	dir     *cluster.Directory
+	members cluster.Membership // nil on a single node
 }
 
 // NewManager returns the manager of the sandboxes hosted through c, whose
@@ -167,34 +169,80 @@ func (m *Manager) request(ctx context.Context, id string, msg proto.Message) (an
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
+	ci := pcluster.NewClusterIdentity(id, Kind)
+	caller := ctx
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, m.host.reqTimeout)
+		defer cancel()
+	}
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, m.timedOut(caller, id, err)
 		}
-		pid := m.c.Get(id, Kind)
-		if pid == nil {
-			return nil, ErrUnavailable
+		pid, err := m.dir.Resolve(ctx, Kind, id)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, m.timedOut(caller, id, err)
+			}
+			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
 		res, err := request(ctx, m.c.ActorSystem, pid, msg, m.host.reqTimeout)
-		if err == nil && attempt < 8 {
-			if _, gone := res.(*actor.Terminated); gone {
-				// The activation stopped with our message still queued.
-				m.dir.RemovePid(pcluster.NewClusterIdentity(id, Kind), pid)
-				continue
+		if err == nil {
+			gone := false
+			switch res.(type) {
+			case *actor.Terminated, *actor.DeadLetterResponse:
+				// The activation stopped with our message still queued,
+				// or its member is gone: look it up again.
+				gone = true
 			}
-			if retrying(res) {
-				continue // a retiring activation: look it up again
+			if gone || retrying(res) {
+				m.dir.RemovePid(ci, pid)
+				if attempt < 50 {
+					if attempt >= 3 {
+						// A member that went away but is still listed:
+						// give the membership time to notice.
+						if err := pause(ctx, attempt); err != nil {
+							return nil, m.timedOut(caller, id, err)
+						}
+					}
+					continue
+				}
+				return nil, fmt.Errorf("%w: %s kept moving", ErrUnavailable, id)
 			}
 		}
 		switch {
 		case err == nil:
+			if r, ok := res.(*Reply); ok && r.Failure != nil && r.Failure.Kind == kindNotFound {
+				_ = m.dir.Forget(ctx, Kind, id) // no sandbox: no placement either
+			}
 			return res, nil
-		case errors.Is(err, actor.ErrTimeout):
-			return nil, fmt.Errorf("%w: %s did not answer in %v", ErrUnavailable, id, m.host.reqTimeout)
-		case ctx.Err() != nil:
-			return nil, err // the caller's deadline or cancellation
+		case errors.Is(err, actor.ErrTimeout), ctx.Err() != nil:
+			return nil, m.timedOut(caller, id, err)
 		}
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+}
+
+// timedOut says that a call ran out of time: the caller's deadline or
+// cancellation as is, our own request timeout as ErrUnavailable.
+func (m *Manager) timedOut(caller context.Context, id string, err error) error {
+	if caller.Err() != nil {
+		return caller.Err()
+	}
+	return fmt.Errorf("%w: %s did not answer in %v", ErrUnavailable, id, m.host.reqTimeout)
+}
+
+// pause waits a little longer at each attempt, up to 200 ms, or until ctx
+// ends.
+func pause(ctx context.Context, attempt int) error {
+	t := time.NewTimer(min(time.Duration(attempt)*10*time.Millisecond, 200*time.Millisecond))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
@@ -271,7 +319,10 @@ func (m *Manager) Execute(ctx context.Context, id, code string) (*Result, error)
 
 // Terminate stops the sandbox and deletes its journal.
 func (m *Manager) Terminate(ctx context.Context, id string) error {
-	return m.reply(ctx, id, &Destroy{}, nil)
+	if err := m.reply(ctx, id, &Destroy{}, nil); err != nil {
+		return err
+	}
+	return m.dir.Forget(ctx, Kind, id)
 }
 
 // Restart gives the sandbox a fresh session with the same requirements;
@@ -290,7 +341,7 @@ func (m *Manager) Info(ctx context.Context, id string) (*Info, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
-	if _, active := m.dir.Lookup(Kind, id); !active {
+	if !m.active(ctx, id) {
 		return m.passivated(ctx, id)
 	}
 	var info Info
@@ -298,6 +349,23 @@ func (m *Manager) Info(ctx context.Context, id string) (*Info, error) {
 		return nil, err
 	}
 	return &info, nil
+}
+
+// active reports whether the sandbox has a live activation, asking the
+// member it is placed on when it is not known here.
+func (m *Manager) active(ctx context.Context, id string) bool {
+	if m.dir.Known(Kind, id) {
+		return true
+	}
+	if m.members == nil {
+		return false
+	}
+	owner, err := m.dir.Owner(ctx, Kind, id)
+	if err != nil || owner == "" || owner == m.host.node {
+		return false
+	}
+	ids, err := m.dir.Placed(ctx, Kind, owner)
+	return err == nil && slices.Contains(ids, id)
 }
 
 func (m *Manager) passivated(ctx context.Context, id string) (*Info, error) {
@@ -312,15 +380,31 @@ func (m *Manager) passivated(ctx context.Context, id string) (*Info, error) {
 	if err := json.Unmarshal(raw, &md); err != nil {
 		return nil, &StoreError{Op: "decode meta", Err: err}
 	}
-	return &Info{ID: id, Node: m.host.node, State: StatePassivated, Requirements: md.Requirements, CreatedAt: md.CreatedAt}, nil
+	node := m.host.node
+	if m.members != nil {
+		node, _ = m.dir.Owner(ctx, Kind, id) // "" when placed nowhere yet
+	}
+	return &Info{ID: id, Node: node, State: StatePassivated, Requirements: md.Requirements, CreatedAt: md.CreatedAt}, nil
 }
 
 // List returns the sandboxes matching f, sorted by id. Entries are built
 // from stored metadata without activating anything, so Executions,
-// LastActive and the session figures are only in Info.
+// LastActive and the session figures are only in Info. In a cluster, Node
+// is the member a sandbox is placed on and State whether it is active
+// there.
 func (m *Manager) List(ctx context.Context, f Filter) ([]*Info, error) {
-	if f.Node != "" && f.Node != m.host.node {
+	active, err := m.activeByNode(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, known := active[f.Node]; f.Node != "" && !known {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownNode, f.Node)
+	}
+	where := make(map[string]string)
+	for node, ids := range active {
+		for _, id := range ids {
+			where[id] = node
+		}
 	}
 	ids, err := m.host.store.List(ctx)
 	if err != nil {
@@ -335,23 +419,89 @@ func (m *Manager) List(ctx context.Context, f Filter) ([]*Info, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, active := m.dir.Lookup(Kind, id); active {
-			info.State = StateActive
+		if node, ok := where[id]; ok {
+			info.State, info.Node = StateActive, node
 		}
-		if f.State == "" || f.State == info.State {
+		if (f.State == "" || f.State == info.State) && (f.Node == "" || f.Node == info.Node) {
 			out = append(out, info)
 		}
 	}
 	return out, nil
 }
 
-// Migrate moves the sandbox to node with its state. On a single node the
-// only target is this node.
+// activeByNode returns the active sandboxes of every alive member.
+func (m *Manager) activeByNode(ctx context.Context) (map[string][]string, error) {
+	if m.members == nil {
+		return map[string][]string{m.host.node: m.dir.Active(Kind)}, nil
+	}
+	out := make(map[string][]string)
+	for _, mem := range cluster.Alive(m.members.Members()) {
+		ids, err := m.dir.Placed(ctx, Kind, mem.Name)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		out[mem.Name] = ids
+	}
+	return out, nil
+}
+
+// Migrate moves the sandbox to node with its state: it passivates where it
+// is and activates on node, which replays its journal. On a single node
+// the only target is this node.
 func (m *Manager) Migrate(ctx context.Context, id, node string) (*Info, error) {
-	if node != m.host.node {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownNode, node)
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	if m.members == nil {
+		if node != m.host.node {
+			return nil, fmt.Errorf("%w: %q", ErrUnknownNode, node)
+		}
+		return m.Info(ctx, id)
+	}
+	if _, err := m.passivated(ctx, id); err != nil {
+		return nil, err // no such sandbox: nothing to move
+	}
+	if _, err := m.dir.Move(ctx, Kind, id, node); err != nil {
+		if errors.Is(err, cluster.ErrUnknownMember) {
+			return nil, fmt.Errorf("%w: %v", ErrUnknownNode, err)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return m.Info(ctx, id)
+}
+
+// DrainNode moves every active sandbox of node to the other members (where
+// the placer says) and marks node draining, so it takes no new ones. It
+// returns how many moved. Sandboxes it could not move stay where they are.
+func (m *Manager) DrainNode(ctx context.Context, node string) (int, error) {
+	if m.members == nil {
+		return 0, fmt.Errorf("%w: %q: a single node has nowhere to drain to", ErrUnknownNode, node)
+	}
+	n, err := m.dir.Drain(ctx, Kind, node)
+	if errors.Is(err, cluster.ErrUnknownMember) {
+		return n, fmt.Errorf("%w: %v", ErrUnknownNode, err)
+	}
+	return n, err
+}
+
+// Migrator returns m as the cluster's migration, for the LoadBalancer and
+// the ScalabilityManager.
+func (m *Manager) Migrator() cluster.Migrator { return migrator{m} }
+
+type migrator struct{ m *Manager }
+
+func (g migrator) Placed(ctx context.Context, node string) ([]string, error) {
+	return g.m.dir.Placed(ctx, Kind, node)
+}
+
+func (g migrator) Migrate(ctx context.Context, id, node string) error {
+	_, err := g.m.Migrate(ctx, id, node)
+	return err
+}
+
+func (g migrator) Drain(ctx context.Context, node string) error {
+	_, err := g.m.DrainNode(ctx, node)
+	return err
 }
 
 // Passivate stops the sandbox's activation; the next call reactivates it

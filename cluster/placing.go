@@ -1,0 +1,543 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	pcluster "github.com/asynkron/protoactor-go/cluster"
+
+	"github.com/otpbox/otpbox/cluster/clusterpb"
+)
+
+// PlacementActor is the name of the actor every member runs to answer the
+// others' Activate, Deactivate, ListPlaced and Drain requests.
+const PlacementActor = "otpbox-placement"
+
+// Errors of the cluster directory.
+var (
+	// ErrUnknownMember: no such member, or it is not alive.
+	ErrUnknownMember = errors.New("cluster: unknown member")
+	// ErrUnreachable: the member that hosts the activation did not answer.
+	ErrUnreachable = errors.New("cluster: member unreachable")
+)
+
+// DirectoryConfig configures a Directory for a cluster of members.
+type DirectoryConfig struct {
+	// Membership gives the members and their health. Required.
+	Membership Membership
+	// Registry keeps one placement per identity. Required; it must be
+	// shared by all members (RedisRegistry).
+	Registry Registry
+	// Placer picks a member for a new activation (default RoundRobin).
+	Placer Placer
+	// Deactivate passivates this member's activation of identity, if it
+	// has one, so that its state is durable and it stops. Required for
+	// Move and Drain.
+	Deactivate func(ctx context.Context, kind, identity string) error
+	// ActivateTimeout bounds one Activate request to another member
+	// (default 2 s). A member that does not answer is asked again until
+	// the caller's deadline, so that a member found dead meanwhile is
+	// replaced.
+	ActivateTimeout time.Duration
+	Logger          *slog.Logger
+}
+
+// placing is the cluster half of a Directory: placement through the
+// registry and the placer, and the actor answering other members.
+type placing struct {
+	cfg      DirectoryConfig
+	placer   atomic.Pointer[Placer]
+	draining atomic.Bool
+	self     string
+	pid      *actor.PID
+	unsub    func()
+	ctx      context.Context // canceled by stop; ends drains and sweeps
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup // the goroutines answering long requests
+	wasDown  atomic.Bool    // this member was seen critical; sweep on its return
+}
+
+// NewClusterDirectory returns a directory that places activations on the
+// members of cfg.Membership: each identity has one placement in
+// cfg.Registry, claimed by compare-and-swap, so exactly one member hosts
+// its activation. New activations go where cfg.Placer says; a placement on
+// a member that is gone (critical) or draining is moved on the next call.
+func NewClusterDirectory(cfg DirectoryConfig) (*Directory, error) {
+	if cfg.Membership == nil || cfg.Registry == nil {
+		return nil, errors.New("cluster: DirectoryConfig needs Membership and Registry")
+	}
+	if cfg.ActivateTimeout <= 0 {
+		cfg.ActivateTimeout = 2 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	d := NewDirectory()
+	d.p = &placing{cfg: cfg, self: cfg.Membership.Self()}
+	var p Placer = &RoundRobin{}
+	if cfg.Placer != nil {
+		p = cfg.Placer
+	}
+	d.p.placer.Store(&p)
+	return d, nil
+}
+
+// SetPlacer replaces the placer of new activations (the LoadBalancer's
+// strategy). It does nothing on a single-member directory.
+func (d *Directory) SetPlacer(p Placer) {
+	if d.p != nil && p != nil {
+		d.p.placer.Store(&p)
+	}
+}
+
+// Draining reports whether this member is draining: it moves its
+// activations away and takes no new ones.
+func (d *Directory) Draining() bool { return d.p != nil && d.p.draining.Load() }
+
+func (p *placing) start(d *Directory) {
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	props := actor.PropsFromFunc(func(ctx actor.Context) { p.receive(d, ctx) })
+	pid, err := d.system.Root.SpawnNamed(props, PlacementActor)
+	if err != nil {
+		p.cfg.Logger.Error("cluster: placement actor", "error", err)
+	}
+	p.pid = pid
+	p.unsub = p.cfg.Membership.Subscribe(func(e Event) { p.onEvent(d, e) })
+}
+
+func (p *placing) stop(d *Directory) {
+	if p.unsub != nil {
+		p.unsub()
+	}
+	if p.cancel != nil {
+		p.cancel()
+	}
+	p.wg.Wait()
+	if p.pid != nil {
+		d.system.Root.Stop(p.pid)
+	}
+}
+
+// onEvent forgets activations resolved on a member that went down, and
+// after this member itself was down and is back, passivates its own
+// activations whose placement moved meanwhile.
+func (p *placing) onEvent(d *Directory, e Event) {
+	switch {
+	case e.Kind == NodeDown && e.Member.Name == p.self:
+		p.wasDown.Store(true)
+	case e.Kind == NodeDown:
+		d.mu.Lock()
+		for k, pid := range d.remote {
+			if pid.Address == e.Member.Address {
+				delete(d.remote, k)
+			}
+		}
+		d.mu.Unlock()
+	case e.Kind == NodeUp && e.Member.Name == p.self && p.wasDown.Swap(false):
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.sweep(d)
+		}()
+	}
+}
+
+// sweep passivates every local activation whose placement is no longer
+// this member (it was moved while this member was unreachable).
+func (p *placing) sweep(d *Directory) {
+	d.mu.Lock()
+	keys := make([]key, 0, len(d.pids))
+	for k := range d.pids {
+		keys = append(keys, k)
+	}
+	d.mu.Unlock()
+	for _, k := range keys {
+		rec, err := p.cfg.Registry.Lookup(p.ctx, k.kind, k.identity)
+		if err != nil || rec.Node == p.self {
+			continue
+		}
+		if p.cfg.Deactivate != nil {
+			if err := p.cfg.Deactivate(p.ctx, k.kind, k.identity); err != nil {
+				p.cfg.Logger.Warn("cluster: passivate moved activation", "identity", k.identity, "error", err)
+			}
+		}
+	}
+}
+
+func (p *placing) receive(d *Directory, ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *clusterpb.Activate:
+		pid := d.local(pcluster.NewClusterIdentity(m.Identity, m.Kind))
+		if pid == nil {
+			ctx.Respond(&clusterpb.Activated{Error: fmt.Sprintf("unknown kind %q", m.Kind)})
+			return
+		}
+		ctx.Respond(&clusterpb.Activated{Address: pid.Address, Id: pid.Id})
+	case *clusterpb.ListPlaced:
+		ctx.Respond(&clusterpb.Placed{Identities: d.Active(m.Kind)})
+	case *clusterpb.Deactivate:
+		p.async(ctx, func(c context.Context) (int, error) {
+			if p.cfg.Deactivate == nil {
+				return 0, errors.New("cluster: this member cannot deactivate")
+			}
+			return 1, p.cfg.Deactivate(c, m.Kind, m.Identity)
+		})
+	case *clusterpb.Drain:
+		p.async(ctx, func(c context.Context) (int, error) { return d.drainSelf(c, m.Kind) })
+	}
+}
+
+// async answers a long request from a goroutine, so the placement actor
+// keeps answering Activate meanwhile (a drain activates elsewhere and
+// deactivates here).
+func (p *placing) async(ctx actor.Context, fn func(context.Context) (int, error)) {
+	sender := ctx.Sender()
+	root := ctx.ActorSystem().Root
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		n, err := fn(p.ctx)
+		done := &clusterpb.Done{Moved: int32(n)}
+		if err != nil {
+			done.Error = err.Error()
+		}
+		if sender != nil {
+			root.Send(sender, done)
+		}
+	}()
+}
+
+// members returns the members by name.
+func (p *placing) members() map[string]Member {
+	ms := p.cfg.Membership.Members()
+	out := make(map[string]Member, len(ms))
+	for _, m := range ms {
+		out[m.Name] = m
+	}
+	return out
+}
+
+// candidates returns the members that accept new activations, minus
+// except.
+func (p *placing) candidates(except string) []Member {
+	var out []Member
+	for _, m := range p.cfg.Membership.Members() {
+		if m.Accepts() && m.Name != except && !(m.Name == p.self && p.draining.Load()) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Resolve returns the activation of (kind, identity) wherever it is,
+// placing and activating it when it has none: a live activation on this
+// member first, then the one last resolved elsewhere, then the registry.
+// A placement on a member that is gone or draining is moved to one the
+// placer picks. It retries an unreachable member until ctx ends.
+func (d *Directory) Resolve(ctx context.Context, kind, identity string) (*actor.PID, error) {
+	k := key{kind, identity}
+	ci := pcluster.NewClusterIdentity(identity, kind)
+	if d.p == nil {
+		if pid := d.local(ci); pid != nil {
+			return pid, nil
+		}
+		return nil, fmt.Errorf("cluster: unknown kind %q", kind)
+	}
+	d.mu.Lock()
+	if pid, ok := d.pids[k]; ok {
+		if _, alive := d.system.ProcessRegistry.GetLocal(pid.Id); alive {
+			d.clock++
+			d.used[k] = d.clock
+			d.mu.Unlock()
+			return pid, nil
+		}
+	}
+	if pid, ok := d.remote[k]; ok {
+		d.mu.Unlock()
+		return pid, nil
+	}
+	d.mu.Unlock()
+
+	backoff := 20 * time.Millisecond
+	for {
+		pid, err := d.place(ctx, ci)
+		if err == nil {
+			return pid, nil
+		}
+		if !errors.Is(err, ErrUnreachable) && !errors.Is(err, ErrNoMembers) {
+			return nil, err
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("%w (%v)", err, ctx.Err())
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 500*time.Millisecond)
+	}
+}
+
+// place resolves ci through the registry once.
+func (d *Directory) place(ctx context.Context, ci *pcluster.ClusterIdentity) (*actor.PID, error) {
+	p := d.p
+	rec, err := p.cfg.Registry.Lookup(ctx, ci.Kind, ci.Identity)
+	if err != nil {
+		return nil, err
+	}
+	members := p.members()
+	if m, ok := members[rec.Node]; rec.IsZero() || !ok || !m.Alive() || m.Load.Draining ||
+		(rec.Node == p.self && p.draining.Load()) {
+		// Unplaced, or its member is gone or leaving: place it anew.
+		cands := p.candidates("")
+		if len(cands) == 0 {
+			return nil, ErrNoMembers
+		}
+		node, err := (*p.placer.Load()).Place(ctx, ci.Identity, cands)
+		if err != nil {
+			return nil, err
+		}
+		rec, _, err = p.cfg.Registry.Claim(ctx, ci.Kind, ci.Identity, rec, Placement{Node: node, Epoch: rec.Epoch + 1})
+		if err != nil {
+			return nil, err
+		}
+		// Whoever won, rec is the placement in force now.
+		if rec.IsZero() {
+			return nil, ErrUnreachable // released meanwhile: try again
+		}
+	}
+	return d.activateOn(ctx, ci, rec.Node)
+}
+
+// activateOn activates ci on node and remembers where.
+func (d *Directory) activateOn(ctx context.Context, ci *pcluster.ClusterIdentity, node string) (*actor.PID, error) {
+	p := d.p
+	if node == p.self {
+		pid := d.local(ci)
+		if pid == nil {
+			return nil, fmt.Errorf("cluster: unknown kind %q", ci.Kind)
+		}
+		return pid, nil
+	}
+	m, ok := p.members()[node]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrUnreachable, node)
+	}
+	res, err := d.ask(ctx, m, &clusterpb.Activate{Kind: ci.Kind, Identity: ci.Identity}, p.cfg.ActivateTimeout)
+	if err != nil {
+		return nil, err
+	}
+	a, ok := res.(*clusterpb.Activated)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s answered %T", ErrUnreachable, node, res)
+	}
+	if a.Error != "" {
+		return nil, fmt.Errorf("cluster: activate on %s: %s", node, a.Error)
+	}
+	pid := actor.NewPID(a.Address, a.Id)
+	d.mu.Lock()
+	d.remote[key{ci.Kind, ci.Identity}] = pid
+	d.mu.Unlock()
+	return pid, nil
+}
+
+// ask sends msg to member m's placement actor and waits up to timeout (or
+// ctx's end) for the answer.
+func (d *Directory) ask(ctx context.Context, m Member, msg any, timeout time.Duration) (any, error) {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
+		timeout = time.Until(dl)
+	}
+	if timeout <= 0 {
+		return nil, ctx.Err()
+	}
+	f := d.system.Root.RequestFuture(actor.NewPID(m.Address, PlacementActor), msg, timeout)
+	res, err := f.Result()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, m.Name, err)
+	}
+	if _, dead := res.(*actor.DeadLetterResponse); dead {
+		return nil, fmt.Errorf("%w: %s has no placement actor", ErrUnreachable, m.Name)
+	}
+	return res, nil
+}
+
+// askDone sends a request answered by Done to member node.
+func (d *Directory) askDone(ctx context.Context, node string, msg any) (int, error) {
+	if node == d.p.self {
+		switch m := msg.(type) {
+		case *clusterpb.Deactivate:
+			return 1, d.p.cfg.Deactivate(ctx, m.Kind, m.Identity)
+		case *clusterpb.Drain:
+			return d.drainSelf(ctx, m.Kind)
+		}
+	}
+	m, ok := d.p.members()[node]
+	if !ok || !m.Alive() {
+		return 0, fmt.Errorf("%w: %q", ErrUnknownMember, node)
+	}
+	timeout := time.Minute
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	res, err := d.ask(ctx, m, msg, timeout)
+	if err != nil {
+		return 0, err
+	}
+	done, ok := res.(*clusterpb.Done)
+	if !ok {
+		return 0, fmt.Errorf("%w: %s answered %T", ErrUnreachable, node, res)
+	}
+	if done.Error != "" {
+		return int(done.Moved), fmt.Errorf("cluster: %s: %s", node, done.Error)
+	}
+	return int(done.Moved), nil
+}
+
+// Placed returns the identities of kind active on node.
+func (d *Directory) Placed(ctx context.Context, kind, node string) ([]string, error) {
+	if d.p == nil || node == d.p.self {
+		return d.Active(kind), nil
+	}
+	m, ok := d.p.members()[node]
+	if !ok || !m.Alive() {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownMember, node)
+	}
+	res, err := d.ask(ctx, m, &clusterpb.ListPlaced{Kind: kind}, d.p.cfg.ActivateTimeout)
+	if err != nil {
+		return nil, err
+	}
+	pl, ok := res.(*clusterpb.Placed)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s answered %T", ErrUnreachable, node, res)
+	}
+	return pl.Identities, nil
+}
+
+// Move moves the activation of (kind, identity) to node: the placement
+// changes first (so new calls go to node), then the old activation
+// passivates (its state is durable) and node activates it. Moving to where
+// it is already placed only activates it there.
+func (d *Directory) Move(ctx context.Context, kind, identity, node string) (*actor.PID, error) {
+	if d.p == nil {
+		return nil, fmt.Errorf("%w: %q (a single member)", ErrUnknownMember, node)
+	}
+	p := d.p
+	target, ok := p.members()[node]
+	if !ok || !target.Accepts() || (node == p.self && p.draining.Load()) {
+		return nil, fmt.Errorf("%w: %q does not accept activations", ErrUnknownMember, node)
+	}
+	ci := pcluster.NewClusterIdentity(identity, kind)
+	for attempt := 0; ; attempt++ {
+		rec, err := p.cfg.Registry.Lookup(ctx, kind, identity)
+		if err != nil {
+			return nil, err
+		}
+		if rec.Node == node {
+			return d.activateOn(ctx, ci, node)
+		}
+		cur, won, err := p.cfg.Registry.Claim(ctx, kind, identity, rec, Placement{Node: node, Epoch: rec.Epoch + 1})
+		if err != nil {
+			return nil, err
+		}
+		if !won {
+			if attempt < 3 {
+				continue // moved concurrently: look again
+			}
+			return nil, fmt.Errorf("cluster: %s is moving concurrently (now on %s)", identity, cur.Node)
+		}
+		d.mu.Lock()
+		delete(d.remote, key{kind, identity})
+		d.mu.Unlock()
+		if old, ok := p.members()[rec.Node]; ok && old.Alive() {
+			if _, err := d.askDone(ctx, rec.Node, &clusterpb.Deactivate{Kind: kind, Identity: identity}); err != nil {
+				p.cfg.Logger.Warn("cluster: passivate before move", "identity", identity, "node", rec.Node, "error", err)
+			}
+		}
+		return d.activateOn(ctx, ci, node)
+	}
+}
+
+// Drain moves every activation of kind on node to the other members (where
+// the placer says) and marks node draining, so it takes no new ones. It
+// returns how many it moved. Nothing is lost when it fails: the
+// activations not moved stay where they are.
+func (d *Directory) Drain(ctx context.Context, kind, node string) (int, error) {
+	if d.p == nil {
+		return 0, fmt.Errorf("%w: a single member cannot drain", ErrNoMembers)
+	}
+	return d.askDone(ctx, node, &clusterpb.Drain{Kind: kind})
+}
+
+func (d *Directory) drainSelf(ctx context.Context, kind string) (int, error) {
+	p := d.p
+	p.draining.Store(true)
+	var errs []error
+	moved := 0
+	for _, id := range d.Active(kind) {
+		cands := p.candidates(p.self)
+		if len(cands) == 0 {
+			errs = append(errs, ErrNoMembers)
+			break
+		}
+		node, err := (*p.placer.Load()).Place(ctx, id, cands)
+		if err == nil {
+			_, err = d.Move(ctx, kind, id, node)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("move %s: %w", id, err))
+			continue
+		}
+		moved++
+	}
+	return moved, errors.Join(errs...)
+}
+
+// Undrain lets this member take new activations again.
+func (d *Directory) Undrain() {
+	if d.p != nil {
+		d.p.draining.Store(false)
+	}
+}
+
+// Forget drops the placement of (kind, identity) (a terminated sandbox)
+// and any activation resolved elsewhere.
+func (d *Directory) Forget(ctx context.Context, kind, identity string) error {
+	d.mu.Lock()
+	delete(d.remote, key{kind, identity})
+	d.mu.Unlock()
+	if d.p == nil {
+		return nil
+	}
+	rec, err := d.p.cfg.Registry.Lookup(ctx, kind, identity)
+	if err != nil || rec.IsZero() {
+		return err
+	}
+	return d.p.cfg.Registry.Release(ctx, kind, identity, rec)
+}
+
+// Owner returns the member that identity is placed on ("" when none, and
+// on a single member).
+func (d *Directory) Owner(ctx context.Context, kind, identity string) (string, error) {
+	if d.p == nil {
+		return "", nil
+	}
+	rec, err := d.p.cfg.Registry.Lookup(ctx, kind, identity)
+	return rec.Node, err
+}
+
+// Known reports whether (kind, identity) has an activation here or one
+// resolved on another member.
+func (d *Directory) Known(kind, identity string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k := key{kind, identity}
+	_, local := d.pids[k]
+	_, remote := d.remote[k]
+	return local || remote
+}
