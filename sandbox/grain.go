@@ -49,6 +49,7 @@ func (g *grain) Receive(ctx actor.Context) {
 		g.id = m.Identity.Identity
 	case *actor.ReceiveTimeout:
 		g.host.log.Debug("sandbox passivating", slog.String("id", g.id))
+		g.host.passivations.Add(1)
 		g.retire(ctx)
 	case *actor.Stopping:
 		g.stopTree()
@@ -106,6 +107,7 @@ func (g *grain) handle(ctx actor.Context, msg proto.Message) {
 		g.retire(ctx) // out of the directory before the caller hears back
 		ctx.Respond(reply)
 	case *Passivate:
+		g.host.passivations.Add(1)
 		g.retire(ctx)
 		ctx.Respond(&Reply{})
 	case *Query:

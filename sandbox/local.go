@@ -115,6 +115,14 @@ func (l *Local) Shutdown() {
 		if err := l.Drain(ctx); err != nil {
 			l.host.log.Warn("sandbox drain", "error", err)
 		}
+		if l.members != nil {
+			// Leave at once (protoactor's graceful shutdown sleeps 2 s and
+			// skips neither): deregister, then stop answering members.
+			if err := l.Cluster.Config.ClusterProvider.Shutdown(true); err != nil {
+				l.host.log.Warn("leave the cluster", "error", err)
+			}
+			l.dir.Shutdown()
+		}
 		l.Cluster.Shutdown(false)
 	})
 }

@@ -81,6 +81,7 @@ type Host struct {
 	now          func() time.Time
 	compile      CompileCache // nil: the sessions' default
 	replays      atomic.Uint64
+	passivations atomic.Uint64
 }
 
 // NewHost validates cfg and fills in defaults.
@@ -121,6 +122,10 @@ func (h *Host) Kind() *pcluster.Kind {
 
 // Replays returns how many activations rebuilt a sandbox from its journal.
 func (h *Host) Replays() uint64 { return h.replays.Load() }
+
+// Passivations returns how many activations of this node stopped with
+// their sandbox kept (idle, memory pressure, drain, migration).
+func (m *Manager) Passivations() uint64 { return m.host.passivations.Load() }
 
 // Manager is the SandboxManager of the design: the Go API to create, run
 // and manage sandboxes, wherever their grain is activated. It is safe for
@@ -478,10 +483,13 @@ func (m *Manager) DrainNode(ctx context.Context, node string) (int, error) {
 		return 0, fmt.Errorf("%w: %q: a single node has nowhere to drain to", ErrUnknownNode, node)
 	}
 	n, err := m.dir.Drain(ctx, Kind, node)
-	if errors.Is(err, cluster.ErrUnknownMember) {
+	switch {
+	case errors.Is(err, cluster.ErrUnknownMember):
 		return n, fmt.Errorf("%w: %v", ErrUnknownNode, err)
+	case err != nil:
+		return n, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	return n, err
+	return n, nil
 }
 
 // Migrator returns m as the cluster's migration, for the LoadBalancer and

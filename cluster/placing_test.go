@@ -1,0 +1,90 @@
+package cluster_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	pcluster "github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
+	"github.com/asynkron/protoactor-go/remote"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otpbox/otpbox/cluster"
+	"github.com/otpbox/otpbox/testkit"
+)
+
+// A cluster directory with a single member: placements go through the
+// registry and the placer, and the member's own drain has nowhere to go.
+func TestClusterDirectoryOneMember(t *testing.T) {
+	kit := testkit.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	members := cluster.NewStatic(cluster.Member{Name: "n1"})
+	reg := cluster.NewMemRegistry()
+	var placed []string
+	var deactivated []string
+	dir, err := cluster.NewClusterDirectory(cluster.DirectoryConfig{
+		Membership: members,
+		Registry:   reg,
+		Placer: cluster.PlacerFunc(func(_ context.Context, id string, cands []cluster.Member) (string, error) {
+			placed = append(placed, id)
+			return cands[0].Name, nil
+		}),
+		Deactivate: func(_ context.Context, _, id string) error {
+			deactivated = append(deactivated, id)
+			return nil
+		},
+	})
+	require.NoError(t, err)
+	kind := pcluster.NewKind("echo", actor.PropsFromFunc(func(ctx actor.Context) {
+		if s, ok := ctx.Message().(string); ok {
+			ctx.Respond(s)
+		}
+	}))
+	c := pcluster.New(kit.System(), pcluster.Configure("dir", test.NewTestProvider(test.NewInMemAgent()), dir,
+		remote.Configure("127.0.0.1", 0), pcluster.WithKinds(kind)))
+	c.StartMember()
+	t.Cleanup(func() {
+		dir.Shutdown()
+		c.Shutdown(false)
+	})
+
+	pid, err := dir.Resolve(ctx, "echo", "a")
+	require.NoError(t, err)
+	again, err := dir.Resolve(ctx, "echo", "a")
+	require.NoError(t, err)
+	assert.True(t, pid.Equal(again))
+	assert.Equal(t, []string{"a"}, placed, "placed once")
+	owner, err := dir.Owner(ctx, "echo", "a")
+	require.NoError(t, err)
+	assert.Equal(t, "n1", owner)
+	assert.True(t, dir.Known("echo", "a"))
+
+	_, err = dir.Move(ctx, "echo", "a", "n9")
+	assert.ErrorIs(t, err, cluster.ErrUnknownMember)
+	_, err = dir.Resolve(ctx, "nokind", "a")
+	assert.Error(t, err)
+
+	// Draining the only member moves nothing and loses nothing.
+	n, err := dir.Drain(ctx, "echo", "n1")
+	assert.ErrorIs(t, err, cluster.ErrNoMembers)
+	assert.Zero(t, n)
+	assert.True(t, dir.Draining())
+	assert.Equal(t, []string{"a"}, dir.Active("echo"))
+	assert.Empty(t, deactivated)
+	// A draining member takes no new activations.
+	short, cancelShort := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancelShort()
+	_, err = dir.Resolve(short, "echo", "b")
+	assert.ErrorIs(t, err, cluster.ErrNoMembers)
+	dir.Undrain()
+	_, err = dir.Resolve(ctx, "echo", "b")
+	require.NoError(t, err)
+
+	require.NoError(t, dir.Forget(ctx, "echo", "a"))
+	owner, _ = dir.Owner(ctx, "echo", "a")
+	assert.Empty(t, owner)
+}
