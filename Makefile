@@ -3,7 +3,7 @@ GO       ?= go
 PKGS     ?= ./...
 TESTFLAGS ?=
 
-.PHONY: run test test-short test-deps bench lint vet fmt proto
+.PHONY: run test test-short test-deps consul bench lint vet fmt proto
 
 ## run: start a single node with the embedded defaults (Ctrl-C or SIGTERM stops it gracefully)
 run: bin/otpbox
@@ -21,9 +21,14 @@ test: test-deps
 test-short:
 	$(GO) test -race -count=1 -short $(TESTFLAGS) $(PKGS)
 
-## test-deps: services the integration tests start (Redis from Debian)
+## test-deps: services the integration tests start (Redis from Debian, the pinned Consul)
 test-deps:
 	@bash scripts/redis.sh install
+	@bash scripts/consul.sh install
+
+## consul: put the pinned Consul v1.14.11 at bin/consul (cached; built from tools/consul if needed)
+consul:
+	@bash scripts/consul.sh install
 
 ## bench: every benchmark, with allocations
 bench:
