@@ -24,6 +24,7 @@ const (
 	DefaultPassivateBatch = 8
 	DefaultMaxRounds      = 16
 	DefaultActionTimeout  = 10 * time.Second
+	DefaultKeepActions    = 16
 )
 
 // Config configures the optimizer. The zero value works.
@@ -31,6 +32,10 @@ type Config struct {
 	// Interval between checks; default DefaultInterval; negative disables
 	// periodic checks (Tick and Optimize still work).
 	Interval time.Duration
+	// Limit, when non-zero, is the memory limit in bytes that utilization
+	// is measured against (LimitSource "config"), in place of the cgroup
+	// limit, the Go soft limit or the host's MemTotal.
+	Limit uint64
 	// Threshold of Utilization above which a check optimizes; default
 	// DefaultThreshold.
 	Threshold float64
@@ -52,6 +57,9 @@ type Config struct {
 	// DefaultMemInfoPath and {DefaultCgroupV2Path, DefaultCgroupV1Path}.
 	MemInfoPath string
 	CgroupPaths []string
+	// KeepActions is how many of the latest actions MemoryStats.LastActions
+	// carries; default DefaultKeepActions.
+	KeepActions int
 	// Clock timestamps actions; default time.Now.
 	Clock func() time.Time
 }
@@ -84,6 +92,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CgroupPaths == nil {
 		c.CgroupPaths = []string{DefaultCgroupV2Path, DefaultCgroupV1Path}
+	}
+	if c.KeepActions <= 0 {
+		c.KeepActions = DefaultKeepActions
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now
@@ -118,6 +129,7 @@ type optimizer struct {
 	origGo  int64 // soft limit before we changed it
 	lowered bool
 	passes  uint64
+	recent  []Action // the latest actions, oldest first, at most cfg.KeepActions
 }
 
 func (o *optimizer) Receive(ctx actor.Context) {
@@ -151,6 +163,7 @@ func (o *optimizer) Receive(ctx actor.Context) {
 func (o *optimizer) stats() *MemoryStats {
 	s := collect(&o.cfg, o.origGo)
 	s.Threshold, s.Optimizations = o.cfg.Threshold, o.passes
+	s.LastActions = append([]Action(nil), o.recent...) // the reply leaves the actor: a copy
 	return &s
 }
 
@@ -183,6 +196,7 @@ func (o *optimizer) optimize(ctx actor.Context, before *MemoryStats) *Optimized 
 	act := func(kind, format string, args ...any) {
 		a := Action{Kind: kind, Detail: fmt.Sprintf(format, args...), At: o.cfg.Clock()}
 		res.Actions = append(res.Actions, a)
+		o.remember(a)
 		o.deps.Metrics.inc(kind)
 		ctx.ActorSystem().EventStream.Publish(&a)
 	}
@@ -250,6 +264,14 @@ func (o *optimizer) optimize(ctx actor.Context, before *MemoryStats) *Optimized 
 		res.Freed = before.Used - final.Used
 	}
 	return res
+}
+
+// remember keeps a among the latest cfg.KeepActions actions.
+func (o *optimizer) remember(a Action) {
+	if len(o.recent) >= o.cfg.KeepActions {
+		o.recent = append(o.recent[:0], o.recent[len(o.recent)-o.cfg.KeepActions+1:]...)
+	}
+	o.recent = append(o.recent, a)
 }
 
 // restore puts back the soft limit the process had before.

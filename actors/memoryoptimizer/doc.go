@@ -8,9 +8,10 @@
 //
 // Statistics come from runtime/metrics (total, used, heap, stacks, GC,
 // goroutines, the Go soft limit) and the host: MemAvailable from
-// /proc/meminfo and the limit from cgroup v2 memory.max or v1
-// memory.limit_in_bytes; without one, the Go soft limit set before the
-// optimizer started, else the host's MemTotal. Utilization is used/limit.
+// /proc/meminfo and the limit: Config.Limit when set, else cgroup v2
+// memory.max or v1 memory.limit_in_bytes; without one, the Go soft limit
+// set before the optimizer started, else the host's MemTotal. Utilization
+// is used/limit.
 //
 // Every Config.Interval a Tick checks utilization; above Config.Threshold
 // (0.8) a pass runs: it lowers the Go soft memory limit toward
@@ -19,8 +20,9 @@
 // the Shrinker (the L1 cache), calls the Passivator in batches while
 // utilization stays above the target, and reports outsized sandboxes from
 // the Reporter. Every action is an *Action published on the actor system's
-// EventStream and counted in otpbox_memory_actions_total{kind}
-// (Deps.Metrics.Collector()). The soft limit is process-wide: run one
+// EventStream, counted in otpbox_memory_actions_total{kind}
+// (Deps.Metrics.Collector()) and kept among the latest actions in
+// MemoryStats.LastActions. The soft limit is process-wide: run one
 // optimizer per process.
 //
 //	sup, _ := supervision.Start(system, supervision.Spec{Name: "memory",

@@ -291,3 +291,31 @@ func TestCgroupV1AndRestartRestoresSoftLimit(t *testing.T) {
 	require.NoError(t, err, "the client reaches the new incarnation through the stable name")
 	assert.Zero(t, s.Optimizations)
 }
+
+// TestConfiguredLimit: Config.Limit takes precedence over the cgroup and
+// the host, and the latest actions are kept in the stats, oldest first.
+func TestConfiguredLimit(t *testing.T) {
+	cfg := hostFiles(t, "1099511627776") // 1 TiB cgroup: ignored
+	cfg.Limit = 1 << 20                  // 1 MiB: far over the threshold
+	cfg.KeepActions = 3
+	rec := &recorder{}
+	e := start(t, memoryoptimizer.Deps{Shrinker: rec}, cfg)
+	s, err := e.mo.GetMemoryStats(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1<<20, s.Limit)
+	assert.Equal(t, "config", s.LimitSource)
+	assert.Greater(t, s.Utilization, 0.8)
+	assert.Empty(t, s.LastActions)
+
+	res, err := e.mo.OptimizeMemory(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []string{memoryoptimizer.KindSoftLimit, memoryoptimizer.KindGC, memoryoptimizer.KindShrink},
+		kinds(res.Actions))
+	_, err = e.mo.OptimizeMemory(ctx) // the soft limit is at its floor already: gc, shrink
+	require.NoError(t, err)
+	s, err = e.mo.GetMemoryStats(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []string{memoryoptimizer.KindShrink, memoryoptimizer.KindGC, memoryoptimizer.KindShrink},
+		kinds(s.LastActions), "the three latest, oldest first")
+	assert.EqualValues(t, 2, s.Optimizations)
+}

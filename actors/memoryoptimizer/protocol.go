@@ -29,9 +29,9 @@ type MemoryStats struct {
 	// Available is the host's MemAvailable; 0 when unknown.
 	Available uint64 `json:"available"`
 	// Limit is the memory limit utilization is measured against; 0 when
-	// none is known. LimitSource says where it came from: "cgroup",
-	// "go" (the soft limit set before the optimizer started), "host"
-	// (MemTotal) or "".
+	// none is known. LimitSource says where it came from: "config"
+	// (Config.Limit), "cgroup", "go" (the soft limit set before the
+	// optimizer started), "host" (MemTotal) or "".
 	Limit       uint64 `json:"limit"`
 	LimitSource string `json:"limit_source"`
 	// Utilization is Used / Limit, 0 without a limit.
@@ -40,6 +40,9 @@ type MemoryStats struct {
 	// Optimizations counts optimization passes (ticks over the threshold
 	// and Optimize requests).
 	Optimizations uint64 `json:"optimizations"`
+	// LastActions are the latest actions of any pass, oldest first, at
+	// most Config.KeepActions of them.
+	LastActions []Action `json:"last_actions"`
 }
 
 // Optimize asks for an optimization pass now (design: optimize_memory_usage).

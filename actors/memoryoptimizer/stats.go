@@ -108,6 +108,8 @@ func collect(cfg *Config, goLimit int64) MemoryStats {
 	avail, hostTotal := meminfo(cfg.MemInfoPath)
 	s.Available = avail
 	switch cg := cgroupLimit(cfg.CgroupPaths); {
+	case cfg.Limit > 0:
+		s.Limit, s.LimitSource = cfg.Limit, "config"
 	case cg > 0:
 		s.Limit, s.LimitSource = cg, "cgroup"
 	case goLimit > 0 && goLimit < math.MaxInt64:

@@ -84,8 +84,8 @@ func TestNodeRefusesBadConfig(t *testing.T) {
 		t.Errorf("non-loopback admin = %v", err)
 	}
 	_, _, err = c.run("node", "--consul", "127.0.0.1:8500")
-	if !errors.Is(err, node.ErrNotAvailable) {
-		t.Errorf("--consul = %v", err)
+	if !errors.Is(err, node.ErrInvalid) || !strings.Contains(err.Error(), "redis") {
+		t.Errorf("--consul without --redis = %v", err)
 	}
 	_, _, err = c.run("node", "--redis", "http://127.0.0.1:6379")
 	if !errors.Is(err, node.ErrInvalid) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/otpbox/otpbox/cache"
+	"github.com/otpbox/otpbox/cmd/otpbox/internal/node"
 	"github.com/otpbox/otpbox/sandbox/store/redis/redistest"
 )
 
@@ -41,4 +42,21 @@ func TestNodeReadinessFollowsCacheHealth(t *testing.T) {
 	// A new snippet is compiled and its program stored in the cache: L3 fails.
 	call(t, n, "POST", "/v1/sandboxes/c/exec", `{"code":"1 + 2"}`)
 	want(t, n, "GET", "/v1/health/ready", "", http.StatusTooManyRequests, nil)
+}
+
+// TestNodeL3Disabled: with l3_cache_enabled off, Redis keeps the sandboxes
+// but the cache has no L3.
+func TestNodeL3Disabled(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := testConfig(t)
+	cfg.Redis = "redis://" + srv.Addr
+	cfg.L3CacheEnabled = node.False
+	n, _ := startReal(t, cfg)
+	var st cache.Stats
+	want(t, n, "GET", "/v1/cache/stats", "", http.StatusOK, &st)
+	if _, ok := st.Tiers["l3"]; ok {
+		t.Errorf("l3 tier present: %+v", st.Tiers)
+	}
+	want(t, n, "DELETE", "/v1/cache?tier=l3", "", http.StatusNotFound, nil)
+	want(t, n, "POST", "/v1/sandboxes", `{"id":"r"}`, http.StatusCreated, nil)
 }

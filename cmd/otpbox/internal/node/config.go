@@ -5,14 +5,18 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/otpbox/otpbox/cache"
 )
 
 // Config is the node's configuration. Layer it as
@@ -29,11 +33,18 @@ type Config struct {
 	DataDir string `json:"data_dir"`
 	// Node names this node (default the host name).
 	Node string `json:"node"`
-	// Consul is the Consul agent to join a cluster through; Cluster the
-	// cluster's name (default otpbox). Not available until the cluster
-	// package lands.
+	// Consul is the Consul agent (host:port of its HTTP API) to join a
+	// cluster through; Cluster the cluster's name and Consul service
+	// (default otpbox). A member needs Redis, which all members share.
 	Consul  string `json:"consul"`
 	Cluster string `json:"cluster"`
+	// ClusterAddr is where the member's protoactor remote listens, for
+	// the other members (default 127.0.0.1:0, a free port).
+	ClusterAddr string `json:"cluster_addr"`
+	// ConsulTTL is the TTL of the member's heartbeat check (default 3s;
+	// 1s detects a dead member in about a second). Heartbeats go every
+	// third of it.
+	ConsulTTL Duration `json:"consul_ttl"`
 	// Redis is the URL of the Redis that keeps the sandboxes' journals
 	// and metadata (redis://[user:password@]host:port[/db], or rediss://);
 	// without it they are kept in DataDir/sandboxes.db.
@@ -54,6 +65,73 @@ type Config struct {
 	// text or json (default text).
 	LogLevel  string `json:"log_level"`
 	LogFormat string `json:"log_format"`
+
+	// The design's performance configuration
+	// (shared/spec/performance-design.md, "Configuration"), under its
+	// names. Defaults are the design's.
+
+	// AutoScalingEnabled, MinNodes, MaxNodes, ScaleOutThreshold and
+	// ScaleInThreshold are the ScalabilityManager's settings (defaults
+	// true, 2, 20, 0.8, 0.3); it lands with the cluster work. Thresholds
+	// are fractions of capacity with 0 < in < out <= 1, and
+	// 1 <= min <= max.
+	AutoScalingEnabled Bool  `json:"auto_scaling_enabled"`
+	MinNodes           Count `json:"min_nodes"`
+	MaxNodes           Count `json:"max_nodes"`
+	ScaleOutThreshold  Ratio `json:"scale_out_threshold"`
+	ScaleInThreshold   Ratio `json:"scale_in_threshold"`
+	// LoadBalancingStrategy (one of LoadBalancingStrategies, default
+	// weighted_round_robin), HealthCheckInterval (default 5s) and
+	// RebalancingEnabled (default true) are the LoadBalancer's settings;
+	// it lands with the cluster work.
+	LoadBalancingStrategy string   `json:"load_balancing_strategy"`
+	HealthCheckInterval   Duration `json:"health_check_interval"`
+	RebalancingEnabled    Bool     `json:"rebalancing_enabled"`
+	// L1CacheSize is the node's in-memory cache (freecache) in bytes
+	// (default cache.DefaultL1Size, 64 MiB; freecache raises anything
+	// under 512 KiB to 512 KiB). L2CacheSize is this node's share of the
+	// cluster tier in bytes (default 64 MiB), used once L2 runs.
+	// L3CacheEnabled puts Redis under the cache as L3 when Redis is set
+	// (default true). DefaultCacheTTL is the TTL of entries stored
+	// without one (default 1h).
+	L1CacheSize     Size     `json:"l1_cache_size"`
+	L2CacheSize     Size     `json:"l2_cache_size"`
+	L3CacheEnabled  Bool     `json:"l3_cache_enabled"`
+	DefaultCacheTTL Duration `json:"default_cache_ttl"`
+	// MemoryGCThreshold is the utilization above which the
+	// MemoryOptimizer's check runs a pass (default 0.8, in (0, 1]);
+	// MemoryCheckInterval the time between checks (default 10s);
+	// MemoryOptimizationEnabled turns the periodic checks on (default
+	// true; POST /v1/memory/optimize works either way). MemoryLimit is the
+	// memory utilization is measured against, in bytes; 0 (the default)
+	// means the cgroup's limit, else GOMEMLIMIT, else the host's memory.
+	MemoryGCThreshold         Ratio    `json:"memory_gc_threshold"`
+	MemoryCheckInterval       Duration `json:"memory_check_interval"`
+	MemoryOptimizationEnabled Bool     `json:"memory_optimization_enabled"`
+	MemoryLimit               Size     `json:"memory_limit"`
+	// MaxConnectionsPerNode is the LoadBalancer's capacity of a node
+	// (default 1000); this node's own admission bound is MaxInFlight.
+	MaxConnectionsPerNode Count `json:"max_connections_per_node"`
+	// ConnectionTimeout is the longest a Redis command waits for a free
+	// connection of the pool (go-redis PoolTimeout, default 30s); PoolSize
+	// is the pool's size per Redis client (default 50). A pool_size or
+	// pool_timeout in the Redis URL wins.
+	ConnectionTimeout Duration `json:"connection_timeout"`
+	PoolSize          Count    `json:"pool_size"`
+	// MetricsCollectionEnabled, MetricsRetentionDays and
+	// PerformanceAlertsEnabled (defaults true, 30, true) are accepted and
+	// validated; the node always serves /metrics and stores no metrics
+	// itself, so retention is advice for Prometheus
+	// (--storage.tsdb.retention.time), and alerts are Prometheus rules.
+	MetricsCollectionEnabled Bool  `json:"metrics_collection_enabled"`
+	MetricsRetentionDays     Count `json:"metrics_retention_days"`
+	PerformanceAlertsEnabled Bool  `json:"performance_alerts_enabled"`
+}
+
+// LoadBalancingStrategies are the values of load_balancing_strategy.
+var LoadBalancingStrategies = []string{
+	"round_robin", "weighted_round_robin", "least_connections",
+	"least_response_time", "resource_based", "consistent_hash",
 }
 
 // DefaultConfig returns the documented defaults.
@@ -68,12 +146,36 @@ func DefaultConfig() Config {
 		DataDir:        "./data",
 		Node:           host,
 		Cluster:        "otpbox",
+		ClusterAddr:    "127.0.0.1:0",
+		ConsulTTL:      Duration{3 * time.Second},
 		DrainTimeout:   Duration{30 * time.Second},
 		RequestTimeout: Duration{30 * time.Second},
 		MaxBody:        1 << 20,
 		MaxInFlight:    4096,
 		LogLevel:       "info",
 		LogFormat:      "text",
+
+		AutoScalingEnabled:        True,
+		MinNodes:                  2,
+		MaxNodes:                  20,
+		ScaleOutThreshold:         0.8,
+		ScaleInThreshold:          0.3,
+		LoadBalancingStrategy:     "weighted_round_robin",
+		HealthCheckInterval:       Duration{5 * time.Second},
+		RebalancingEnabled:        True,
+		L1CacheSize:               cache.DefaultL1Size,
+		L2CacheSize:               cache.DefaultL1Size,
+		L3CacheEnabled:            True,
+		DefaultCacheTTL:           Duration{cache.DefaultTTL},
+		MemoryGCThreshold:         0.8,
+		MemoryCheckInterval:       Duration{10 * time.Second},
+		MemoryOptimizationEnabled: True,
+		MaxConnectionsPerNode:     1000,
+		ConnectionTimeout:         Duration{30 * time.Second},
+		PoolSize:                  50,
+		MetricsCollectionEnabled:  True,
+		MetricsRetentionDays:      30,
+		PerformanceAlertsEnabled:  True,
 	}
 }
 
@@ -91,8 +193,10 @@ var settings = []setting{
 	{"admin", "OTPBOX_ADMIN", "admin", "pprof listen `address`, loopback only, or \"off\"", func(c *Config) flag.Value { return (*str)(&c.AdminAddr) }},
 	{"data-dir", "OTPBOX_DATA_DIR", "data_dir", "data `directory`", func(c *Config) flag.Value { return (*str)(&c.DataDir) }},
 	{"node", "OTPBOX_NODE", "node", "node `name`", func(c *Config) flag.Value { return (*str)(&c.Node) }},
-	{"consul", "OTPBOX_CONSUL", "consul", "Consul agent `address` (cluster mode; not yet available)", func(c *Config) flag.Value { return (*str)(&c.Consul) }},
+	{"consul", "OTPBOX_CONSUL", "consul", "Consul agent `address` (host:port): join the cluster through it (needs redis)", func(c *Config) flag.Value { return (*str)(&c.Consul) }},
 	{"cluster", "OTPBOX_CLUSTER", "cluster", "cluster `name`", func(c *Config) flag.Value { return (*str)(&c.Cluster) }},
+	{"cluster-addr", "OTPBOX_CLUSTER_ADDR", "cluster_addr", "`address` of the member's protoactor remote (port 0: a free one)", func(c *Config) flag.Value { return (*str)(&c.ClusterAddr) }},
+	{"consul-ttl", "OTPBOX_CONSUL_TTL", "consul_ttl", "heartbeat TTL in Consul (`duration`): a member missing it is down", func(c *Config) flag.Value { return &c.ConsulTTL }},
 	{"redis", "OTPBOX_REDIS", "redis", "Redis `URL` of the sandbox store (default: a bolt file in the data directory)", func(c *Config) flag.Value { return (*str)(&c.Redis) }},
 	{"token", "OTPBOX_TOKEN", "token", "bearer `token` required on mutating requests", func(c *Config) flag.Value { return (*str)(&c.Token) }},
 	{"drain-timeout", "OTPBOX_DRAIN_TIMEOUT", "drain_timeout", "graceful shutdown `deadline`", func(c *Config) flag.Value { return &c.DrainTimeout }},
@@ -101,6 +205,29 @@ var settings = []setting{
 	{"max-inflight", "OTPBOX_MAX_INFLIGHT", "max_inflight", "most sandbox calls in progress before 429 (`count`)", func(c *Config) flag.Value { return &c.MaxInFlight }},
 	{"log-level", "OTPBOX_LOG_LEVEL", "log_level", "`level`: debug, info, warn or error", func(c *Config) flag.Value { return (*str)(&c.LogLevel) }},
 	{"log-format", "OTPBOX_LOG_FORMAT", "log_format", "`format`: text or json", func(c *Config) flag.Value { return (*str)(&c.LogFormat) }},
+	// The design's performance configuration.
+	{"auto-scaling-enabled", "OTPBOX_AUTO_SCALING_ENABLED", "auto_scaling_enabled", "scale the cluster automatically (cluster work)", func(c *Config) flag.Value { return &c.AutoScalingEnabled }},
+	{"min-nodes", "OTPBOX_MIN_NODES", "min_nodes", "fewest nodes auto-scaling keeps (`count`)", func(c *Config) flag.Value { return &c.MinNodes }},
+	{"max-nodes", "OTPBOX_MAX_NODES", "max_nodes", "most nodes auto-scaling starts (`count`)", func(c *Config) flag.Value { return &c.MaxNodes }},
+	{"scale-out-threshold", "OTPBOX_SCALE_OUT_THRESHOLD", "scale_out_threshold", "load `fraction` above which the cluster grows", func(c *Config) flag.Value { return &c.ScaleOutThreshold }},
+	{"scale-in-threshold", "OTPBOX_SCALE_IN_THRESHOLD", "scale_in_threshold", "load `fraction` below which the cluster shrinks", func(c *Config) flag.Value { return &c.ScaleInThreshold }},
+	{"load-balancing-strategy", "OTPBOX_LOAD_BALANCING_STRATEGY", "load_balancing_strategy", "`strategy`: " + strings.Join(LoadBalancingStrategies, ", "), func(c *Config) flag.Value { return (*str)(&c.LoadBalancingStrategy) }},
+	{"health-check-interval", "OTPBOX_HEALTH_CHECK_INTERVAL", "health_check_interval", "`interval` of the load balancer's node health checks", func(c *Config) flag.Value { return &c.HealthCheckInterval }},
+	{"rebalancing-enabled", "OTPBOX_REBALANCING_ENABLED", "rebalancing_enabled", "move sandboxes off overloaded nodes (cluster work)", func(c *Config) flag.Value { return &c.RebalancingEnabled }},
+	{"l1-cache-size", "OTPBOX_L1_CACHE_SIZE", "l1_cache_size", "in-memory cache size in `bytes` (or with KiB/MiB/GiB)", func(c *Config) flag.Value { return &c.L1CacheSize }},
+	{"l2-cache-size", "OTPBOX_L2_CACHE_SIZE", "l2_cache_size", "this node's share of the cluster cache in `bytes` (or with KiB/MiB/GiB)", func(c *Config) flag.Value { return &c.L2CacheSize }},
+	{"l3-cache-enabled", "OTPBOX_L3_CACHE_ENABLED", "l3_cache_enabled", "cache in Redis (L3) when --redis is set", func(c *Config) flag.Value { return &c.L3CacheEnabled }},
+	{"default-cache-ttl", "OTPBOX_DEFAULT_CACHE_TTL", "default_cache_ttl", "`TTL` of cache entries stored without one", func(c *Config) flag.Value { return &c.DefaultCacheTTL }},
+	{"memory-gc-threshold", "OTPBOX_MEMORY_GC_THRESHOLD", "memory_gc_threshold", "memory utilization `fraction` above which the optimizer acts", func(c *Config) flag.Value { return &c.MemoryGCThreshold }},
+	{"memory-check-interval", "OTPBOX_MEMORY_CHECK_INTERVAL", "memory_check_interval", "`interval` of the memory optimizer's checks", func(c *Config) flag.Value { return &c.MemoryCheckInterval }},
+	{"memory-optimization-enabled", "OTPBOX_MEMORY_OPTIMIZATION_ENABLED", "memory_optimization_enabled", "check memory periodically and optimize above the threshold", func(c *Config) flag.Value { return &c.MemoryOptimizationEnabled }},
+	{"memory-limit", "OTPBOX_MEMORY_LIMIT", "memory_limit", "the memory, in `bytes` (or with KiB/MiB/GiB), that utilization is measured against (unset: the cgroup's limit, GOMEMLIMIT or the host's memory)", func(c *Config) flag.Value { return &c.MemoryLimit }},
+	{"max-connections-per-node", "OTPBOX_MAX_CONNECTIONS_PER_NODE", "max_connections_per_node", "the load balancer's capacity of a node, in connections (`count`)", func(c *Config) flag.Value { return &c.MaxConnectionsPerNode }},
+	{"connection-timeout", "OTPBOX_CONNECTION_TIMEOUT", "connection_timeout", "`deadline` to get a free connection from a Redis pool", func(c *Config) flag.Value { return &c.ConnectionTimeout }},
+	{"pool-size", "OTPBOX_POOL_SIZE", "pool_size", "Redis connection pool size (`count`)", func(c *Config) flag.Value { return &c.PoolSize }},
+	{"metrics-collection-enabled", "OTPBOX_METRICS_COLLECTION_ENABLED", "metrics_collection_enabled", "collect metrics (accepted; /metrics is always served)", func(c *Config) flag.Value { return &c.MetricsCollectionEnabled }},
+	{"metrics-retention-days", "OTPBOX_METRICS_RETENTION_DAYS", "metrics_retention_days", "advised Prometheus retention (`days`); the node stores no metrics", func(c *Config) flag.Value { return &c.MetricsRetentionDays }},
+	{"performance-alerts-enabled", "OTPBOX_PERFORMANCE_ALERTS_ENABLED", "performance_alerts_enabled", "performance alerts (accepted; alerting is Prometheus rules)", func(c *Config) flag.Value { return &c.PerformanceAlertsEnabled }},
 }
 
 // Merge returns c with every non-zero field of o laid over it.
@@ -207,7 +334,24 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.Consul != "" {
-		return &ConfigError{Field: "consul", Value: c.Consul, Err: fmt.Errorf("%w: clustering lands with the cluster package", ErrNotAvailable)}
+		if _, _, err := net.SplitHostPort(c.Consul); err != nil {
+			return &ConfigError{Field: "consul", Value: c.Consul, Err: fmt.Errorf("%w: want host:port of the agent's HTTP API: %w", ErrInvalid, err)}
+		}
+		if c.Redis == "" {
+			return &ConfigError{Field: "consul", Value: c.Consul, Err: fmt.Errorf("%w: a cluster keeps its sandboxes in a shared store: set redis too", ErrInvalid)}
+		}
+		if !validClusterName(c.Cluster) {
+			return &ConfigError{Field: "cluster", Value: c.Cluster, Err: fmt.Errorf("%w: letters, digits, '.', '_' and '-'", ErrInvalid)}
+		}
+		if _, _, err := net.SplitHostPort(c.ClusterAddr); err != nil {
+			return &ConfigError{Field: "cluster_addr", Value: c.ClusterAddr, Err: fmt.Errorf("%w: %w", ErrInvalid, err)}
+		}
+		if c.ConsulTTL.Duration < 100*time.Millisecond {
+			return &ConfigError{Field: "consul_ttl", Value: c.ConsulTTL.String(), Err: fmt.Errorf("%w: at least 100ms", ErrInvalid)}
+		}
+		if _, port, err := net.SplitHostPort(c.HTTPAddr); err == nil && port == "0" {
+			return &ConfigError{Field: "http", Value: c.HTTPAddr, Err: fmt.Errorf("%w: a cluster member needs a fixed API port (Consul checks it)", ErrInvalid)}
+		}
 	}
 	if c.Redis != "" {
 		if _, err := goredis.ParseURL(c.Redis); err != nil {
@@ -231,6 +375,50 @@ func (c Config) Validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return &ConfigError{Field: "log_format", Value: c.LogFormat, Err: ErrInvalid}
+	}
+	return c.validatePerformance()
+}
+
+// validatePerformance checks the design's performance configuration.
+func (c Config) validatePerformance() error {
+	bad := func(field string, v flag.Value, why string) error {
+		return &ConfigError{Field: field, Value: v.String(), Err: fmt.Errorf("%w: %s", ErrInvalid, why)}
+	}
+	switch {
+	case c.MinNodes < 1:
+		return bad("min_nodes", &c.MinNodes, "at least 1")
+	case c.MaxNodes < c.MinNodes:
+		return bad("max_nodes", &c.MaxNodes, fmt.Sprintf("below min_nodes %d", c.MinNodes))
+	case !c.ScaleOutThreshold.fraction():
+		return bad("scale_out_threshold", &c.ScaleOutThreshold, "a fraction in (0, 1]")
+	case !c.ScaleInThreshold.fraction():
+		return bad("scale_in_threshold", &c.ScaleInThreshold, "a fraction in (0, 1]")
+	case c.ScaleInThreshold >= c.ScaleOutThreshold:
+		return bad("scale_in_threshold", &c.ScaleInThreshold, "not below scale_out_threshold "+c.ScaleOutThreshold.String())
+	case !slices.Contains(LoadBalancingStrategies, c.LoadBalancingStrategy):
+		return bad("load_balancing_strategy", (*str)(&c.LoadBalancingStrategy), "not one of "+strings.Join(LoadBalancingStrategies, ", "))
+	case c.HealthCheckInterval.Duration <= 0:
+		return bad("health_check_interval", &c.HealthCheckInterval, "not positive")
+	case c.L1CacheSize <= 0:
+		return bad("l1_cache_size", &c.L1CacheSize, "not positive")
+	case c.L2CacheSize <= 0:
+		return bad("l2_cache_size", &c.L2CacheSize, "not positive")
+	case c.DefaultCacheTTL.Duration <= 0:
+		return bad("default_cache_ttl", &c.DefaultCacheTTL, "not positive")
+	case !c.MemoryGCThreshold.fraction():
+		return bad("memory_gc_threshold", &c.MemoryGCThreshold, "a fraction in (0, 1]")
+	case c.MemoryCheckInterval.Duration <= 0:
+		return bad("memory_check_interval", &c.MemoryCheckInterval, "not positive")
+	case c.MemoryLimit < 0:
+		return bad("memory_limit", &c.MemoryLimit, "negative")
+	case c.MaxConnectionsPerNode <= 0:
+		return bad("max_connections_per_node", &c.MaxConnectionsPerNode, "not positive")
+	case c.ConnectionTimeout.Duration <= 0:
+		return bad("connection_timeout", &c.ConnectionTimeout, "not positive")
+	case c.PoolSize <= 0:
+		return bad("pool_size", &c.PoolSize, "not positive")
+	case c.MetricsRetentionDays <= 0:
+		return bad("metrics_retention_days", &c.MetricsRetentionDays, "not positive")
 	}
 	return nil
 }
@@ -333,4 +521,120 @@ func (s *Size) Set(v string) error {
 	}
 	*s = Size(n * mult)
 	return nil
+}
+
+// UnmarshalJSON reads a JSON number of bytes, or a string such as "64MiB".
+func (s *Size) UnmarshalJSON(b []byte) error {
+	var str string
+	if err := json.Unmarshal(b, &str); err == nil {
+		return s.Set(str)
+	}
+	return s.Set(string(b))
+}
+
+// Ratio is a fraction such as a threshold, written 0.8.
+type Ratio float64
+
+// String returns "" for zero, so that Merge skips it.
+func (r *Ratio) String() string {
+	if *r == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(float64(*r), 'g', -1, 64)
+}
+
+// Set parses a decimal fraction.
+func (r *Ratio) Set(v string) error {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || math.IsNaN(f) {
+		return fmt.Errorf("%w: not a number: %q", ErrInvalid, v)
+	}
+	*r = Ratio(f)
+	return nil
+}
+
+// fraction reports whether r is in (0, 1].
+func (r Ratio) fraction() bool { return r > 0 && r <= 1 }
+
+// Bool is a setting that is on, off or unset. Unset, the zero value,
+// lets Merge tell a layer that leaves the setting alone from one that
+// turns it off; set it to True or False.
+type Bool uint8
+
+// The values of a Bool besides the zero value, unset.
+const (
+	unset Bool = iota
+	False
+	True
+)
+
+// BoolOf returns True or False.
+func BoolOf(b bool) Bool {
+	if b {
+		return True
+	}
+	return False
+}
+
+// Value reports whether b is True; unset counts as false.
+func (b Bool) Value() bool { return b == True }
+
+// String returns "true", "false", or "" when unset, so that Merge skips
+// it.
+func (b *Bool) String() string {
+	switch *b {
+	case True:
+		return "true"
+	case False:
+		return "false"
+	}
+	return ""
+}
+
+// Set parses a boolean as strconv.ParseBool does (true, false, 1, 0, …).
+func (b *Bool) Set(v string) error {
+	p, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		return fmt.Errorf("%w: not a boolean: %q", ErrInvalid, v)
+	}
+	*b = BoolOf(p)
+	return nil
+}
+
+// IsBoolFlag lets a flag be given alone (--l3-cache-enabled) or as
+// --l3-cache-enabled=false.
+func (b *Bool) IsBoolFlag() bool { return true }
+
+// MarshalJSON writes true, false, or null when unset.
+func (b Bool) MarshalJSON() ([]byte, error) {
+	if b == unset {
+		return []byte("null"), nil
+	}
+	return json.Marshal(b == True)
+}
+
+// UnmarshalJSON reads true or false; null leaves b unset.
+func (b *Bool) UnmarshalJSON(data []byte) error {
+	var p *bool
+	if err := json.Unmarshal(data, &p); err != nil {
+		return fmt.Errorf("boolean: %w", err)
+	}
+	*b = unset
+	if p != nil {
+		*b = BoolOf(*p)
+	}
+	return nil
+}
+
+// validClusterName reports a name Consul accepts as a service name.
+func validClusterName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }

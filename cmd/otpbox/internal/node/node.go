@@ -104,6 +104,7 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg.Redis = cfg.redisURL() // with the pool settings, for every Redis client
 	if o.host == nil {
 		o.host = NewSandboxHost(cfg, o.log)
 	}
@@ -154,7 +155,9 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	m.ObserveMailboxes(samplers...)
 
 	n.api = server.New(server.Config{
+		Cluster:        clusterView(cfg, o.host),
 		Cache:          n.cache,
+		Memory:         memoryAPI{n},
 		Sandboxes:      o.host,
 		Counts:         o.host.SandboxCounts,
 		Node:           cfg.Node,
@@ -213,7 +216,7 @@ func (n *Node) children(boxes *metrics.Mailboxes) []supervision.ChildSpec {
 		}))
 	}
 	cs = append(cs, cachemanager.ChildSpec(n.cache, cachemanager.Config{}))
-	cs = append(cs, memoryoptimizer.ChildSpec(n.memoryDeps(), memoryoptimizer.Config{}))
+	cs = append(cs, memoryoptimizer.ChildSpec(n.memoryDeps(), cfg.memoryConfig()))
 	cs = append(cs, n.host.ChildSpec())
 	cs = append(cs, n.listenerSpec("http", cfg.HTTPAddr, grace, boxes, &n.httpAddr, func() *http.Server {
 		return &http.Server{
@@ -325,11 +328,12 @@ func (n *Node) memoryDeps() memoryoptimizer.Deps {
 }
 
 // newCache builds the node's cache: a freecache L1, and Redis as L3 when
-// the node has a Redis URL. (L2 joins with the cluster.)
+// the node has a Redis URL and l3_cache_enabled. (L2 joins with the
+// cluster.)
 func newCache(cfg Config) (*cache.Cache, func() error, error) {
-	var c cache.Config
+	c := cfg.cacheConfig()
 	var closeL3 func() error
-	if cfg.Redis != "" {
+	if cfg.Redis != "" && cfg.L3CacheEnabled.Value() {
 		l3, closer, err := cache.NewL3URL(cfg.Redis)
 		if err != nil {
 			return nil, nil, fmt.Errorf("cache L3: %w", err)

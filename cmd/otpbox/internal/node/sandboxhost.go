@@ -15,6 +15,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/otpbox/otpbox/cluster"
+	"github.com/otpbox/otpbox/cluster/consul"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
 	"github.com/otpbox/otpbox/sandbox"
 	"github.com/otpbox/otpbox/sandbox/store/bolt"
@@ -47,6 +48,11 @@ type SandboxHost struct {
 	drainTimeout            time.Duration
 	log                     *slog.Logger
 
+	member memberConfig                    // cluster mode when member.consul is set
+	redis  goredis.UniversalClient         // the store's client, with Redis
+	prov   atomic.Pointer[consul.Provider] // the membership, in cluster mode
+	stats  loadStats
+
 	mu     sync.Mutex // serialises open and Close; protects closed
 	closed bool
 	local  atomic.Pointer[sandbox.Local] // nil until open, and after Close
@@ -78,6 +84,7 @@ func NewSandboxHost(cfg Config, log *slog.Logger) *SandboxHost {
 		redisURL:     cfg.Redis,
 		node:         cfg.Node,
 		drainTimeout: cfg.DrainTimeout.Duration,
+		member:       memberConfigOf(cfg),
 		log:          log.With("component", "sandbox"),
 		gate:         gate{max: int(cfg.MaxInFlight)},
 	}
@@ -132,7 +139,13 @@ func (h *SandboxHost) open(system *actor.ActorSystem) (err error) {
 			_ = store.Close()
 		}
 	}()
-	local, err := sandbox.StartLocal(system, sandbox.Config{Store: store, Node: h.node, Logger: h.log, CompileCache: h.compile})
+	scfg := sandbox.Config{Store: store, Node: h.node, Logger: h.log, CompileCache: h.compile}
+	var local *sandbox.Local
+	if h.member.consul != "" {
+		local, err = h.startMember(system, scfg)
+	} else {
+		local, err = sandbox.StartLocal(system, scfg)
+	}
 	if err != nil {
 		return fmt.Errorf("start sandbox cluster member: %w", err)
 	}
@@ -159,6 +172,7 @@ func (h *SandboxHost) openStore() (s sandbox.Store, where string, err error) {
 			_ = client.Close()
 			return nil, "", fmt.Errorf("sandbox store: %s: %w", where, err)
 		}
+		h.redis = client
 		return redis.New(client), where, nil
 	}
 	if err := os.MkdirAll(h.dataDir, 0o750); err != nil {
@@ -197,6 +211,15 @@ func (h *SandboxHost) Drain(ctx context.Context) error {
 	l := h.local.Load()
 	if l == nil {
 		return nil
+	}
+	if h.member.consul != "" && l.Active() > 0 {
+		// Hand the sandboxes to the other members before leaving; what
+		// cannot move passivates below (its state is in the store).
+		if n, err := l.DrainNode(ctx, h.node); err != nil {
+			h.log.Warn("drain to other members", "moved", n, "error", err)
+		} else {
+			h.log.Info("drained to other members", "moved", n)
+		}
 	}
 	return l.Drain(ctx)
 }
@@ -266,7 +289,11 @@ func (h *SandboxHost) enter(work bool) (m *sandbox.Manager, done func(), err err
 		h.gate.leave()
 		return nil, nil, fmt.Errorf("%w: the sandbox host is not running", server.ErrUnavailable)
 	}
-	return l.Manager, h.gate.leave, nil
+	start := time.Now()
+	return l.Manager, func() {
+		h.stats.observe(time.Since(start))
+		h.gate.leave()
+	}, nil
 }
 
 // result maps a sandbox that did not answer before the request's deadline
@@ -453,4 +480,11 @@ func (g *gate) signalLocked() {
 			close(g.idle)
 		}
 	}
+}
+
+// inflight returns the calls in progress.
+func (g *gate) inflight() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.n
 }

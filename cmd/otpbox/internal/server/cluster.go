@@ -7,10 +7,32 @@ import (
 	"time"
 
 	"github.com/otpbox/otpbox/cache"
+	"github.com/otpbox/otpbox/cluster"
 )
 
-// The cluster endpoints answer for this node alone until the cluster
-// package lands: one member, itself, with its own sandbox counts.
+// The cluster endpoints answer from the node's membership (Config.Cluster)
+// when it is a cluster member, and for this node alone otherwise.
+
+// ClusterView is what a cluster member's API reports and does. Members is
+// required; a nil func answers from Members alone (Status, Load) or 501
+// (Drain).
+type ClusterView struct {
+	// Members returns the members with their health, capacity and load.
+	Members func() []cluster.Member
+	// Drain moves every sandbox of node to the others and marks it
+	// draining; it returns how many moved.
+	Drain func(ctx context.Context, node string) (int, error)
+	// Status is the ScalabilityManager's get_cluster_status.
+	Status func(ctx context.Context) (*ClusterStatus, error)
+	// Load is the LoadBalancer's get_load_distribution.
+	Load func(ctx context.Context) (*LoadDistribution, error)
+}
+
+// DrainResult is the body of POST /v1/cluster/nodes/{node}/drain.
+type DrainResult struct {
+	Node  string `json:"node"`
+	Moved int    `json:"moved"`
+}
 
 // SandboxCounts counts sandboxes by state.
 type SandboxCounts struct {
@@ -18,20 +40,40 @@ type SandboxCounts struct {
 	Passivated int `json:"passivated"`
 }
 
-// ClusterStatus is the body of GET /v1/cluster/status.
+// ClusterStatus is the body of GET /v1/cluster/status, in the design's
+// names. TotalCapacity is the sandbox slots of the alive members;
+// CurrentUtilization their use, 0..1.
 type ClusterStatus struct {
-	TotalNodes  int           `json:"total_nodes"`
-	ActiveNodes int           `json:"active_nodes"`
-	Sandboxes   SandboxCounts `json:"sandboxes"`
+	TotalNodes         int                `json:"total_nodes"`
+	ActiveNodes        int                `json:"active_nodes"`
+	TotalCapacity      int                `json:"total_capacity"`
+	CurrentUtilization float64            `json:"current_utilization"`
+	PendingOperations  []PendingOperation `json:"pending_operations"`
+	Sandboxes          SandboxCounts      `json:"sandboxes"`
 }
 
-// NodeStatus is one member in GET /v1/cluster/nodes.
+// PendingOperation is a scaling operation in progress.
+type PendingOperation struct {
+	Kind      string    `json:"kind"`
+	Count     int       `json:"count,omitempty"`
+	Node      string    `json:"node,omitempty"`
+	State     string    `json:"state"`
+	StartedAt time.Time `json:"started_at"`
+}
+
+// NodeStatus is one member in GET /v1/cluster/nodes. Health is Consul's
+// (passing, warning, critical); Status says alive, leaving (draining) or
+// down.
 type NodeStatus struct {
-	Name      string        `json:"name"`
-	Address   string        `json:"address"`
-	Status    string        `json:"status"` // "alive" or "leaving"
-	Self      bool          `json:"self"`
-	Sandboxes SandboxCounts `json:"sandboxes"`
+	Name      string            `json:"name"`
+	Address   string            `json:"address"`
+	API       string            `json:"api,omitempty"`
+	Status    string            `json:"status"`
+	Health    string            `json:"health"`
+	Self      bool              `json:"self"`
+	Sandboxes SandboxCounts     `json:"sandboxes"`
+	Capacity  *cluster.Capacity `json:"capacity,omitempty"`
+	Load      *cluster.Load     `json:"load,omitempty"`
 }
 
 // NodeList is the body of GET /v1/cluster/nodes.
@@ -109,21 +151,108 @@ func (s *Server) countFromList() (active, passivated int) {
 	return active, passivated
 }
 
-func (s *Server) clusterStatus(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, ClusterStatus{TotalNodes: 1, ActiveNodes: 1, Sandboxes: s.counts()})
+func (s *Server) clusterStatus(w http.ResponseWriter, r *http.Request) {
+	c := s.cfg.Cluster
+	if c == nil {
+		writeJSON(w, http.StatusOK, ClusterStatus{TotalNodes: 1, ActiveNodes: 1, Sandboxes: s.counts(),
+			PendingOperations: []PendingOperation{}})
+		return
+	}
+	if c.Status != nil {
+		st, err := c.Status(r.Context())
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, st)
+		return
+	}
+	st := ClusterStatus{PendingOperations: []PendingOperation{}}
+	used := 0
+	for _, m := range c.Members() {
+		st.TotalNodes++
+		if m.Alive() {
+			st.ActiveNodes++
+			st.TotalCapacity += m.Capacity.Slots
+			used += m.Load.Sandboxes
+			st.Sandboxes.Active += m.Load.Sandboxes
+		}
+	}
+	if st.TotalCapacity > 0 {
+		st.CurrentUtilization = float64(used) / float64(st.TotalCapacity)
+	}
+	writeJSON(w, http.StatusOK, st)
 }
 
 func (s *Server) clusterNodes(w http.ResponseWriter, _ *http.Request) {
-	status := "alive"
+	if c := s.cfg.Cluster; c != nil {
+		var out []NodeStatus
+		for _, m := range c.Members() {
+			status := "alive"
+			switch {
+			case !m.Alive():
+				status = "down"
+			case m.Load.Draining:
+				status = "leaving"
+			}
+			capa, load := m.Capacity, m.Load
+			out = append(out, NodeStatus{Name: m.Name, Address: m.Address, API: m.API, Status: status,
+				Health: string(m.Health), Self: m.Name == s.cfg.Node,
+				Sandboxes: SandboxCounts{Active: m.Load.Sandboxes}, Capacity: &capa, Load: &load})
+		}
+		writeJSON(w, http.StatusOK, NodeList{Nodes: out})
+		return
+	}
+	status, health := "alive", "passing"
 	if s.draining.Load() {
-		status = "leaving"
+		status, health = "leaving", "warning"
 	}
 	writeJSON(w, http.StatusOK, NodeList{Nodes: []NodeStatus{{
-		Name: s.cfg.Node, Address: s.cfg.Addr, Status: status, Self: true, Sandboxes: s.counts(),
+		Name: s.cfg.Node, Address: s.cfg.Addr, Status: status, Health: health, Self: true, Sandboxes: s.counts(),
 	}}})
 }
 
+func (s *Server) clusterDrain(w http.ResponseWriter, r *http.Request) {
+	node := r.PathValue("node")
+	if s.cfg.Cluster == nil || s.cfg.Cluster.Drain == nil {
+		writeProblem(w, problem(http.StatusNotImplemented, "not_implemented", "Not a cluster member",
+			"this node runs alone: there is no other node to drain to"))
+		return
+	}
+	n, err := s.cfg.Cluster.Drain(r.Context(), node)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, DrainResult{Node: node, Moved: n})
+}
+
 func (s *Server) clusterLoad(w http.ResponseWriter, r *http.Request) {
+	if c := s.cfg.Cluster; c != nil {
+		if c.Load != nil {
+			d, err := c.Load(r.Context())
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			writeJSON(w, http.StatusOK, d)
+			return
+		}
+		var out LoadDistribution
+		total := 0
+		for _, m := range c.Members() {
+			total += m.Load.Sandboxes
+		}
+		for _, m := range c.Members() {
+			pct := 0.0
+			if total > 0 {
+				pct = 100 * float64(m.Load.Sandboxes) / float64(total)
+			}
+			out.Nodes = append(out.Nodes, NodeLoad{Node: m.Name, Load: float64(m.Load.Sandboxes), Percentage: pct, Health: string(m.Health)})
+		}
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
 	load := float64(s.counts().Active)
 	pct := 0.0
 	if load > 0 {

@@ -14,6 +14,10 @@ import (
 // this node (yet): the cache.
 var ErrNotImplemented = errors.New("server: not implemented")
 
+// ErrNotReady reports a subsystem that is not running yet, or not any
+// more: 503 not_ready with Retry-After.
+var ErrNotReady = errors.New("server: not ready")
+
 // ProblemTypePrefix prefixes every problem type: the type of a missing
 // sandbox is "urn:otpbox:problem:not_found". The part after the prefix is
 // the problem's Kind.
@@ -88,6 +92,8 @@ func problemFor(err error, retry time.Duration) *Problem {
 		return problem(http.StatusServiceUnavailable, "shutting_down", "Shutting down", err.Error()).retry(retry)
 	case errors.As(err, &store), errors.Is(err, ErrStoreClosed):
 		return problem(http.StatusServiceUnavailable, "store_unavailable", "Store unavailable", err.Error()).retry(retry)
+	case errors.Is(err, ErrNotReady):
+		return problem(http.StatusServiceUnavailable, "not_ready", "Not ready", err.Error()).retry(retry)
 	case errors.Is(err, ErrNotImplemented):
 		return problem(http.StatusNotImplemented, "not_implemented", "Not implemented", err.Error())
 	case errors.Is(err, context.DeadlineExceeded):

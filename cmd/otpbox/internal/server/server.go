@@ -30,6 +30,9 @@ type Config struct {
 	Node string
 	// Addr is the HTTP address the cluster endpoints advertise.
 	Addr string
+	// Cluster, when set, answers the cluster endpoints for a cluster
+	// member; without it they answer for this node alone.
+	Cluster *ClusterView
 	// Token, when set, must be sent as "Authorization: Bearer <token>" on
 	// every mutating request (POST and DELETE); 401 otherwise.
 	Token string
@@ -48,6 +51,9 @@ type Config struct {
 	// Cache, when set, answers the cache endpoints; without it they are
 	// 501.
 	Cache Cache
+	// Memory, when set, answers the memory endpoints; without it they
+	// are 501.
+	Memory Memory
 	// Recorder receives request and sandbox outcomes. Default: none.
 	Recorder Recorder
 	// Logger logs internal errors. Default: slog.Default().
@@ -145,6 +151,7 @@ func (s *Server) register() {
 	s.handle("GET /v1/cluster/status", s.clusterStatus)
 	s.handle("GET /v1/cluster/nodes", s.clusterNodes)
 	s.handle("GET /v1/cluster/load", s.clusterLoad)
+	s.handle("POST /v1/cluster/nodes/{node}/drain", s.clusterDrain)
 	s.handle("GET /v1/cache/stats", s.cacheStats)
 	s.handle("DELETE /v1/cache", s.cacheClear)
 	s.handle("GET /v1/memory", s.memory)

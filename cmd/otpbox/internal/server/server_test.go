@@ -9,17 +9,22 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/otpbox/otpbox/actors/memoryoptimizer"
+	"github.com/otpbox/otpbox/cache"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/hosttest"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
+	"github.com/otpbox/otpbox/testkit"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, testkit.LeakOptions()...) }
 
 // api is a server over an in-memory host, reached through a real HTTP
 // server.
@@ -439,7 +444,7 @@ func TestCluster(t *testing.T) {
 	a := newAPI(t, server.Config{Node: "n1", Addr: "127.0.0.1:4000"})
 	var st server.ClusterStatus
 	a.do("GET", "/v1/cluster/status", "").wantJSON(t, 200, &st)
-	if st != (server.ClusterStatus{TotalNodes: 1, ActiveNodes: 1}) {
+	if !reflect.DeepEqual(st, server.ClusterStatus{TotalNodes: 1, ActiveNodes: 1, PendingOperations: []server.PendingOperation{}}) {
 		t.Errorf("empty status = %+v", st)
 	}
 	a.create("s1", server.Requirements{})
@@ -455,7 +460,7 @@ func TestCluster(t *testing.T) {
 	}
 	var nodes server.NodeList
 	a.do("GET", "/v1/cluster/nodes", "").wantJSON(t, 200, &nodes)
-	want := server.NodeStatus{Name: "n1", Address: "127.0.0.1:4000", Status: "alive", Self: true, Sandboxes: server.SandboxCounts{Active: 2}}
+	want := server.NodeStatus{Name: "n1", Address: "127.0.0.1:4000", Status: "alive", Health: "passing", Self: true, Sandboxes: server.SandboxCounts{Active: 2}}
 	if len(nodes.Nodes) != 1 || nodes.Nodes[0] != want {
 		t.Errorf("nodes = %+v", nodes)
 	}
@@ -489,17 +494,101 @@ func TestCacheNotConfigured(t *testing.T) {
 	a.do("DELETE", "/v1/cache?tier=l1", "").wantProblem(t, http.StatusNotImplemented, "not_implemented")
 }
 
-func TestMemory(t *testing.T) {
+func TestMemoryNotConfigured(t *testing.T) {
 	a := newAPI(t, server.Config{})
+	a.do("GET", "/v1/memory", "").wantProblem(t, http.StatusNotImplemented, "not_implemented")
+	a.do("POST", "/v1/memory/optimize", "").wantProblem(t, http.StatusNotImplemented, "not_implemented")
+}
+
+// shrinker is a memoryoptimizer.Shrinker that counts its calls.
+type shrinker struct{ calls atomic.Int32 }
+
+func (s *shrinker) Shrink(context.Context) (int64, error) { s.calls.Add(1); return 0, nil }
+
+// TestMemory drives the memory endpoints over a real MemoryOptimizer whose
+// configured limit, 1 MiB, is far below what the process uses.
+func TestMemory(t *testing.T) {
+	kit := testkit.New(t, testkit.WithoutLeakCheck()) // TestMain checks
+	sh := &shrinker{}
+	pid := kit.Root().Spawn(memoryoptimizer.Props(memoryoptimizer.Deps{Shrinker: sh},
+		memoryoptimizer.Config{Interval: -1, Limit: 1 << 20, MinSoftLimit: 4 << 30}))
+	t.Cleanup(func() { _ = kit.Root().StopFuture(pid).Wait() }) // restores the soft limit
+	a := newAPI(t, server.Config{Memory: memoryoptimizer.NewClient(kit.Root(), pid)})
+
+	r := a.do("GET", "/v1/memory", "")
 	var m server.MemoryStats
-	a.do("GET", "/v1/memory", "").wantJSON(t, 200, &m)
-	if m.TotalBytes == 0 || m.HeapObjectsBytes == 0 || m.Goroutines == 0 || m.InUseBytes > m.TotalBytes {
+	r.wantJSON(t, 200, &m)
+	if m.Total == 0 || m.Used == 0 || m.Used > m.Total || m.Heap == 0 || m.Stacks == 0 || m.Goroutines == 0 {
 		t.Errorf("memory = %+v", m)
 	}
+	if m.Limit != 1<<20 || m.LimitSource != "config" || m.Utilization != float64(m.Used)/float64(m.Limit) || m.Threshold != 0.8 {
+		t.Errorf("limit %d (%s), utilization %v, threshold %v; want the configured 1 MiB", m.Limit, m.LimitSource, m.Utilization, m.Threshold)
+	}
+	if m.TotalBytes == 0 || m.HeapObjectsBytes == 0 || m.InUseBytes > m.TotalBytes {
+		t.Errorf("runtime detail = %+v", m.RuntimeMemory)
+	}
+	var raw map[string]any
+	_ = json.Unmarshal(r.body, &raw)
+	for _, k := range []string{"total", "used", "available", "utilization", "heap", "stacks", "gc_cycles",
+		"goroutines", "limit", "soft_limit", "last_actions", "total_bytes", "in_use_bytes", "heap_objects_bytes"} {
+		if _, ok := raw[k]; !ok {
+			t.Errorf("GET /v1/memory lacks %q: %s", k, r.body)
+		}
+	}
+
 	var o server.OptimizeResult
 	a.do("POST", "/v1/memory/optimize", "").wantJSON(t, 200, &o)
-	if o.After.GCCycles <= o.Before.GCCycles {
-		t.Errorf("optimize ran no GC: %+v", o)
+	var kinds []string
+	for _, act := range o.Actions {
+		kinds = append(kinds, act.Kind)
+	}
+	if strings.Join(kinds, ",") != "soft_limit,gc,shrink" || sh.calls.Load() != 1 {
+		t.Errorf("optimize did %v (%d shrinks), want soft_limit,gc,shrink", kinds, sh.calls.Load())
+	}
+	if o.After.GCCycles <= o.Before.GCCycles || o.After.Optimizations != 1 || o.After.SoftLimit != 4<<30 {
+		t.Errorf("after the pass: %d GC cycles (before %d), %d passes, soft limit %d",
+			o.After.GCCycles, o.Before.GCCycles, o.After.Optimizations, o.After.SoftLimit)
+	}
+	a.do("GET", "/v1/memory", "").wantJSON(t, 200, &m)
+	if len(m.LastActions) != 3 || m.LastActions[2].Kind != memoryoptimizer.KindShrink {
+		t.Errorf("last actions = %+v", m.LastActions)
+	}
+}
+
+// TestCacheStats: the design's names (compile_cache_statistics) and each
+// tier's figures, from a real cache.
+func TestCacheStats(t *testing.T) {
+	c, err := cache.New(cache.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := c.Put(ctx, "k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"k", "k", "absent"} {
+		_, _, _ = c.Get(ctx, k)
+	}
+	a := newAPI(t, server.Config{Cache: c})
+	r := a.do("GET", "/v1/cache/stats", "")
+	var st cache.Stats
+	r.wantJSON(t, 200, &st)
+	if st.TotalRequests != 3 || st.Hits != 2 || st.Misses != 1 {
+		t.Errorf("requests %d, hits %d, misses %d; want 3, 2, 1", st.TotalRequests, st.Hits, st.Misses)
+	}
+	if st.HitRate != 2.0/3 || st.L1HitRate != 2.0/3 || st.L2HitRate != 0 || st.L3HitRate != 0 || st.MissRate != 1.0/3 {
+		t.Errorf("rates = %+v", st)
+	}
+	l1, ok := st.Tiers["l1"]
+	if !ok || l1.Hits != 2 || l1.Entries != 1 {
+		t.Errorf("l1 = %+v (present %v)", l1, ok)
+	}
+	var raw map[string]any
+	_ = json.Unmarshal(r.body, &raw)
+	for _, k := range []string{"total_requests", "hit_rate", "l1_hit_rate", "l2_hit_rate", "l3_hit_rate", "miss_rate", "tiers"} {
+		if _, ok := raw[k]; !ok {
+			t.Errorf("GET /v1/cache/stats lacks %q: %s", k, r.body)
+		}
 	}
 }
 

@@ -1,0 +1,440 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/otpbox/otpbox/cluster/consul/consultest"
+	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
+	"github.com/otpbox/otpbox/sandbox/store/redis/redistest"
+	"github.com/otpbox/otpbox/testkit"
+)
+
+// e2eCluster is a real cluster on 127.0.0.1: a Consul dev agent, a
+// redis-server and `otpbox node` processes.
+type e2eCluster struct {
+	t      *testing.T
+	bin    string
+	agent  *consultest.Agent
+	redis  string
+	name   string
+	mu     sync.Mutex
+	nodes  map[string]*member
+	client *http.Client
+}
+
+// member is one node of the cluster: its process and fixed API port.
+type member struct {
+	name, http, dir string
+	p               *proc
+}
+
+// proc is a node process whose log goes to a file.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when it exited, with err
+	err  error
+}
+
+// wait waits for the process to exit.
+func (p *proc) wait() error {
+	<-p.done
+	return p.err
+}
+
+func newE2ECluster(t *testing.T) *e2eCluster {
+	bin := binary(t)
+	return &e2eCluster{t: t, bin: bin, agent: consultest.Start(t), redis: redistest.Start(t).Addr, name: "e2e",
+		nodes: make(map[string]*member), client: &http.Client{Timeout: 30 * time.Second}}
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// start starts (or restarts, on the same port and directory) node name.
+func (c *e2eCluster) start(name string, extra ...string) *member {
+	c.t.Helper()
+	c.mu.Lock()
+	m, ok := c.nodes[name]
+	if !ok {
+		m = &member{name: name, http: freeAddr(c.t), dir: c.t.TempDir()}
+		c.nodes[name] = m
+	}
+	c.mu.Unlock()
+	args := append([]string{"--node", name, "--http", m.http, "--admin", "off", "--consul", c.agent.Addr,
+		"--cluster", c.name, "--redis", "redis://" + c.redis, "--consul-ttl", "1s", "--drain-timeout", "20s",
+	}, extra...)
+	m.p = startLogged(c.t, c.bin, m.dir, m.http, args...)
+	return m
+}
+
+// startLogged starts `otpbox node` with its log in dir/node.log (shown
+// when the test fails) and waits until its API answers.
+func startLogged(t *testing.T, bin, dir, addr string, args ...string) *proc {
+	t.Helper()
+	logf, err := os.OpenFile(filepath.Join(dir, "node.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, append([]string{"node", "--data-dir", dir}, args...)...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		logf.Close()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGCONT)
+		_ = cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(dir, "node.log"))
+			t.Logf("log of %s:\n%s", args, b)
+		}
+	})
+	testkit.Eventually(t, 30*time.Second, func() error {
+		select {
+		case <-p.done:
+			return fmt.Errorf("node exited: %v", p.err)
+		default:
+		}
+		resp, err := http.Get("http://" + addr + "/v1/health/live")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	})
+	return p
+}
+
+// passing returns the names of the members passing in Consul.
+func (c *e2eCluster) passing() []string {
+	entries, _, err := c.agent.Client().Health().Service(c.name, "", true, nil)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Service.ID)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// health returns Consul's aggregated status of node's service checks.
+func (c *e2eCluster) health(node string) string {
+	entries, _, err := c.agent.Client().Health().Service(c.name, "", false, nil)
+	if err != nil {
+		return ""
+	}
+	for _, e := range entries {
+		if e.Service.ID == node {
+			return e.Checks.AggregatedStatus()
+		}
+	}
+	return "absent"
+}
+
+func (c *e2eCluster) awaitPassing(want ...string) {
+	c.t.Helper()
+	slices.Sort(want)
+	testkit.Eventually(c.t, 30*time.Second, func() error {
+		if got := c.passing(); !slices.Equal(got, want) {
+			return fmt.Errorf("passing %v, want %v", got, want)
+		}
+		return nil
+	})
+}
+
+// call sends a request to member m's API and decodes a 2xx answer into
+// out; it returns the status.
+func (c *e2eCluster) call(m *member, method, path string, body, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, "http://"+m.http+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+	}
+	if out != nil {
+		return resp.StatusCode, json.Unmarshal(raw, out)
+	}
+	return resp.StatusCode, nil
+}
+
+func (c *e2eCluster) must(m *member, method, path string, body, out any) {
+	c.t.Helper()
+	if _, err := c.call(m, method, path, body, out); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *e2eCluster) exec(m *member, id, code string) (string, error) {
+	var res server.Result
+	if _, err := c.call(m, "POST", "/v1/sandboxes/"+id+"/exec", map[string]string{"code": code}, &res); err != nil {
+		return "", err
+	}
+	return res.Value, nil
+}
+
+func (c *e2eCluster) info(m *member, id string) server.Info {
+	c.t.Helper()
+	var in server.Info
+	c.must(m, "GET", "/v1/sandboxes/"+id, nil, &in)
+	return in
+}
+
+// active returns, for every node, the sandboxes active there, as each
+// node reports its own.
+func (c *e2eCluster) active(via *member) map[string][]string {
+	c.t.Helper()
+	var list server.SandboxList
+	c.must(via, "GET", "/v1/sandboxes", nil, &list)
+	out := make(map[string][]string)
+	for _, in := range list.Sandboxes {
+		if in.State == "active" {
+			out[in.Node] = append(out[in.Node], in.ID)
+		}
+	}
+	return out
+}
+
+// TestClusterOnConsul runs three `otpbox node` processes and a real
+// Consul agent: placement by the strategy, remote calls, migration with
+// state, kill -9 failover without loss or duplicates, rejoin, drain and a
+// stalled member that recovers.
+func TestClusterOnConsul(t *testing.T) {
+	c := newE2ECluster(t)
+	n1, n2, n3 := c.start("n1"), c.start("n2"), c.start("n3")
+	c.awaitPassing("n1", "n2", "n3")
+	testkit.Eventually(t, 10*time.Second, func() error {
+		var nodes server.NodeList
+		if _, err := c.call(n3, "GET", "/v1/cluster/nodes", nil, &nodes); err != nil {
+			return err
+		}
+		if len(nodes.Nodes) != 3 {
+			return fmt.Errorf("n3 sees %d members", len(nodes.Nodes))
+		}
+		for _, n := range nodes.Nodes {
+			if n.Health != "passing" || n.Capacity == nil || n.Capacity.Slots == 0 {
+				return fmt.Errorf("member %+v", n)
+			}
+		}
+		return nil
+	})
+
+	// Placement: sandboxes created through n1 go where its round-robin
+	// strategy says, over the members sorted by name.
+	const count = 9
+	ids := make([]string, count)
+	for i := range ids {
+		ids[i] = "s" + strconv.Itoa(i)
+		var in server.Info
+		c.must(n1, "POST", "/v1/sandboxes", map[string]any{"id": ids[i]}, &in)
+		if want := fmt.Sprintf("n%d", i%3+1); in.Node != want {
+			t.Errorf("%s placed on %s, want %s", ids[i], in.Node, want)
+		}
+	}
+	// Every sandbox keeps a counter; each acknowledged increment must
+	// survive whatever happens next. Calls go through the other nodes.
+	acked := make(map[string]int)
+	via := []*member{n1, n2, n3}
+	for i, id := range ids {
+		if _, err := c.exec(via[(i+1)%3], id, "n = 0"); err != nil {
+			t.Fatal(err)
+		}
+		for k := range 3 {
+			if _, err := c.exec(via[(i+k)%3], id, "n += 1"); err != nil {
+				t.Fatal(err)
+			}
+			acked[id]++
+		}
+	}
+	before := c.active(n2)
+	for node, list := range before {
+		if len(list) != 3 {
+			t.Errorf("%s hosts %v, want 3 sandboxes", node, list)
+		}
+	}
+
+	// Migration keeps the globals.
+	if got := c.info(n2, "s0").Node; got != "n1" {
+		t.Fatalf("s0 on %s before migrating", got)
+	}
+	var moved server.Info
+	c.must(n2, "POST", "/v1/sandboxes/s0/migrate", map[string]string{"node": "n3"}, &moved)
+	if moved.Node != "n3" || moved.State != "active" {
+		t.Errorf("migrated = %+v", moved)
+	}
+	if v, err := c.exec(n1, "s0", "n"); err != nil || v != "3" {
+		t.Errorf("s0 after migrating: n = %q, %v", v, err)
+	}
+	if got := c.info(n1, "s0").Node; got != "n3" {
+		t.Errorf("s0 on %s after migrating to n3", got)
+	}
+
+	// kill -9 of n2: every sandbox it held answers again from a survivor
+	// with its state, with no duplicate activation and nothing lost.
+	victims := c.active(n1)["n2"]
+	if len(victims) == 0 {
+		t.Fatal("n2 holds no sandbox")
+	}
+	killed := time.Now()
+	if err := n2.p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = n2.p.wait()
+	var failover time.Duration
+	for _, id := range victims {
+		var v string
+		testkit.Eventually(t, 30*time.Second, func() error {
+			var err error
+			v, err = c.exec(n1, id, "n")
+			return err
+		})
+		failover = max(failover, time.Since(killed))
+		if want := strconv.Itoa(acked[id]); v != want {
+			t.Errorf("%s after failover: n = %s, want %s (lost executions)", id, v, want)
+		}
+	}
+	t.Logf("failover: every sandbox of the killed node answered within %v", failover.Round(time.Millisecond))
+	after := c.active(n1)
+	seen := make(map[string]string)
+	for node, list := range after {
+		for _, id := range list {
+			if other, dup := seen[id]; dup {
+				t.Errorf("%s active on %s and %s", id, other, node)
+			}
+			seen[id] = node
+		}
+	}
+	if _, ok := after["n2"]; ok {
+		t.Errorf("the killed node still lists sandboxes: %v", after)
+	}
+
+	// The killed node restarted rejoins.
+	n2 = c.start("n2")
+	c.awaitPassing("n1", "n2", "n3")
+
+	// Every sandbox still has its state, whoever is asked.
+	for i, id := range ids {
+		if v, err := c.exec(via[i%3], id, "n"); err != nil || v != strconv.Itoa(acked[id]) {
+			t.Errorf("%s: n = %q, %v; want %d", id, v, err, acked[id])
+		}
+	}
+
+	// Drain n3: its sandboxes move to the others and it leaves with none
+	// lost.
+	onN3 := c.active(n1)["n3"]
+	var dr server.DrainResult
+	c.must(n1, "POST", "/v1/cluster/nodes/n3/drain", nil, &dr)
+	if dr.Moved != len(onN3) {
+		t.Errorf("drain moved %d, n3 held %d", dr.Moved, len(onN3))
+	}
+	if left := c.active(n1)["n3"]; len(left) != 0 {
+		t.Errorf("n3 still holds %v after draining", left)
+	}
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if h := c.health("n3"); h != api.HealthWarning {
+			return fmt.Errorf("draining n3 is %s in Consul, want warning", h)
+		}
+		return nil
+	})
+	if err := n3.p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := n3.p.wait(); err != nil {
+		t.Errorf("n3 exit: %v", err)
+	}
+	c.awaitPassing("n1", "n2")
+	for _, id := range ids {
+		if v, err := c.exec(n2, id, "n"); err != nil || v != strconv.Itoa(acked[id]) {
+			t.Errorf("%s after n3 left: n = %q, %v; want %d", id, v, err, acked[id])
+		}
+	}
+
+	// A member whose heartbeats stall (SIGSTOP past its TTL) turns
+	// critical, and rejoins by itself when it resumes.
+	if err := n2.p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 30*time.Second, func() error {
+		if h := c.health("n2"); h != api.HealthCritical {
+			return fmt.Errorf("stalled n2 is %s", h)
+		}
+		return nil
+	})
+	if err := n2.p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	c.awaitPassing("n1", "n2")
+	testkit.Eventually(t, 10*time.Second, func() error {
+		var nodes server.NodeList
+		if _, err := c.call(n1, "GET", "/v1/cluster/nodes", nil, &nodes); err != nil {
+			return err
+		}
+		for _, n := range nodes.Nodes {
+			if n.Name == "n2" && n.Status == "alive" {
+				return nil
+			}
+		}
+		return fmt.Errorf("n1 does not see n2 alive: %+v", nodes.Nodes)
+	})
+	for _, id := range ids {
+		if v, err := c.exec(n2, id, "n"); err != nil || v != strconv.Itoa(acked[id]) {
+			t.Errorf("%s after the stall: n = %q, %v; want %d", id, v, err, acked[id])
+		}
+	}
+
+	// Remote request latency: a sandbox on n1 called through n2.
+	var remote, local time.Duration
+	const rounds = 50
+	onN1 := c.active(n2)["n1"]
+	if len(onN1) > 0 {
+		for range rounds {
+			start := time.Now()
+			_, _ = c.exec(n2, onN1[0], "n")
+			remote += time.Since(start)
+			start = time.Now()
+			_, _ = c.exec(n1, onN1[0], "n")
+			local += time.Since(start)
+		}
+		t.Logf("HTTP exec of a read: %v through the hosting node, %v through another node",
+			(local / rounds).Round(time.Microsecond), (remote / rounds).Round(time.Microsecond))
+	}
+}

@@ -1,0 +1,238 @@
+package node
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/otpbox/otpbox/cluster"
+	"github.com/otpbox/otpbox/cluster/consul"
+	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
+	"github.com/otpbox/otpbox/sandbox"
+)
+
+// memberConfig is what a node needs to join a cluster.
+type memberConfig struct {
+	consul, cluster, api, addr string
+	ttl                        time.Duration
+	slots                      int
+}
+
+func memberConfigOf(cfg Config) memberConfig {
+	api := cfg.HTTPAddr
+	if host, port, err := net.SplitHostPort(api); err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
+		api = net.JoinHostPort("127.0.0.1", port)
+	}
+	return memberConfig{consul: cfg.Consul, cluster: cfg.Cluster, api: "http://" + api, addr: cfg.ClusterAddr,
+		ttl: cfg.ConsulTTL.Duration, slots: defaultSlots}
+}
+
+// defaultSlots is the sandboxes a member offers in its Consul meta: the
+// design's max_connections_per_node.
+const defaultSlots = 1000
+
+// startMember starts the host as a member of the cluster: membership and
+// health through Consul, placements in the store's Redis.
+func (h *SandboxHost) startMember(system *actor.ActorSystem, scfg sandbox.Config) (*sandbox.Local, error) {
+	if h.redis == nil {
+		return nil, errors.New("a cluster member needs the Redis store")
+	}
+	host, port, err := net.SplitHostPort(h.member.addr)
+	if err != nil {
+		return nil, fmt.Errorf("cluster address: %w", err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return nil, fmt.Errorf("cluster address: %w", err)
+	}
+	prov, err := consul.New(consul.Config{
+		Agent:    h.member.consul,
+		Cluster:  h.member.cluster,
+		Node:     h.node,
+		API:      h.member.api,
+		Capacity: cluster.Capacity{Slots: h.member.slots, MemoryBytes: memoryCapacity(), CPUs: runtime.GOMAXPROCS(0)},
+		Load:     h.load,
+		TTL:      h.member.ttl,
+		Logger:   h.log.With("component", "consul"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.prov.Store(prov)
+	return sandbox.StartMember(system, scfg, sandbox.MemberConfig{
+		Name:       h.member.cluster,
+		Provider:   prov,
+		Membership: prov,
+		Registry:   cluster.NewRedisRegistry(h.redis, "otpbox:"+h.member.cluster+":"),
+		Host:       host,
+		Port:       p,
+	})
+}
+
+// Membership returns the cluster's membership: Consul's in cluster mode,
+// nil on a single node.
+func (h *SandboxHost) Membership() cluster.Membership {
+	if p := h.prov.Load(); p != nil {
+		return p
+	}
+	return nil
+}
+
+// Directory returns the member's activation directory (nil before the
+// host starts).
+func (h *SandboxHost) Directory() *cluster.Directory {
+	if l := h.local.Load(); l != nil {
+		return l.Directory()
+	}
+	return nil
+}
+
+// Manager returns the sandbox manager (nil before the host starts and
+// after it closed).
+func (h *SandboxHost) Manager() *sandbox.Manager {
+	if l := h.local.Load(); l != nil {
+		return l.Manager
+	}
+	return nil
+}
+
+// load is the member's load, sent with every heartbeat.
+func (h *SandboxHost) load() cluster.Load {
+	var ld cluster.Load
+	if l := h.local.Load(); l != nil {
+		ld.Sandboxes = l.Active()
+		ld.Draining = l.Directory().Draining()
+		ld.Passivated = int(l.Passivations())
+	}
+	ld.Mailbox = h.gate.inflight()
+	ld.MemoryBytes = memoryInUse()
+	if c := memoryCapacity(); c > 0 {
+		ld.Memory = float64(ld.MemoryBytes) / float64(c)
+	}
+	ld.CPU = h.stats.cpu()
+	ld.LatencyMS = h.stats.latencyMS()
+	return ld
+}
+
+// loadStats measures the member's call latency and CPU use.
+type loadStats struct {
+	latency atomic.Uint64 // float64 bits: mean call latency in ms, moving average
+
+	mu       sync.Mutex // protects lastWall, lastCPU
+	lastWall time.Time
+	lastCPU  time.Duration
+}
+
+// observe adds one call's duration to the moving average.
+func (s *loadStats) observe(d time.Duration) {
+	ms := float64(d) / float64(time.Millisecond)
+	for {
+		old := s.latency.Load()
+		cur := math.Float64frombits(old)
+		next := ms
+		if cur != 0 {
+			next = 0.9*cur + 0.1*ms
+		}
+		if s.latency.CompareAndSwap(old, math.Float64bits(next)) {
+			return
+		}
+	}
+}
+
+func (s *loadStats) latencyMS() float64 { return math.Float64frombits(s.latency.Load()) }
+
+// cpu returns the process's CPU use over its CPUs since the last call.
+func (s *loadStats) cpu() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	used := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	wall, cpu := now.Sub(s.lastWall), used-s.lastCPU
+	first := s.lastWall.IsZero()
+	s.lastWall, s.lastCPU = now, used
+	if first || wall <= 0 {
+		return 0
+	}
+	return min(1, float64(cpu)/float64(wall)/float64(runtime.GOMAXPROCS(0)))
+}
+
+// memoryInUse is the memory the Go runtime holds from the OS.
+func memoryInUse() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64() - s[1].Value.Uint64()
+}
+
+// memoryCapacity is GOMEMLIMIT when set, else the cgroup's limit, else the
+// host's memory.
+func memoryCapacity() uint64 {
+	if l := debug.SetMemoryLimit(-1); l > 0 && l < math.MaxInt64 {
+		return uint64(l)
+	}
+	if b, err := os.ReadFile("/sys/fs/cgroup/memory.max"); err == nil {
+		if n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err == nil {
+			return n
+		}
+	}
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// clusterView is the API's view of the cluster of a member; nil on a
+// single node.
+func clusterView(cfg Config, host Host) *server.ClusterView {
+	sh, ok := host.(*SandboxHost)
+	if cfg.Consul == "" || !ok {
+		return nil
+	}
+	return &server.ClusterView{
+		Members: func() []cluster.Member {
+			if m := sh.Membership(); m != nil {
+				return m.Members()
+			}
+			return nil
+		},
+		Drain: sh.DrainNode,
+	}
+}
+
+// DrainNode moves every sandbox of node to the other members.
+func (h *SandboxHost) DrainNode(ctx context.Context, node string) (int, error) {
+	m, done, err := h.enter(false)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	n, err := m.DrainNode(ctx, node)
+	return n, result(ctx, err)
+}
