@@ -22,6 +22,12 @@ type Deps struct {
 	// Migrator moves sandboxes when rebalancing; nil: rounds are skipped
 	// (SkipNoMigrator).
 	Migrator cluster.Migrator
+	// Leader, when set, says whether this member leads rebalancing: every
+	// member runs a LoadBalancer (each places the sandboxes created
+	// through it), but only one should move sandboxes, or their rounds
+	// would undo each other. Rounds on other members are skipped
+	// (SkipNotLeader). Nil: this member leads.
+	Leader func() bool
 }
 
 // Props returns the props of the actor managing b.
@@ -161,6 +167,9 @@ func (a *balancerActor) check(ctx actor.Context) {
 // rebalance runs a round, blocking the mailbox (not placements) while it
 // migrates; a round that attempted moves is logged and published.
 func (a *balancerActor) rebalance(ctx actor.Context) *Rebalanced {
+	if a.deps.Leader != nil && !a.deps.Leader() {
+		return &Rebalanced{At: a.b.Config().Clock(), SpreadBefore: a.b.Spread(), SpreadAfter: a.b.Spread(), Skipped: SkipNotLeader}
+	}
 	r := a.b.Rebalance(context.Background(), a.deps.Migrator)
 	if r.Skipped == "" {
 		ctx.Logger().Info("loadbalancer: rebalanced", slog.Int("moves", len(r.Moves)),

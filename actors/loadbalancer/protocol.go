@@ -91,6 +91,7 @@ const (
 	SkipBalanced   SkipReason = "balanced"    // the spread is within the threshold
 	SkipNoMigrator SkipReason = "no_migrator" // no Migrator to move sandboxes with
 	SkipNoMove     SkipReason = "no_move"     // no sandbox could usefully move
+	SkipNotLeader  SkipReason = "not_leader"  // another member leads rebalancing
 )
 
 // String returns the reason.

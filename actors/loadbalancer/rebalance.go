@@ -39,7 +39,9 @@ func (b *Balancer) skip(now time.Time, s float64) SkipReason {
 // least loaded among those that accept (passing, not draining); stop if the
 // spread is within the threshold or if moving one sandbox would leave the
 // target more loaded than the source was; otherwise migrate the next of
-// the source's sandboxes (Migrator.Placed, then Migrate) to the target.
+// the source's sandboxes to the target (Migrate). The round counts what
+// each node hosts (Migrator.Placed) rather than the estimates, which lag;
+// the spread it reports is over those counts.
 // At most MaxMovesPerRound migrations are attempted. A failed migration is
 // reported and its target takes no more moves in the round; a source whose
 // Placed fails or runs out is passed over. Each Migrator call is bounded by
@@ -70,22 +72,32 @@ func (b *Balancer) Rebalance(ctx context.Context, m cluster.Migrator) *Rebalance
 	}
 	b.mu.Unlock()
 
+	// The estimates lag (reports arrive with heartbeats, placements by
+	// other members are not counted here): a round works on what each
+	// node actually hosts. A node that cannot say gives nothing away.
+	for _, sl := range slots {
+		ids, err := call(ctx, cfg.ActionTimeout, func(c context.Context) ([]string, error) { return m.Placed(c, sl.name) })
+		sl.fetched = true
+		if err != nil {
+			r.Failures = append(r.Failures, MoveFailure{Move: Move{From: sl.name},
+				Err: fmt.Errorf("list sandboxes on %s: %w", sl.name, err)})
+			sl.exhausted = true
+			continue
+		}
+		sl.ids, sl.n = ids, len(ids)
+	}
+	r.SpreadBefore = slotSpread(slots)
+	if r.SpreadBefore <= cfg.RebalanceThreshold {
+		r.SpreadAfter = r.SpreadBefore
+		r.Skipped = SkipBalanced
+		return r
+	}
+
 	attempts := 0
 	for attempts < cfg.MaxMovesPerRound && ctx.Err() == nil && slotSpread(slots) > cfg.RebalanceThreshold {
 		src, dst := extremes(slots)
 		if src == nil || dst == nil || src.after(-1) < dst.after(+1) {
 			break
-		}
-		if !src.fetched {
-			src.fetched = true
-			ids, err := call(ctx, cfg.ActionTimeout, func(c context.Context) ([]string, error) { return m.Placed(c, src.name) })
-			if err != nil {
-				r.Failures = append(r.Failures, MoveFailure{Move: Move{From: src.name},
-					Err: fmt.Errorf("list sandboxes on %s: %w", src.name, err)})
-				src.exhausted = true
-				continue
-			}
-			src.ids = ids
 		}
 		if len(src.ids) == 0 {
 			src.exhausted = true
@@ -126,7 +138,7 @@ func (b *Balancer) Rebalance(ctx context.Context, m cluster.Migrator) *Rebalance
 	} else {
 		r.Skipped = SkipNoMove
 	}
-	r.SpreadAfter = spread(b.order)
+	r.SpreadAfter = slotSpread(slots)
 	return r
 }
 
@@ -135,7 +147,7 @@ type slot struct {
 	name      string
 	n, w      int // sandboxes, weight
 	accepts   bool
-	fetched   bool     // Placed was called
+	fetched   bool     // Placed was called: n and ids are what it said
 	ids       []string // sandboxes not tried yet
 	exhausted bool     // nothing (more) to move away
 	failed    bool     // a migration to it failed

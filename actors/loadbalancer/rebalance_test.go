@@ -75,9 +75,26 @@ func TestRebalanceCooldown(t *testing.T) {
 
 	clk.Advance(time.Second)
 	assert.True(t, b.NeedsRebalancing())
+	// A round counts what the nodes really host: balanced, it moves nothing.
 	r = b.Rebalance(ctx, mig)
+	assert.Equal(t, loadbalancer.SkipBalanced, r.Skipped)
+	assert.Empty(t, r.Moves)
+	r = b.Rebalance(ctx, newMigrator(map[string]int{"a": 20, "b": 5}))
 	assert.Empty(t, r.Skipped)
 	assert.NotEmpty(t, r.Moves)
+}
+
+// A round trusts what the nodes host over lagging reports.
+func TestRebalanceCountsPlaced(t *testing.T) {
+	mig := newMigrator(map[string]int{"a": 3, "b": 3, "c": 3})
+	b := upWith(t, loadbalancer.Config{}, mig, nil)
+	b.Report("a", cluster.Load{Sandboxes: 9})
+	b.Report("b", cluster.Load{})
+	require.True(t, b.NeedsRebalancing(), "the reports say a is overloaded")
+	r := b.Rebalance(ctx, mig)
+	assert.Equal(t, loadbalancer.SkipBalanced, r.Skipped)
+	assert.Empty(t, r.Moves)
+	assert.Equal(t, map[string]int{"a": 3, "b": 3, "c": 3}, mig.counts())
 }
 
 func TestRebalanceSwitch(t *testing.T) {

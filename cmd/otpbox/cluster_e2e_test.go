@@ -258,8 +258,36 @@ func TestClusterOnConsul(t *testing.T) {
 		return nil
 	})
 
-	// Placement: sandboxes created through n1 go where its round-robin
-	// strategy says, over the members sorted by name.
+	// n1's LoadBalancer sees every member accepting sandboxes.
+	testkit.Eventually(t, 10*time.Second, func() error {
+		var d struct {
+			Strategy string `json:"strategy"`
+			Nodes    []struct {
+				Node    string `json:"node"`
+				Accepts bool   `json:"accepts"`
+			} `json:"nodes"`
+		}
+		if _, err := c.call(n1, "GET", "/v1/cluster/load", nil, &d); err != nil {
+			return err
+		}
+		if d.Strategy != "weighted_round_robin" {
+			return fmt.Errorf("strategy %q", d.Strategy)
+		}
+		accepting := 0
+		for _, n := range d.Nodes {
+			if n.Accepts {
+				accepting++
+			}
+		}
+		if accepting != 3 {
+			return fmt.Errorf("n1's load balancer: %+v", d.Nodes)
+		}
+		return nil
+	})
+
+	// Placement: sandboxes created through n1 go where its strategy
+	// (weighted round-robin, equal capacities: in turn over the members
+	// sorted by name) says.
 	const count = 9
 	ids := make([]string, count)
 	for i := range ids {

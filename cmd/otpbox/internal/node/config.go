@@ -80,6 +80,17 @@ type Config struct {
 	MaxNodes           Count `json:"max_nodes"`
 	ScaleOutThreshold  Ratio `json:"scale_out_threshold"`
 	ScaleInThreshold   Ratio `json:"scale_in_threshold"`
+	// ScalingProvider is how the ScalabilityManager adds and removes
+	// nodes: "none" (the default: it reports and decides, but does not
+	// act), "process" (otpbox node processes on this host joining the
+	// same Consul) or "command" (ScalingCommand, run with scale-out N or
+	// scale-in NAME). ScalingInterval is the time between capacity checks
+	// (default 30s) and ScalingCooldown the least time between two
+	// operations (default 5m).
+	ScalingProvider string   `json:"scaling_provider"`
+	ScalingCommand  string   `json:"scaling_command"`
+	ScalingInterval Duration `json:"scaling_interval"`
+	ScalingCooldown Duration `json:"scaling_cooldown"`
 	// LoadBalancingStrategy (one of LoadBalancingStrategies, default
 	// weighted_round_robin), HealthCheckInterval (default 5s) and
 	// RebalancingEnabled (default true) are the LoadBalancer's settings;
@@ -171,6 +182,9 @@ func DefaultConfig() Config {
 		MemoryCheckInterval:       Duration{10 * time.Second},
 		MemoryOptimizationEnabled: True,
 		MaxConnectionsPerNode:     1000,
+		ScalingProvider:           "none",
+		ScalingInterval:           Duration{30 * time.Second},
+		ScalingCooldown:           Duration{5 * time.Minute},
 		ConnectionTimeout:         Duration{30 * time.Second},
 		PoolSize:                  50,
 		MetricsCollectionEnabled:  True,
@@ -211,6 +225,10 @@ var settings = []setting{
 	{"max-nodes", "OTPBOX_MAX_NODES", "max_nodes", "most nodes auto-scaling starts (`count`)", func(c *Config) flag.Value { return &c.MaxNodes }},
 	{"scale-out-threshold", "OTPBOX_SCALE_OUT_THRESHOLD", "scale_out_threshold", "load `fraction` above which the cluster grows", func(c *Config) flag.Value { return &c.ScaleOutThreshold }},
 	{"scale-in-threshold", "OTPBOX_SCALE_IN_THRESHOLD", "scale_in_threshold", "load `fraction` below which the cluster shrinks", func(c *Config) flag.Value { return &c.ScaleInThreshold }},
+	{"scaling-provider", "OTPBOX_SCALING_PROVIDER", "scaling_provider", "how auto-scaling adds and removes nodes: none, process or command", func(c *Config) flag.Value { return (*str)(&c.ScalingProvider) }},
+	{"scaling-command", "OTPBOX_SCALING_COMMAND", "scaling_command", "the `command` of the command provider (split on spaces), run with scale-out N or scale-in NAME", func(c *Config) flag.Value { return (*str)(&c.ScalingCommand) }},
+	{"scaling-interval", "OTPBOX_SCALING_INTERVAL", "scaling_interval", "time between capacity checks (`duration`)", func(c *Config) flag.Value { return &c.ScalingInterval }},
+	{"scaling-cooldown", "OTPBOX_SCALING_COOLDOWN", "scaling_cooldown", "least time between two scaling operations (`duration`)", func(c *Config) flag.Value { return &c.ScalingCooldown }},
 	{"load-balancing-strategy", "OTPBOX_LOAD_BALANCING_STRATEGY", "load_balancing_strategy", "`strategy`: " + strings.Join(LoadBalancingStrategies, ", "), func(c *Config) flag.Value { return (*str)(&c.LoadBalancingStrategy) }},
 	{"health-check-interval", "OTPBOX_HEALTH_CHECK_INTERVAL", "health_check_interval", "`interval` of the load balancer's node health checks", func(c *Config) flag.Value { return &c.HealthCheckInterval }},
 	{"rebalancing-enabled", "OTPBOX_REBALANCING_ENABLED", "rebalancing_enabled", "move sandboxes off overloaded nodes (cluster work)", func(c *Config) flag.Value { return &c.RebalancingEnabled }},
@@ -395,6 +413,16 @@ func (c Config) validatePerformance() error {
 		return bad("scale_in_threshold", &c.ScaleInThreshold, "a fraction in (0, 1]")
 	case c.ScaleInThreshold >= c.ScaleOutThreshold:
 		return bad("scale_in_threshold", &c.ScaleInThreshold, "not below scale_out_threshold "+c.ScaleOutThreshold.String())
+	case !slices.Contains([]string{"none", "process", "command"}, c.ScalingProvider):
+		return bad("scaling_provider", (*str)(&c.ScalingProvider), "not one of none, process, command")
+	case c.ScalingProvider == "command" && strings.TrimSpace(c.ScalingCommand) == "":
+		return bad("scaling_command", (*str)(&c.ScalingCommand), "the command provider needs scaling_command")
+	case c.ScalingProvider == "process" && c.Consul == "":
+		return bad("scaling_provider", (*str)(&c.ScalingProvider), "the process provider starts nodes that join through Consul: set consul")
+	case c.ScalingInterval.Duration <= 0:
+		return bad("scaling_interval", &c.ScalingInterval, "must be positive")
+	case c.ScalingCooldown.Duration < 0:
+		return bad("scaling_cooldown", &c.ScalingCooldown, "must not be negative")
 	case !slices.Contains(LoadBalancingStrategies, c.LoadBalancingStrategy):
 		return bad("load_balancing_strategy", (*str)(&c.LoadBalancingStrategy), "not one of "+strings.Join(LoadBalancingStrategies, ", "))
 	case c.HealthCheckInterval.Duration <= 0:

@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
 	"strings"
@@ -22,7 +21,6 @@ import (
 
 	"github.com/otpbox/otpbox/cluster"
 	"github.com/otpbox/otpbox/cluster/consul"
-	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
 	"github.com/otpbox/otpbox/sandbox"
 )
 
@@ -31,6 +29,7 @@ type memberConfig struct {
 	consul, cluster, api, addr string
 	ttl                        time.Duration
 	slots                      int
+	memLimit                   uint64
 }
 
 func memberConfigOf(cfg Config) memberConfig {
@@ -39,12 +38,8 @@ func memberConfigOf(cfg Config) memberConfig {
 		api = net.JoinHostPort("127.0.0.1", port)
 	}
 	return memberConfig{consul: cfg.Consul, cluster: cfg.Cluster, api: "http://" + api, addr: cfg.ClusterAddr,
-		ttl: cfg.ConsulTTL.Duration, slots: defaultSlots}
+		ttl: cfg.ConsulTTL.Duration, slots: int(cfg.MaxConnectionsPerNode), memLimit: uint64(cfg.MemoryLimit)}
 }
-
-// defaultSlots is the sandboxes a member offers in its Consul meta: the
-// design's max_connections_per_node.
-const defaultSlots = 1000
 
 // startMember starts the host as a member of the cluster: membership and
 // health through Consul, placements in the store's Redis.
@@ -65,7 +60,7 @@ func (h *SandboxHost) startMember(system *actor.ActorSystem, scfg sandbox.Config
 		Cluster:  h.member.cluster,
 		Node:     h.node,
 		API:      h.member.api,
-		Capacity: cluster.Capacity{Slots: h.member.slots, MemoryBytes: memoryCapacity(), CPUs: runtime.GOMAXPROCS(0)},
+		Capacity: cluster.Capacity{Slots: h.member.slots, MemoryBytes: memoryCapacity(h.member.memLimit), CPUs: runtime.GOMAXPROCS(0)},
 		Load:     h.load,
 		TTL:      h.member.ttl,
 		Logger:   h.log.With("component", "consul"),
@@ -79,6 +74,7 @@ func (h *SandboxHost) startMember(system *actor.ActorSystem, scfg sandbox.Config
 		Provider:   prov,
 		Membership: prov,
 		Registry:   cluster.NewRedisRegistry(h.redis, "otpbox:"+h.member.cluster+":"),
+		Placer:     h.placer,
 		Host:       host,
 		Port:       p,
 	})
@@ -121,7 +117,7 @@ func (h *SandboxHost) load() cluster.Load {
 	}
 	ld.Mailbox = h.gate.inflight()
 	ld.MemoryBytes = memoryInUse()
-	if c := memoryCapacity(); c > 0 {
+	if c := memoryCapacity(h.member.memLimit); c > 0 {
 		ld.Memory = float64(ld.MemoryBytes) / float64(c)
 	}
 	ld.CPU = h.stats.cpu()
@@ -133,9 +129,10 @@ func (h *SandboxHost) load() cluster.Load {
 type loadStats struct {
 	latency atomic.Uint64 // float64 bits: mean call latency in ms, moving average
 
-	mu       sync.Mutex // protects lastWall, lastCPU
+	mu       sync.Mutex // protects lastWall, lastCPU, lastUse
 	lastWall time.Time
 	lastCPU  time.Duration
+	lastUse  float64
 }
 
 // observe adds one call's duration to the moving average.
@@ -156,7 +153,8 @@ func (s *loadStats) observe(d time.Duration) {
 
 func (s *loadStats) latencyMS() float64 { return math.Float64frombits(s.latency.Load()) }
 
-// cpu returns the process's CPU use over its CPUs since the last call.
+// cpu returns the process's CPU use over its CPUs, measured over at least
+// a second: calls closer together get the last figure.
 func (s *loadStats) cpu() float64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
@@ -166,13 +164,17 @@ func (s *loadStats) cpu() float64 {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	wall, cpu := now.Sub(s.lastWall), used-s.lastCPU
-	first := s.lastWall.IsZero()
-	s.lastWall, s.lastCPU = now, used
-	if first || wall <= 0 {
+	if s.lastWall.IsZero() {
+		s.lastWall, s.lastCPU = now, used
 		return 0
 	}
-	return min(1, float64(cpu)/float64(wall)/float64(runtime.GOMAXPROCS(0)))
+	wall := now.Sub(s.lastWall)
+	if wall < time.Second {
+		return s.lastUse
+	}
+	s.lastUse = min(1, float64(used-s.lastCPU)/float64(wall)/float64(runtime.GOMAXPROCS(0)))
+	s.lastWall, s.lastCPU = now, used
+	return s.lastUse
 }
 
 // memoryInUse is the memory the Go runtime holds from the OS.
@@ -182,11 +184,12 @@ func memoryInUse() uint64 {
 	return s[0].Value.Uint64() - s[1].Value.Uint64()
 }
 
-// memoryCapacity is GOMEMLIMIT when set, else the cgroup's limit, else the
-// host's memory.
-func memoryCapacity() uint64 {
-	if l := debug.SetMemoryLimit(-1); l > 0 && l < math.MaxInt64 {
-		return uint64(l)
+// memoryCapacity is the configured limit when set, else the cgroup's
+// limit, else the host's memory. (Not GOMEMLIMIT: the MemoryOptimizer
+// lowers it under pressure.)
+func memoryCapacity(configured uint64) uint64 {
+	if configured > 0 {
+		return configured
 	}
 	if b, err := os.ReadFile("/sys/fs/cgroup/memory.max"); err == nil {
 		if n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err == nil {
@@ -206,24 +209,6 @@ func memoryCapacity() uint64 {
 		}
 	}
 	return 0
-}
-
-// clusterView is the API's view of the cluster of a member; nil on a
-// single node.
-func clusterView(cfg Config, host Host) *server.ClusterView {
-	sh, ok := host.(*SandboxHost)
-	if cfg.Consul == "" || !ok {
-		return nil
-	}
-	return &server.ClusterView{
-		Members: func() []cluster.Member {
-			if m := sh.Membership(); m != nil {
-				return m.Members()
-			}
-			return nil
-		},
-		Drain: sh.DrainNode,
-	}
 }
 
 // DrainNode moves every sandbox of node to the other members.

@@ -14,11 +14,14 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/otpbox/otpbox/actors/cachemanager"
+	"github.com/otpbox/otpbox/actors/loadbalancer"
 	"github.com/otpbox/otpbox/actors/memoryoptimizer"
+	"github.com/otpbox/otpbox/actors/scalability"
 	"github.com/otpbox/otpbox/cache"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/buildinfo"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/metrics"
@@ -65,6 +68,14 @@ type Node struct {
 	cache      *cache.Cache
 	closeL3    func() error
 	memMetrics *memoryoptimizer.Metrics
+	// members is the node's membership: Consul's in a cluster, this node
+	// alone otherwise. balancer places new sandboxes (the LoadBalancer's
+	// strategy); scaling is the ScalabilityManager's provider (nil: none).
+	members      *nodeMembership
+	balancer     *loadbalancer.Balancer
+	scaling      scalability.Provider
+	closeScaling func() error
+	registry     prometheus.Registerer
 
 	httpAddr, adminAddr atomic.Pointer[string]
 
@@ -117,21 +128,9 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	n.adminAddr.Store(&empty)
 
 	m := metrics.New(metricsBuild())
-	var err error
-	if n.cache, n.closeL3, err = newCache(cfg); err != nil {
-		return nil, err
-	}
-	m.Registry().MustRegister(n.cache)
-	n.memMetrics = memoryoptimizer.NewMetrics()
-	m.Registry().MustRegister(n.memMetrics.Collector())
-	if sh, ok := o.host.(*SandboxHost); ok {
-		sh.SetCompileCache(sandbox.NewSharedCompileCache(n.cache))
-	}
+	n.registry = m.Registry()
 	meters, err := m.MeterProvider()
 	if err != nil {
-		if n.closeL3 != nil {
-			_ = n.closeL3()
-		}
 		return nil, err
 	}
 	n.meters = meters
@@ -145,6 +144,22 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return o.log.With("lib", "protoactor") }),
 		actor.WithMetricProviders(meters),
 	)
+	n.members = newNodeMembership(cfg, o.host)
+	if n.cache, n.closeL3, err = newCache(cfg, n.system, n.members); err != nil {
+		return nil, err
+	}
+	m.Registry().MustRegister(n.cache)
+	n.memMetrics = memoryoptimizer.NewMetrics()
+	m.Registry().MustRegister(n.memMetrics.Collector())
+	if sh, ok := o.host.(*SandboxHost); ok {
+		sh.SetCompileCache(sandbox.NewSharedCompileCache(n.cache))
+	}
+	if err := n.startPerformance(cfg, o.host, m.Registry()); err != nil {
+		if n.closeL3 != nil {
+			_ = n.closeL3()
+		}
+		return nil, err
+	}
 	n.unwatch = m.WatchSupervision(n.system.EventStream, treeOf)
 	m.ObserveSandboxes(o.host)
 	boxes := metrics.NewMailboxes("node")
@@ -155,7 +170,7 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	m.ObserveMailboxes(samplers...)
 
 	n.api = server.New(server.Config{
-		Cluster:        clusterView(cfg, o.host),
+		Cluster:        n.clusterView(o.host),
 		Cache:          n.cache,
 		Memory:         memoryAPI{n},
 		Sandboxes:      o.host,
@@ -218,6 +233,7 @@ func (n *Node) children(boxes *metrics.Mailboxes) []supervision.ChildSpec {
 	cs = append(cs, cachemanager.ChildSpec(n.cache, cachemanager.Config{}))
 	cs = append(cs, memoryoptimizer.ChildSpec(n.memoryDeps(), cfg.memoryConfig()))
 	cs = append(cs, n.host.ChildSpec())
+	cs = append(cs, n.performanceChildren()...)
 	cs = append(cs, n.listenerSpec("http", cfg.HTTPAddr, grace, boxes, &n.httpAddr, func() *http.Server {
 		return &http.Server{
 			Handler:           n.api,
@@ -298,8 +314,14 @@ func (n *Node) drain(ctx context.Context) error {
 func (n *Node) close() error {
 	n.unwatch()
 	var err error
+	if n.closeScaling != nil {
+		// The nodes this one started leave with it (draining first).
+		if cerr := n.closeScaling(); cerr != nil {
+			err = fmt.Errorf("stop scaled nodes: %w", cerr)
+		}
+	}
 	if cerr := n.host.Close(); cerr != nil {
-		err = fmt.Errorf("close sandbox host: %w", cerr)
+		err = errors.Join(err, fmt.Errorf("close sandbox host: %w", cerr))
 	}
 	if !n.system.IsStopped() {
 		n.system.Shutdown()
@@ -327,11 +349,21 @@ func (n *Node) memoryDeps() memoryoptimizer.Deps {
 	return deps
 }
 
-// newCache builds the node's cache: a freecache L1, and Redis as L3 when
-// the node has a Redis URL and l3_cache_enabled. (L2 joins with the
-// cluster.)
-func newCache(cfg Config) (*cache.Cache, func() error, error) {
+// newCache builds the node's cache: a freecache L1, the cluster's memory
+// as L2 on a cluster member, and Redis as L3 when the node has a Redis URL
+// and l3_cache_enabled.
+func newCache(cfg Config, system *actor.ActorSystem, members *nodeMembership) (*cache.Cache, func() error, error) {
 	c := cfg.cacheConfig()
+	if cfg.Consul != "" {
+		// L2: each key owned by one member (rendezvous hashing over the
+		// alive members), its owner actor answering the others over
+		// protoactor remote.
+		l2, err := cache.NewNode(system, cache.NodeConfig{Size: int(cfg.L2CacheSize), Live: members.cacheLive})
+		if err != nil {
+			return nil, nil, fmt.Errorf("cache L2: %w", err)
+		}
+		c.Members = l2
+	}
 	var closeL3 func() error
 	if cfg.Redis != "" && cfg.L3CacheEnabled.Value() {
 		l3, closer, err := cache.NewL3URL(cfg.Redis)

@@ -52,6 +52,7 @@ type SandboxHost struct {
 	redis  goredis.UniversalClient         // the store's client, with Redis
 	prov   atomic.Pointer[consul.Provider] // the membership, in cluster mode
 	stats  loadStats
+	placer cluster.Placer // places new sandboxes in a cluster (the LoadBalancer); nil: round-robin
 
 	mu     sync.Mutex // serialises open and Close; protects closed
 	closed bool

@@ -22,10 +22,11 @@ type ClusterView struct {
 	// Drain moves every sandbox of node to the others and marks it
 	// draining; it returns how many moved.
 	Drain func(ctx context.Context, node string) (int, error)
-	// Status is the ScalabilityManager's get_cluster_status.
-	Status func(ctx context.Context) (*ClusterStatus, error)
+	// Status is the ScalabilityManager's get_cluster_status (answered
+	// as JSON, in the design's names).
+	Status func(ctx context.Context) (any, error)
 	// Load is the LoadBalancer's get_load_distribution.
-	Load func(ctx context.Context) (*LoadDistribution, error)
+	Load func(ctx context.Context) (any, error)
 }
 
 // DrainResult is the body of POST /v1/cluster/nodes/{node}/drain.
@@ -54,10 +55,13 @@ type ClusterStatus struct {
 
 // PendingOperation is a scaling operation in progress.
 type PendingOperation struct {
+	ID        string    `json:"id"`
 	Kind      string    `json:"kind"`
+	Reason    string    `json:"reason,omitempty"`
 	Count     int       `json:"count,omitempty"`
-	Node      string    `json:"node,omitempty"`
+	Nodes     []string  `json:"nodes,omitempty"`
 	State     string    `json:"state"`
+	Phase     string    `json:"phase,omitempty"`
 	StartedAt time.Time `json:"started_at"`
 }
 
