@@ -15,6 +15,9 @@ import (
 	"github.com/otpbox/otpbox/cluster/clusterpb"
 )
 
+// errDraining is the Activated error of a draining member.
+const errDraining = "draining"
+
 // PlacementActor is the name of the actor every member runs to answer the
 // others' Activate, Deactivate, ListPlaced and Drain requests.
 const PlacementActor = "otpbox-placement"
@@ -173,7 +176,14 @@ func (p *placing) sweep(d *Directory) {
 func (p *placing) receive(d *Directory, ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *clusterpb.Activate:
-		pid := d.local(pcluster.NewClusterIdentity(m.Identity, m.Kind))
+		ci := pcluster.NewClusterIdentity(m.Identity, m.Kind)
+		if p.draining.Load() && !d.Known(m.Kind, m.Identity) {
+			// A member that has not heard of the drain yet placed it here:
+			// refuse, so it places it elsewhere once it has.
+			ctx.Respond(&clusterpb.Activated{Error: errDraining})
+			return
+		}
+		pid := d.local(ci)
 		if pid == nil {
 			ctx.Respond(&clusterpb.Activated{Error: fmt.Sprintf("unknown kind %q", m.Kind)})
 			return
@@ -337,6 +347,9 @@ func (d *Directory) activateOn(ctx context.Context, ci *pcluster.ClusterIdentity
 	if !ok {
 		return nil, fmt.Errorf("%w: %s answered %T", ErrUnreachable, node, res)
 	}
+	if a.Error == errDraining {
+		return nil, fmt.Errorf("%w: %s is draining", ErrUnreachable, node)
+	}
 	if a.Error != "" {
 		return nil, fmt.Errorf("cluster: activate on %s: %s", node, a.Error)
 	}
@@ -477,25 +490,34 @@ func (d *Directory) Drain(ctx context.Context, kind, node string) (int, error) {
 func (d *Directory) drainSelf(ctx context.Context, kind string) (int, error) {
 	p := d.p
 	p.draining.Store(true)
-	var errs []error
 	moved := 0
-	for _, id := range d.Active(kind) {
-		cands := p.candidates(p.self)
-		if len(cands) == 0 {
-			errs = append(errs, ErrNoMembers)
-			break
+	// Activations placed here by members that had not heard of the drain
+	// yet may appear meanwhile: go again until none is left.
+	for pass := 0; ; pass++ {
+		ids := d.Active(kind)
+		if len(ids) == 0 {
+			return moved, nil
 		}
-		node, err := (*p.placer.Load()).Place(ctx, id, cands)
-		if err == nil {
-			_, err = d.Move(ctx, kind, id, node)
+		var errs []error
+		for _, id := range ids {
+			cands := p.candidates(p.self)
+			if len(cands) == 0 {
+				return moved, ErrNoMembers
+			}
+			node, err := (*p.placer.Load()).Place(ctx, id, cands)
+			if err == nil {
+				_, err = d.Move(ctx, kind, id, node)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("move %s: %w", id, err))
+				continue
+			}
+			moved++
 		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("move %s: %w", id, err))
-			continue
+		if len(errs) > 0 || pass == 10 || ctx.Err() != nil {
+			return moved, errors.Join(append(errs, ctx.Err())...)
 		}
-		moved++
 	}
-	return moved, errors.Join(errs...)
 }
 
 // Undrain lets this member take new activations again.

@@ -269,6 +269,19 @@ func TestBelowMinNodesScalesOut(t *testing.T) {
 	assert.Equal(t, scalability.ReasonInBetween, e.check(t).Reason)
 }
 
+// A node that just started sees no member yet (not even itself): it must
+// not take the empty view for a cluster below MinNodes.
+func TestNoOperationBeforeSelfJoins(t *testing.T) {
+	ms := newMembers("node-a", loaded("node-b", 0.99))
+	p := newProvider(ms, 0.5, false)
+	cfg := config()
+	cfg.MinNodes = 3
+	e := start(t, scalability.Deps{Membership: ms, Provider: p}, cfg)
+	d := e.check(t)
+	assert.Equal(t, scalability.ReasonNotReady, d.Reason)
+	assert.Nil(t, d.Operation)
+}
+
 // Low load: the scale-in picks the node with the fewest sandboxes (not
 // this one), drains it, waits for it to empty, and only then removes it.
 func TestLowLoadScalesIn(t *testing.T) {

@@ -21,6 +21,10 @@ const (
 	ReasonNoNode    = "no_suitable_node"
 	ReasonInBetween = "within_thresholds"
 	ReasonManual    = "manual"
+	// ReasonNotReady: this node is not (yet, or no longer) alive in the
+	// membership, so the view cannot be trusted (a node that just started
+	// sees no member at all): no operation.
+	ReasonNotReady = "membership_not_ready"
 )
 
 // source says what asked for a decision.
@@ -39,6 +43,12 @@ const (
 // from a membership event acts only at the immediate threshold.
 func (m *manager) check(src source) *Decision {
 	ms := m.deps.Membership.Members()
+	if !slices.ContainsFunc(ms, func(mem cluster.Member) bool { return mem.Name == m.cfg.Self && mem.Alive() }) {
+		if src == fromEvent {
+			return nil
+		}
+		return m.decide(ms, 0, ReasonNotReady, src)
+	}
 	u := utilization(serving(ms), nil).Max()
 	m.metrics.utilization.Set(u)
 	kind, reason := ScaleOut, ReasonImmediate

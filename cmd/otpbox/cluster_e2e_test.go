@@ -466,3 +466,109 @@ func TestClusterOnConsul(t *testing.T) {
 			(local / rounds).Round(time.Microsecond), (remote / rounds).Round(time.Microsecond))
 	}
 }
+
+// scalingOp is an operation of GET /v1/cluster/scaling.
+type scalingOp struct {
+	Kind       string    `json:"kind"`
+	Reason     string    `json:"reason"`
+	State      string    `json:"state"`
+	Nodes      []string  `json:"nodes"`
+	Removed    []string  `json:"removed"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+}
+
+func (c *e2eCluster) scaling(m *member) []scalingOp {
+	c.t.Helper()
+	var out struct {
+		Operations []scalingOp `json:"operations"`
+	}
+	c.must(m, "GET", "/v1/cluster/scaling", nil, &out)
+	return out.Operations
+}
+
+// TestAutoScalingOnConsul: `otpbox bench` pushes a node's utilization
+// over the threshold, its ScalabilityManager's process provider starts a
+// node that joins through Consul and receives new sandboxes; when the load
+// stops, that node drains and leaves with no sandbox lost.
+func TestAutoScalingOnConsul(t *testing.T) {
+	c := newE2ECluster(t)
+	n1 := c.start("n1", "--scaling-provider", "process", "--min-nodes", "1", "--max-nodes", "2",
+		"--max-connections-per-node", "10", "--scaling-interval", "250ms", "--scaling-cooldown", "5s")
+	c.awaitPassing("n1")
+
+	// Load: 20 concurrent create → exec → terminate cycles, far over 10
+	// slots, for a few seconds.
+	start := time.Now()
+	out, err := exec.Command(c.bin, "bench", "--addr", "http://"+n1.http, "--levels", "20",
+		"--requests-per-level", "3000", "--json").CombinedOutput()
+	if err != nil {
+		t.Fatalf("otpbox bench: %v\n%s", err, out)
+	}
+	t.Logf("otpbox bench (%v): %s", time.Since(start).Round(time.Millisecond), out)
+	var added string
+	testkit.Eventually(t, 60*time.Second, func() error {
+		for _, op := range c.scaling(n1) {
+			if op.Kind == "scale_out" && op.State == "succeeded" && len(op.Nodes) == 1 {
+				added = op.Nodes[0]
+				t.Logf("scale-out (%s): %s joined %v after the operation started (%v after the load began)", op.Reason,
+					added, op.FinishedAt.Sub(op.StartedAt).Round(time.Millisecond), op.FinishedAt.Sub(start).Round(time.Millisecond))
+				return nil
+			}
+		}
+		return fmt.Errorf("no scale-out yet: %+v", c.scaling(n1))
+	})
+	c.awaitPassing("n1", added)
+
+	// The new node receives new sandboxes (weighted round-robin over two
+	// equal members), each with state.
+	testkit.Eventually(t, 10*time.Second, func() error {
+		var nodes server.NodeList
+		if _, err := c.call(n1, "GET", "/v1/cluster/nodes", nil, &nodes); err != nil {
+			return err
+		}
+		for _, n := range nodes.Nodes {
+			if n.Name == added && n.Status == "alive" && n.Health == "passing" {
+				return nil
+			}
+		}
+		return fmt.Errorf("n1 does not see %s passing: %+v", added, nodes.Nodes)
+	})
+	ids := []string{"k0", "k1", "k2", "k3"}
+	placed := map[string]int{}
+	for _, id := range ids {
+		var in server.Info
+		c.must(n1, "POST", "/v1/sandboxes", map[string]any{"id": id}, &in)
+		placed[in.Node]++
+		if _, err := c.exec(n1, id, "v = '"+id+"'"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if placed[added] == 0 {
+		t.Fatalf("the new node got no sandbox: %v", placed)
+	}
+
+	// Load stopped: 4 sandboxes over 20 slots is under the scale-in
+	// threshold (and 4 over 10 under the scale-out one), so the added node
+	// drains and leaves.
+	testkit.Eventually(t, 90*time.Second, func() error {
+		for _, op := range c.scaling(n1) {
+			if op.Kind == "scale_in" && op.State == "succeeded" && slices.Contains(op.Removed, added) {
+				t.Logf("scale-in (%s): %s drained and removed in %v", op.Reason, added, op.FinishedAt.Sub(op.StartedAt).Round(time.Millisecond))
+				return nil
+			}
+		}
+		var st json.RawMessage
+		_, _ = c.call(n1, "GET", "/v1/cluster/status", nil, &st)
+		return fmt.Errorf("no scale-in yet: %+v; status %s", c.scaling(n1), st)
+	})
+	c.awaitPassing("n1")
+	for _, id := range ids {
+		if v, err := c.exec(n1, id, "v"); err != nil || v != `"`+id+`"` {
+			t.Errorf("%s after scale-in: v = %s, %v", id, v, err)
+		}
+	}
+	if got := c.active(n1); len(got["n1"]) != len(ids) {
+		t.Errorf("after scale-in: %v", got)
+	}
+}

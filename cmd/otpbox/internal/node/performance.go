@@ -262,6 +262,13 @@ func (n *Node) clusterView(host Host) *server.ClusterView {
 			}
 			return nodeStatus{ClusterStatus: st, Sandboxes: server.SandboxCounts{Active: active, Passivated: total - active}}, nil
 		},
+		Scaling: func(ctx context.Context) (any, error) {
+			pid, err := n.child(scalability.ChildID)
+			if err != nil {
+				return nil, err
+			}
+			return scalability.NewClient(n.system.Root, pid).History(ctx)
+		},
 		Load: func(ctx context.Context) (any, error) {
 			pid, err := n.child(loadbalancer.ChildID)
 			if err != nil {

@@ -27,6 +27,9 @@ type ClusterView struct {
 	Status func(ctx context.Context) (any, error)
 	// Load is the LoadBalancer's get_load_distribution.
 	Load func(ctx context.Context) (any, error)
+	// Scaling is the ScalabilityManager's recent operations, oldest
+	// first, with their timings.
+	Scaling func(ctx context.Context) (any, error)
 }
 
 // DrainResult is the body of POST /v1/cluster/nodes/{node}/drain.
@@ -214,6 +217,20 @@ func (s *Server) clusterNodes(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, NodeList{Nodes: []NodeStatus{{
 		Name: s.cfg.Node, Address: s.cfg.Addr, Status: status, Health: health, Self: true, Sandboxes: s.counts(),
 	}}})
+}
+
+func (s *Server) clusterScaling(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Cluster == nil || s.cfg.Cluster.Scaling == nil {
+		writeProblem(w, problem(http.StatusNotImplemented, "not_implemented", "No ScalabilityManager",
+			"this node does not run a ScalabilityManager"))
+		return
+	}
+	ops, err := s.cfg.Cluster.Scaling(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"operations": ops})
 }
 
 func (s *Server) clusterDrain(w http.ResponseWriter, r *http.Request) {

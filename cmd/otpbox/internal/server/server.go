@@ -152,6 +152,7 @@ func (s *Server) register() {
 	s.handle("GET /v1/cluster/nodes", s.clusterNodes)
 	s.handle("GET /v1/cluster/load", s.clusterLoad)
 	s.handle("POST /v1/cluster/nodes/{node}/drain", s.clusterDrain)
+	s.handle("GET /v1/cluster/scaling", s.clusterScaling)
 	s.handle("GET /v1/cache/stats", s.cacheStats)
 	s.handle("DELETE /v1/cache", s.cacheClear)
 	s.handle("GET /v1/memory", s.memory)
