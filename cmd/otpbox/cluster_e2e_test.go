@@ -320,6 +320,16 @@ func TestClusterOnConsul(t *testing.T) {
 		}
 	}
 
+	// The cache's L2 tier runs over the members.
+	var stats struct {
+		Tiers map[string]json.RawMessage `json:"tiers"`
+	}
+	c.must(n2, "GET", "/v1/cache/stats", nil, &stats)
+	if _, ok := stats.Tiers["l2"]; !ok {
+		t.Errorf("a member's cache has no L2 tier: %v", stats.Tiers)
+	}
+	t.Logf("n2's L2: %s", stats.Tiers["l2"])
+
 	// Migration keeps the globals.
 	if got := c.info(n2, "s0").Node; got != "n1" {
 		t.Fatalf("s0 on %s before migrating", got)
