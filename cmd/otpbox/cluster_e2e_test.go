@@ -298,6 +298,39 @@ func TestClusterOnConsul(t *testing.T) {
 			t.Errorf("%s placed on %s, want %s", ids[i], in.Node, want)
 		}
 	}
+	// Concurrent creates of one id through every node: one wins, the
+	// others hear it exists, and one activation runs.
+	var wg sync.WaitGroup
+	codes := make(chan int, 3)
+	for _, m := range []*member{n1, n2, n3} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, _ := c.call(m, "POST", "/v1/sandboxes", map[string]any{"id": "dup"}, nil)
+			codes <- code
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	var got []int
+	for code := range codes {
+		got = append(got, code)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []int{201, 409, 409}) {
+		t.Errorf("concurrent creates answered %v, want one 201 and two 409", got)
+	}
+	holders := 0
+	for _, list := range c.active(n2) {
+		if slices.Contains(list, "dup") {
+			holders++
+		}
+	}
+	if holders != 1 {
+		t.Errorf("dup is active on %d nodes", holders)
+	}
+	c.must(n3, "DELETE", "/v1/sandboxes/dup", nil, nil)
+
 	// Every sandbox keeps a counter; each acknowledged increment must
 	// survive whatever happens next. Calls go through the other nodes.
 	acked := make(map[string]int)

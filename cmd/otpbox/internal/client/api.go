@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 
@@ -88,30 +89,24 @@ func (c *Client) Trace(ctx context.Context, id string) ([]server.TraceEntry, err
 	return l.Trace, err
 }
 
-// ClusterStatus returns the cluster's status.
-func (c *Client) ClusterStatus(ctx context.Context) (*server.ClusterStatus, error) {
-	var s server.ClusterStatus
-	err := c.do(ctx, http.MethodGet, "/v1/cluster/status", nil, nil, &s)
-	return &s, err
-}
-
-// ClusterNodes lists the cluster's members.
-func (c *Client) ClusterNodes(ctx context.Context) ([]server.NodeStatus, error) {
-	var l server.NodeList
-	err := c.do(ctx, http.MethodGet, "/v1/cluster/nodes", nil, nil, &l)
-	return l.Nodes, err
-}
-
-// ClusterLoad returns the load distribution.
-func (c *Client) ClusterLoad(ctx context.Context) ([]server.NodeLoad, error) {
-	var l server.LoadDistribution
-	err := c.do(ctx, http.MethodGet, "/v1/cluster/load", nil, nil, &l)
-	return l.Nodes, err
-}
-
 // CacheStats returns the cache statistics as the node sent them.
 func (c *Client) CacheStats(ctx context.Context) (map[string]any, error) {
 	var m map[string]any
 	err := c.do(ctx, http.MethodGet, "/v1/cache/stats", nil, nil, &m)
 	return m, err
+}
+
+// Get answers a GET of path (an API path such as /v1/cluster/status) as
+// the node sent it, for output that keeps every field.
+func (c *Client) Get(ctx context.Context, path string) (json.RawMessage, error) {
+	var raw json.RawMessage
+	err := c.do(ctx, http.MethodGet, path, nil, nil, &raw)
+	return raw, err
+}
+
+// DrainNode moves every sandbox of node to the other members.
+func (c *Client) DrainNode(ctx context.Context, node string) (*server.DrainResult, error) {
+	var r server.DrainResult
+	err := c.do(ctx, http.MethodPost, "/v1/cluster/nodes/"+url.PathEscape(node)+"/drain", nil, nil, &r)
+	return &r, err
 }
