@@ -353,6 +353,25 @@ func TestClusterOnConsul(t *testing.T) {
 		}
 	}
 
+	// The ScalabilityManager picks a node that fits; the LoadBalancer's
+	// rebalancing finds the members balanced (3 each).
+	var best map[string]string
+	c.must(n2, "POST", "/v1/cluster/optimal-node", map[string]any{"memory_bytes": 1 << 20, "cpu": 0.1, "locality": "n3"}, &best)
+	if best["node"] != "n3" {
+		t.Errorf("optimal node for locality n3 = %v", best)
+	}
+	if code, _ := c.call(n2, "POST", "/v1/cluster/optimal-node", map[string]any{"memory_bytes": uint64(1) << 60}, nil); code != 503 {
+		t.Errorf("optimal node for 1 EiB: %d, want 503", code)
+	}
+	var rb struct {
+		Moves   []any  `json:"moves"`
+		Skipped string `json:"skipped"`
+	}
+	c.must(n1, "POST", "/v1/cluster/rebalance", nil, &rb)
+	if len(rb.Moves) != 0 {
+		t.Errorf("rebalancing moved %v from a balanced cluster (%s)", rb.Moves, rb.Skipped)
+	}
+
 	// The cache's L2 tier runs over the members.
 	var stats struct {
 		Tiers map[string]json.RawMessage `json:"tiers"`

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -268,6 +269,25 @@ func (n *Node) clusterView(host Host) *server.ClusterView {
 				return nil, err
 			}
 			return scalability.NewClient(n.system.Root, pid).History(ctx)
+		},
+		Rebalance: func(ctx context.Context) (any, error) {
+			pid, err := n.child(loadbalancer.ChildID)
+			if err != nil {
+				return nil, err
+			}
+			return loadbalancer.NewClient(n.system.Root, pid).TriggerRebalancing(ctx)
+		},
+		OptimalNode: func(ctx context.Context, req server.NodeRequirements) (string, error) {
+			pid, err := n.child(scalability.ChildID)
+			if err != nil {
+				return "", err
+			}
+			node, err := scalability.NewClient(n.system.Root, pid).GetOptimalNodeForSandbox(ctx,
+				scalability.Requirements{MemoryBytes: req.MemoryBytes, CPU: req.CPU, Locality: req.Locality})
+			if errors.Is(err, scalability.ErrNoSuitableNode) {
+				return "", fmt.Errorf("%w: %v", server.ErrUnavailable, err)
+			}
+			return node, err
 		},
 		Load: func(ctx context.Context) (any, error) {
 			pid, err := n.child(loadbalancer.ChildID)

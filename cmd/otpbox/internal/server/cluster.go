@@ -30,6 +30,19 @@ type ClusterView struct {
 	// Scaling is the ScalabilityManager's recent operations, oldest
 	// first, with their timings.
 	Scaling func(ctx context.Context) (any, error)
+	// Rebalance is the LoadBalancer's trigger_rebalancing.
+	Rebalance func(ctx context.Context) (any, error)
+	// OptimalNode is the ScalabilityManager's
+	// get_optimal_node_for_sandbox.
+	OptimalNode func(ctx context.Context, req NodeRequirements) (string, error)
+}
+
+// NodeRequirements is the body of POST /v1/cluster/optimal-node: what a
+// sandbox needs from the member that hosts it.
+type NodeRequirements struct {
+	MemoryBytes uint64  `json:"memory_bytes"`
+	CPU         float64 `json:"cpu"`
+	Locality    string  `json:"locality"`
 }
 
 // DrainResult is the body of POST /v1/cluster/nodes/{node}/drain.
@@ -217,6 +230,43 @@ func (s *Server) clusterNodes(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, NodeList{Nodes: []NodeStatus{{
 		Name: s.cfg.Node, Address: s.cfg.Addr, Status: status, Health: health, Self: true, Sandboxes: s.counts(),
 	}}})
+}
+
+func (s *Server) clusterRebalance(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Cluster == nil || s.cfg.Cluster.Rebalance == nil {
+		writeProblem(w, problem(http.StatusNotImplemented, "not_implemented", "No LoadBalancer",
+			"this node does not run a LoadBalancer"))
+		return
+	}
+	res, err := s.cfg.Cluster.Rebalance(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) clusterOptimalNode(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Cluster == nil || s.cfg.Cluster.OptimalNode == nil {
+		writeProblem(w, problem(http.StatusNotImplemented, "not_implemented", "No ScalabilityManager",
+			"this node does not run a ScalabilityManager"))
+		return
+	}
+	var req NodeRequirements
+	if p := decode(w, r, s.cfg.MaxBody, &req, true); p != nil {
+		writeProblem(w, p)
+		return
+	}
+	if req.CPU < 0 {
+		writeProblem(w, problem(http.StatusBadRequest, "invalid_requirements", "Invalid requirements", "cpu must not be negative"))
+		return
+	}
+	node, err := s.cfg.Cluster.OptimalNode(r.Context(), req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"node": node})
 }
 
 func (s *Server) clusterScaling(w http.ResponseWriter, r *http.Request) {

@@ -153,6 +153,8 @@ func (s *Server) register() {
 	s.handle("GET /v1/cluster/load", s.clusterLoad)
 	s.handle("POST /v1/cluster/nodes/{node}/drain", s.clusterDrain)
 	s.handle("GET /v1/cluster/scaling", s.clusterScaling)
+	s.handle("POST /v1/cluster/rebalance", s.clusterRebalance)
+	s.handle("POST /v1/cluster/optimal-node", s.clusterOptimalNode)
 	s.handle("GET /v1/cache/stats", s.cacheStats)
 	s.handle("DELETE /v1/cache", s.cacheClear)
 	s.handle("GET /v1/memory", s.memory)
