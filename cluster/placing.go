@@ -64,6 +64,9 @@ type placing struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup // the goroutines answering long requests
 	wasDown  atomic.Bool    // this member was seen critical; sweep on its return
+
+	downMu sync.Mutex
+	down   map[string]chan struct{} // by member address: closed when it goes down
 }
 
 // NewClusterDirectory returns a directory that places activations on the
@@ -142,6 +145,12 @@ func (p *placing) onEvent(d *Directory, e Event) {
 			}
 		}
 		d.mu.Unlock()
+		p.downMu.Lock()
+		if ch, ok := p.down[e.Member.Address]; ok {
+			close(ch)
+			delete(p.down, e.Member.Address)
+		}
+		p.downMu.Unlock()
 	case e.Kind == NodeUp && e.Member.Name == p.self && p.wasDown.Swap(false):
 		p.wg.Add(1)
 		go func() {
@@ -551,6 +560,28 @@ func (d *Directory) Owner(ctx context.Context, kind, identity string) (string, e
 	}
 	rec, err := d.p.cfg.Registry.Lookup(ctx, kind, identity)
 	return rec.Node, err
+}
+
+// Down returns a channel closed when the member at address goes down (its
+// health turns critical, or it leaves), so that calls waiting on it give
+// up at once instead of waiting for protoactor's remote to notice. It
+// returns nil (never ready) on a single member and for this member.
+func (d *Directory) Down(address string) <-chan struct{} {
+	if d.p == nil || address == d.system.Address() {
+		return nil
+	}
+	p := d.p
+	p.downMu.Lock()
+	defer p.downMu.Unlock()
+	if p.down == nil {
+		p.down = make(map[string]chan struct{})
+	}
+	ch, ok := p.down[address]
+	if !ok {
+		ch = make(chan struct{})
+		p.down[address] = ch
+	}
+	return ch
 }
 
 // Known reports whether (kind, identity) has an activation here or one

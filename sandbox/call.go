@@ -38,7 +38,10 @@ func (c *caller) Stop(*actor.PID) {}
 // request sends msg to target and waits for its answer, the target's
 // termination (returned as *actor.Terminated), ctx's end or, when ctx has no
 // deadline, the timeout.
-func request(ctx context.Context, system *actor.ActorSystem, target *actor.PID, msg any, timeout time.Duration) (any, error) {
+//
+// down, when not nil, is closed when the target's member goes down: the
+// call then returns a *actor.Terminated at once.
+func request(ctx context.Context, system *actor.ActorSystem, target *actor.PID, msg any, timeout time.Duration, down <-chan struct{}) (any, error) {
 	c := &caller{ch: make(chan any, 1)}
 	self, _ := system.ProcessRegistry.Add(c, "call"+system.ProcessRegistry.NextId())
 	defer system.ProcessRegistry.Remove(self)
@@ -55,6 +58,8 @@ func request(ctx context.Context, system *actor.ActorSystem, target *actor.PID, 
 	select {
 	case v := <-c.ch:
 		return v, nil
+	case <-down:
+		return &actor.Terminated{Who: target, Why: actor.TerminatedReason_AddressTerminated}, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-expired:

@@ -192,7 +192,7 @@ func (m *Manager) request(ctx context.Context, id string, msg proto.Message) (an
 			}
 			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
-		res, err := request(ctx, m.c.ActorSystem, pid, msg, m.host.reqTimeout)
+		res, err := request(ctx, m.c.ActorSystem, pid, msg, m.host.reqTimeout, m.dir.Down(pid.Address))
 		if err == nil {
 			gone := false
 			switch res.(type) {

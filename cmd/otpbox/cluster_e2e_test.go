@@ -240,7 +240,10 @@ func (c *e2eCluster) active(via *member) map[string][]string {
 // stalled member that recovers.
 func TestClusterOnConsul(t *testing.T) {
 	c := newE2ECluster(t)
-	n1, n2, n3 := c.start("n1"), c.start("n2"), c.start("n3")
+	// Rebalancing off: the test moves sandboxes itself and checks where
+	// they are (rebalancing has its own tests in actors/loadbalancer).
+	noRebalance := "--rebalancing-enabled=false"
+	n1, n2, n3 := c.start("n1", noRebalance), c.start("n2", noRebalance), c.start("n3", noRebalance)
 	c.awaitPassing("n1", "n2", "n3")
 	testkit.Eventually(t, 10*time.Second, func() error {
 		var nodes server.NodeList
@@ -438,8 +441,10 @@ func TestClusterOnConsul(t *testing.T) {
 	}
 
 	// The killed node restarted rejoins.
-	n2 = c.start("n2")
+	phase := time.Now()
+	n2 = c.start("n2", noRebalance)
 	c.awaitPassing("n1", "n2", "n3")
+	t.Logf("rejoin: the restarted n2 passing again after %v", time.Since(phase).Round(time.Millisecond))
 
 	// Every sandbox still has its state, whoever is asked.
 	for i, id := range ids {
@@ -451,6 +456,7 @@ func TestClusterOnConsul(t *testing.T) {
 	// Drain n3: its sandboxes move to the others and it leaves with none
 	// lost.
 	onN3 := c.active(n1)["n3"]
+	phase = time.Now()
 	var dr server.DrainResult
 	c.must(n1, "POST", "/v1/cluster/nodes/n3/drain", nil, &dr)
 	if dr.Moved != len(onN3) {
@@ -472,6 +478,7 @@ func TestClusterOnConsul(t *testing.T) {
 		t.Errorf("n3 exit: %v", err)
 	}
 	c.awaitPassing("n1", "n2")
+	t.Logf("drain: n3 moved %d sandboxes and left in %v", dr.Moved, time.Since(phase).Round(time.Millisecond))
 	for _, id := range ids {
 		if v, err := c.exec(n2, id, "n"); err != nil || v != strconv.Itoa(acked[id]) {
 			t.Errorf("%s after n3 left: n = %q, %v; want %d", id, v, err, acked[id])
@@ -480,6 +487,7 @@ func TestClusterOnConsul(t *testing.T) {
 
 	// A member whose heartbeats stall (SIGSTOP past its TTL) turns
 	// critical, and rejoins by itself when it resumes.
+	phase = time.Now()
 	if err := n2.p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -489,10 +497,13 @@ func TestClusterOnConsul(t *testing.T) {
 		}
 		return nil
 	})
+	t.Logf("stall: n2 critical %v after SIGSTOP", time.Since(phase).Round(time.Millisecond))
+	phase = time.Now()
 	if err := n2.p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
 	c.awaitPassing("n1", "n2")
+	t.Logf("stall: n2 passing again %v after SIGCONT", time.Since(phase).Round(time.Millisecond))
 	testkit.Eventually(t, 10*time.Second, func() error {
 		var nodes server.NodeList
 		if _, err := c.call(n1, "GET", "/v1/cluster/nodes", nil, &nodes); err != nil {
