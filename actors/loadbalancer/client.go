@@ -2,10 +2,11 @@ package loadbalancer
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/otpbox/otpbox/actors/internal/ask"
 	"github.com/otpbox/otpbox/cluster"
 )
 
@@ -40,7 +41,7 @@ func (cl *Client) ReportNodeMetrics(node string, metrics cluster.Load) {
 // (design: get_best_node/2). With no healthy node the error wraps
 // ErrNoNodes and cluster.ErrNoMembers.
 func (cl *Client) GetBestNode(ctx context.Context, key string) (string, error) {
-	r, err := ask[*BestNode](ctx, cl, &GetBestNode{Key: key}, DefaultTimeout)
+	r, err := request[*BestNode](ctx, cl, &GetBestNode{Key: key}, DefaultTimeout)
 	if err != nil {
 		return "", err
 	}
@@ -50,53 +51,38 @@ func (cl *Client) GetBestNode(ctx context.Context, key string) (string, error) {
 // GetLoadDistribution returns the load per node and the spread (design:
 // get_load_distribution/0).
 func (cl *Client) GetLoadDistribution(ctx context.Context) (*Distribution, error) {
-	return ask[*Distribution](ctx, cl, &GetLoadDistribution{}, DefaultTimeout)
+	return request[*Distribution](ctx, cl, &GetLoadDistribution{}, DefaultTimeout)
 }
 
 // TriggerRebalancing runs a rebalancing round and returns what it moved
 // (design: trigger_rebalancing/0, which is a cast; send TriggerRebalancing
 // without waiting for that).
 func (cl *Client) TriggerRebalancing(ctx context.Context) (*Rebalanced, error) {
-	return ask[*Rebalanced](ctx, cl, &TriggerRebalancing{}, DefaultRebalanceTimeout)
+	return request[*Rebalanced](ctx, cl, &TriggerRebalancing{}, DefaultRebalanceTimeout)
 }
 
 // SetStrategy switches the placement strategy.
 func (cl *Client) SetStrategy(ctx context.Context, s Strategy) error {
-	return done(ask[*Done](ctx, cl, &SetStrategy{Strategy: s}, DefaultTimeout))
+	return done(request[*Done](ctx, cl, &SetStrategy{Strategy: s}, DefaultTimeout))
 }
 
 // SetRebalancing switches rebalancing on or off.
 func (cl *Client) SetRebalancing(ctx context.Context, enabled bool) error {
-	return done(ask[*Done](ctx, cl, &SetRebalancing{Enabled: enabled}, DefaultTimeout))
+	return done(request[*Done](ctx, cl, &SetRebalancing{Enabled: enabled}, DefaultTimeout))
 }
 
 // NodeUp says m is up (design: node_up); see Balancer.NodeUp.
 func (cl *Client) NodeUp(ctx context.Context, m cluster.Member) error {
-	return done(ask[*Done](ctx, cl, &NodeUp{Member: m}, DefaultTimeout))
+	return done(request[*Done](ctx, cl, &NodeUp{Member: m}, DefaultTimeout))
 }
 
 // NodeDown says node is down (design: node_down); see Balancer.NodeDown.
 func (cl *Client) NodeDown(ctx context.Context, node string) error {
-	return done(ask[*Done](ctx, cl, &NodeDown{Node: node}, DefaultTimeout))
+	return done(request[*Done](ctx, cl, &NodeDown{Node: node}, DefaultTimeout))
 }
 
-func ask[R message](ctx context.Context, cl *Client, msg message, timeout time.Duration) (R, error) {
-	var zero R
-	if d, ok := ctx.Deadline(); ok {
-		timeout = min(timeout, time.Until(d))
-	}
-	if err := ctx.Err(); err != nil {
-		return zero, err
-	}
-	res, err := cl.root.RequestFuture(cl.pid, msg, timeout).Result()
-	if err != nil {
-		return zero, fmt.Errorf("loadbalancer %T: %w", msg, err)
-	}
-	r, ok := res.(R)
-	if !ok {
-		return zero, fmt.Errorf("%w: %T", ErrUnexpectedReply, res)
-	}
-	return r, nil
+func request[R message](ctx context.Context, cl *Client, msg message, timeout time.Duration) (R, error) {
+	return ask.Request[R](ctx, cl.root, cl.pid, msg, timeout, ErrUnexpectedReply)
 }
 
 func done(d *Done, err error) error {

@@ -2,10 +2,11 @@ package memoryoptimizer
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/otpbox/otpbox/actors/internal/ask"
 )
 
 // DefaultTimeout bounds a request to the optimizer when ctx has no earlier
@@ -30,12 +31,12 @@ func NewClient(root *actor.RootContext, pid *actor.PID) *Client {
 
 // GetMemoryStats returns the current figures (design: get_memory_stats/0).
 func (cl *Client) GetMemoryStats(ctx context.Context) (*MemoryStats, error) {
-	return ask[*MemoryStats](ctx, cl, &GetMemoryStats{}, DefaultTimeout)
+	return request[*MemoryStats](ctx, cl, &GetMemoryStats{}, DefaultTimeout)
 }
 
 // OptimizeMemory runs an optimization pass and waits for its result.
 func (cl *Client) OptimizeMemory(ctx context.Context) (*Optimized, error) {
-	return ask[*Optimized](ctx, cl, &Optimize{}, DefaultOptimizeTimeout)
+	return request[*Optimized](ctx, cl, &Optimize{}, DefaultOptimizeTimeout)
 }
 
 // Trigger asks for an optimization pass and returns at once (design:
@@ -45,28 +46,13 @@ func (cl *Client) Trigger() { cl.root.Send(cl.pid, &Optimize{}) }
 // Configure sets the threshold and the check interval; zero keeps a value,
 // a negative interval stops periodic checks.
 func (cl *Client) Configure(ctx context.Context, threshold float64, interval time.Duration) error {
-	d, err := ask[*Done](ctx, cl, &Configure{Threshold: threshold, Interval: interval}, DefaultTimeout)
+	d, err := request[*Done](ctx, cl, &Configure{Threshold: threshold, Interval: interval}, DefaultTimeout)
 	if err != nil {
 		return err
 	}
 	return d.Err
 }
 
-func ask[R message](ctx context.Context, cl *Client, msg message, timeout time.Duration) (R, error) {
-	var zero R
-	if d, ok := ctx.Deadline(); ok {
-		timeout = min(timeout, time.Until(d))
-	}
-	if err := ctx.Err(); err != nil {
-		return zero, err
-	}
-	res, err := cl.root.RequestFuture(cl.pid, msg, timeout).Result()
-	if err != nil {
-		return zero, fmt.Errorf("memoryoptimizer %T: %w", msg, err)
-	}
-	r, ok := res.(R)
-	if !ok {
-		return zero, fmt.Errorf("%w: %T", ErrUnexpectedReply, res)
-	}
-	return r, nil
+func request[R message](ctx context.Context, cl *Client, msg message, timeout time.Duration) (R, error) {
+	return ask.Request[R](ctx, cl.root, cl.pid, msg, timeout, ErrUnexpectedReply)
 }

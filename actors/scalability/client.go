@@ -2,10 +2,11 @@ package scalability
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/otpbox/otpbox/actors/internal/ask"
 )
 
 // DefaultTimeout bounds a request to the manager when ctx has no earlier
@@ -29,7 +30,7 @@ func NewClient(root *actor.RootContext, pid *actor.PID) *Client {
 // GetClusterStatus returns the cluster's figures and the pending operations
 // (design: get_cluster_status/0).
 func (cl *Client) GetClusterStatus(ctx context.Context) (*ClusterStatus, error) {
-	return ask[*ClusterStatus](ctx, cl, &GetClusterStatus{})
+	return request[*ClusterStatus](ctx, cl, &GetClusterStatus{})
 }
 
 // GetOptimalNodeForSandbox returns the name of the member to place a
@@ -41,7 +42,7 @@ func (cl *Client) GetClusterStatus(ctx context.Context) (*ClusterStatus, error) 
 // cluster is full rather than r too big for any member, and auto-scaling
 // is on, the manager also tries a scale-out.
 func (cl *Client) GetOptimalNodeForSandbox(ctx context.Context, r Requirements) (string, error) {
-	res, err := ask[*OptimalNode](ctx, cl, &GetOptimalNode{Requirements: r})
+	res, err := request[*OptimalNode](ctx, cl, &GetOptimalNode{Requirements: r})
 	if err != nil {
 		return "", err
 	}
@@ -53,21 +54,21 @@ func (cl *Client) GetOptimalNodeForSandbox(ctx context.Context, r Requirements) 
 // operation it started, if any; Skipped says why a wanted one did not
 // start.
 func (cl *Client) TriggerScaleCheck(ctx context.Context) (*Decision, error) {
-	return ask[*Decision](ctx, cl, &TriggerScaleCheck{})
+	return request[*Decision](ctx, cl, &TriggerScaleCheck{})
 }
 
 // TriggerScaleOut starts a scale-out of Config.ScaleOutStep nodes whatever
 // the utilization (design: trigger_scale_out/1) and returns it; the error
 // says why it did not start (ErrCooldown, ErrPending, ErrMaxNodes, …).
 func (cl *Client) TriggerScaleOut(ctx context.Context, reason string) (*Operation, error) {
-	return triggered(ask[*Decision](ctx, cl, &TriggerScaleOut{Reason: reason}))
+	return triggered(request[*Decision](ctx, cl, &TriggerScaleOut{Reason: reason}))
 }
 
 // TriggerScaleIn starts a scale-in of Config.ScaleInStep nodes whatever the
 // utilization (design: trigger_scale_in/1) and returns it; the error says
 // why it did not start (ErrCooldown, ErrPending, ErrMinNodes, …).
 func (cl *Client) TriggerScaleIn(ctx context.Context, reason string) (*Operation, error) {
-	return triggered(ask[*Decision](ctx, cl, &TriggerScaleIn{Reason: reason}))
+	return triggered(request[*Decision](ctx, cl, &TriggerScaleIn{Reason: reason}))
 }
 
 func triggered(d *Decision, err error) (*Operation, error) {
@@ -82,7 +83,7 @@ func triggered(d *Decision, err error) (*Operation, error) {
 // change it, set it. A config that makes no sense is a *ConfigError and
 // changes nothing.
 func (cl *Client) SetConfig(ctx context.Context, cfg Config) error {
-	d, err := ask[*Done](ctx, cl, &SetConfig{Config: cfg})
+	d, err := request[*Done](ctx, cl, &SetConfig{Config: cfg})
 	if err != nil {
 		return err
 	}
@@ -91,7 +92,7 @@ func (cl *Client) SetConfig(ctx context.Context, cfg Config) error {
 
 // GetConfig returns the policy in force, with defaults applied.
 func (cl *Client) GetConfig(ctx context.Context) (Config, error) {
-	res, err := ask[*ConfigResult](ctx, cl, &GetConfig{})
+	res, err := request[*ConfigResult](ctx, cl, &GetConfig{})
 	if err != nil {
 		return Config{}, err
 	}
@@ -101,29 +102,13 @@ func (cl *Client) GetConfig(ctx context.Context) (Config, error) {
 // History returns the finished operations, oldest first, with their
 // timings and results.
 func (cl *Client) History(ctx context.Context) ([]Operation, error) {
-	res, err := ask[*HistoryResult](ctx, cl, &GetHistory{})
+	res, err := request[*HistoryResult](ctx, cl, &GetHistory{})
 	if err != nil {
 		return nil, err
 	}
 	return res.Operations, nil
 }
 
-func ask[R message](ctx context.Context, cl *Client, msg message) (R, error) {
-	var zero R
-	timeout := DefaultTimeout
-	if d, ok := ctx.Deadline(); ok {
-		timeout = min(timeout, time.Until(d))
-	}
-	if err := ctx.Err(); err != nil {
-		return zero, err
-	}
-	res, err := cl.root.RequestFuture(cl.pid, msg, timeout).Result()
-	if err != nil {
-		return zero, fmt.Errorf("scalability %T: %w", msg, err)
-	}
-	r, ok := res.(R)
-	if !ok {
-		return zero, fmt.Errorf("%w: %T", ErrUnexpectedReply, res)
-	}
-	return r, nil
+func request[R message](ctx context.Context, cl *Client, msg message) (R, error) {
+	return ask.Request[R](ctx, cl.root, cl.pid, msg, DefaultTimeout, ErrUnexpectedReply)
 }
