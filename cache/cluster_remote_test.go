@@ -14,13 +14,15 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
-	"github.com/otpbox/otpbox/cache"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otpbox/otpbox/cache"
+	"github.com/otpbox/otpbox/testkit"
 )
 
 // startRemoteNodes starts n actor systems with remote on 127.0.0.1 free
 // ports in this process, each with a Node and a Cache (L1 + L2).
-func startRemoteNodes(t *testing.T, n int, clk *fakeClock) ([]*testNode, *membership) {
+func startRemoteNodes(t *testing.T, n int, clk *testkit.Clock) ([]*testNode, *membership) {
 	t.Helper()
 	m := &membership{}
 	var nodes []*testNode

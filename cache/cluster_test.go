@@ -9,11 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/otpbox/otpbox/cache"
 	"github.com/otpbox/otpbox/sandbox/store/redis/redistest"
 	"github.com/otpbox/otpbox/testkit"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // membership is a static member list the test edits, standing in for the
@@ -45,7 +46,7 @@ type testNode struct {
 // startLocalNodes starts n Nodes, each with its own Cache (L1 + L2), on one
 // actor system, under different owner names: the owner actors, protobuf
 // messages and mailboxes are the real ones, only the transport is local.
-func startLocalNodes(t *testing.T, n int, clk *fakeClock) ([]*testNode, *membership) {
+func startLocalNodes(t *testing.T, n int, clk *testkit.Clock) ([]*testNode, *membership) {
 	t.Helper()
 	kit := testkit.New(t)
 	m := &membership{}
@@ -70,7 +71,7 @@ func TestClusterInProcess(t *testing.T) {
 
 // clusterScenario checks L2 ownership, invalidation on Put and Delete, and
 // a member going away, on three nodes.
-func clusterScenario(t *testing.T, nodes []*testNode, members *membership, clk *fakeClock) {
+func clusterScenario(t *testing.T, nodes []*testNode, members *membership, clk *testkit.Clock) {
 	t.Helper()
 	a, b, c := nodes[0], nodes[1], nodes[2]
 

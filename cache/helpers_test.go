@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otpbox/otpbox/cache"
-	"github.com/otpbox/otpbox/testkit"
 	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
+
+	"github.com/otpbox/otpbox/cache"
+	"github.com/otpbox/otpbox/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -26,17 +27,10 @@ func TestMain(m *testing.M) {
 	)...)
 }
 
-// fakeClock is an injected clock that only moves when told.
-type fakeClock struct{ ns atomic.Int64 }
-
-func newFakeClock() *fakeClock {
-	c := &fakeClock{}
-	c.ns.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
-	return c
+// newFakeClock returns a manual clock at 2026-01-01.
+func newFakeClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 }
-
-func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
-func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // memTier is a working in-memory Tier that can be taken down, to exercise
 // degradation without timing-dependent I/O.

@@ -5,11 +5,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/otpbox/otpbox/cache"
 	"github.com/otpbox/otpbox/sandbox/store/redis/redistest"
 	"github.com/otpbox/otpbox/testkit"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // runTierSuite is the conformance suite every Tier passes.

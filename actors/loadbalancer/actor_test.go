@@ -6,14 +6,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otpbox/otpbox/actors/loadbalancer"
-	"github.com/otpbox/otpbox/cluster"
-	"github.com/otpbox/otpbox/supervision"
-	"github.com/otpbox/otpbox/testkit"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otpbox/otpbox/actors/loadbalancer"
+	"github.com/otpbox/otpbox/cluster"
+	"github.com/otpbox/otpbox/supervision"
+	"github.com/otpbox/otpbox/testkit"
 )
 
 type env struct {

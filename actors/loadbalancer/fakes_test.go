@@ -7,13 +7,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/otpbox/otpbox/actors/loadbalancer"
 	"github.com/otpbox/otpbox/cluster"
-	"github.com/stretchr/testify/require"
+	"github.com/otpbox/otpbox/testkit"
 )
 
 var ctx = context.Background()
@@ -49,15 +50,10 @@ func place(t testing.TB, b *loadbalancer.Balancer, n int, candidates []cluster.M
 	return counts
 }
 
-type fakeClock struct{ ns atomic.Int64 }
-
-func newFakeClock() *fakeClock {
-	c := &fakeClock{}
-	c.ns.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
-	return c
+// newFakeClock returns a manual clock at 2026-01-01.
+func newFakeClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 }
-func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
-func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // membership is a working in-memory cluster.Membership: Set and Down
 // change a member and deliver the event to the subscribers on the calling

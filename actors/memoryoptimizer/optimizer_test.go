@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/otpbox/otpbox/actors/memoryoptimizer"
-	"github.com/otpbox/otpbox/supervision"
-	"github.com/otpbox/otpbox/testkit"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otpbox/otpbox/actors/memoryoptimizer"
+	"github.com/otpbox/otpbox/supervision"
+	"github.com/otpbox/otpbox/testkit"
 )
 
 var ctx = context.Background()

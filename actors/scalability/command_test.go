@@ -12,10 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otpbox/otpbox/actors/scalability"
-	"github.com/otpbox/otpbox/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otpbox/otpbox/actors/scalability"
+	"github.com/otpbox/otpbox/testkit"
 )
 
 // scaler is an operator's script: scale-out prints $2 names, scale-in

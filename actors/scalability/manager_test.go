@@ -8,13 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/otpbox/otpbox/actors/scalability"
 	"github.com/otpbox/otpbox/cluster"
 	"github.com/otpbox/otpbox/supervision"
 	"github.com/otpbox/otpbox/testkit"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 var ctx = context.Background()

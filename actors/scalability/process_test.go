@@ -14,10 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otpbox/otpbox/actors/scalability"
-	"github.com/otpbox/otpbox/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otpbox/otpbox/actors/scalability"
+	"github.com/otpbox/otpbox/testkit"
 )
 
 // fakeProvider returns a ProcessProvider that starts this test binary as a
