@@ -10,8 +10,10 @@ import (
 // ActorSystem.Shutdown, by the name of their function as the pinned version
 // (v0.0.0-20240822202345-3c0e61ca19c9) compiles with Go 1.26: throttle timers
 // (alive for one throttle period: 1 s for dead letters, 60 s for gossip), in
-// their inlined and not-inlined forms, and the cluster test provider's TTL
-// loop, which never ends.
+// their inlined and not-inlined forms, the cluster test provider's TTL
+// loop, which never ends, and a remote endpoint writer that was retrying a
+// connection to a member that stopped (it sleeps 2 s between attempts and
+// cannot be interrupted).
 var protoactorLeftovers = []string{
 	"github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1",
 	"github.com/asynkron/protoactor-go/actor.NewThrottle.func1.1",
@@ -19,6 +21,7 @@ var protoactorLeftovers = []string{
 	"github.com/asynkron/protoactor-go/cluster.(*Gossiper).StartGossiping.NewThrottle.func3.1",
 	"github.com/asynkron/protoactor-go/cluster.NewGossipActor.NewThrottleWithLogger.func2.1",
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test.(*Provider).startTtlReport.func1",
+	"github.com/asynkron/protoactor-go/remote.(*endpointWriter).initialize",
 }
 
 // LeakOptions returns goleak options that ignore exactly the goroutines
