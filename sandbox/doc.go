@@ -58,7 +58,13 @@
 // is the sandbox id; [Manager] is the Go API (Create, Execute, Terminate,
 // Restart, Info, List, Migrate, Passivate, Drain, Tree, Restarts, Trace)
 // and [StartLocal] runs a single-member cluster with an O(1) activation
-// directory. An activation journals every accepted execution before it
+// directory; [StartMember] makes the host a member of a cluster (a shared
+// store and placement registry, a membership such as Consul's), where each
+// sandbox has one activation cluster-wide, moves with [Manager.Migrate] and
+// [Manager.DrainNode], and reactivates on a survivor from the shared store
+// when its member is lost. Appends name the sequence number they expect,
+// so an activation left behind on a member that was cut off cannot write.
+// An activation journals every accepted execution before it
 // answers; a write failure is a [*StoreError] to the caller and the
 // activation rebuilds itself from what is durable. Idle activations
 // passivate (Config.IdleTimeout) and the next call reactivates the sandbox

@@ -72,7 +72,7 @@ type Config struct {
 
 	// AutoScalingEnabled, MinNodes, MaxNodes, ScaleOutThreshold and
 	// ScaleInThreshold are the ScalabilityManager's settings (defaults
-	// true, 2, 20, 0.8, 0.3); it lands with the cluster work. Thresholds
+	// true, 2, 20, 0.8, 0.3). Thresholds
 	// are fractions of capacity with 0 < in < out <= 1, and
 	// 1 <= min <= max.
 	AutoScalingEnabled Bool  `json:"auto_scaling_enabled"`
@@ -94,14 +94,14 @@ type Config struct {
 	// LoadBalancingStrategy (one of LoadBalancingStrategies, default
 	// weighted_round_robin), HealthCheckInterval (default 5s) and
 	// RebalancingEnabled (default true) are the LoadBalancer's settings;
-	// it lands with the cluster work.
+	// they place new sandboxes and rebalance.
 	LoadBalancingStrategy string   `json:"load_balancing_strategy"`
 	HealthCheckInterval   Duration `json:"health_check_interval"`
 	RebalancingEnabled    Bool     `json:"rebalancing_enabled"`
 	// L1CacheSize is the node's in-memory cache (freecache) in bytes
 	// (default cache.DefaultL1Size, 64 MiB; freecache raises anything
 	// under 512 KiB to 512 KiB). L2CacheSize is this node's share of the
-	// cluster tier in bytes (default 64 MiB), used once L2 runs.
+	// cluster tier (L2, on cluster members) in bytes (default 64 MiB).
 	// L3CacheEnabled puts Redis under the cache as L3 when Redis is set
 	// (default true). DefaultCacheTTL is the TTL of entries stored
 	// without one (default 1h).
@@ -220,7 +220,7 @@ var settings = []setting{
 	{"log-level", "OTPBOX_LOG_LEVEL", "log_level", "`level`: debug, info, warn or error", func(c *Config) flag.Value { return (*str)(&c.LogLevel) }},
 	{"log-format", "OTPBOX_LOG_FORMAT", "log_format", "`format`: text or json", func(c *Config) flag.Value { return (*str)(&c.LogFormat) }},
 	// The design's performance configuration.
-	{"auto-scaling-enabled", "OTPBOX_AUTO_SCALING_ENABLED", "auto_scaling_enabled", "scale the cluster automatically (cluster work)", func(c *Config) flag.Value { return &c.AutoScalingEnabled }},
+	{"auto-scaling-enabled", "OTPBOX_AUTO_SCALING_ENABLED", "auto_scaling_enabled", "let the ScalabilityManager act on its capacity checks", func(c *Config) flag.Value { return &c.AutoScalingEnabled }},
 	{"min-nodes", "OTPBOX_MIN_NODES", "min_nodes", "fewest nodes auto-scaling keeps (`count`)", func(c *Config) flag.Value { return &c.MinNodes }},
 	{"max-nodes", "OTPBOX_MAX_NODES", "max_nodes", "most nodes auto-scaling starts (`count`)", func(c *Config) flag.Value { return &c.MaxNodes }},
 	{"scale-out-threshold", "OTPBOX_SCALE_OUT_THRESHOLD", "scale_out_threshold", "load `fraction` above which the cluster grows", func(c *Config) flag.Value { return &c.ScaleOutThreshold }},
@@ -231,7 +231,7 @@ var settings = []setting{
 	{"scaling-cooldown", "OTPBOX_SCALING_COOLDOWN", "scaling_cooldown", "least time between two scaling operations (`duration`)", func(c *Config) flag.Value { return &c.ScalingCooldown }},
 	{"load-balancing-strategy", "OTPBOX_LOAD_BALANCING_STRATEGY", "load_balancing_strategy", "`strategy`: " + strings.Join(LoadBalancingStrategies, ", "), func(c *Config) flag.Value { return (*str)(&c.LoadBalancingStrategy) }},
 	{"health-check-interval", "OTPBOX_HEALTH_CHECK_INTERVAL", "health_check_interval", "`interval` of the load balancer's node health checks", func(c *Config) flag.Value { return &c.HealthCheckInterval }},
-	{"rebalancing-enabled", "OTPBOX_REBALANCING_ENABLED", "rebalancing_enabled", "move sandboxes off overloaded nodes (cluster work)", func(c *Config) flag.Value { return &c.RebalancingEnabled }},
+	{"rebalancing-enabled", "OTPBOX_REBALANCING_ENABLED", "rebalancing_enabled", "let the LoadBalancer move sandboxes off overloaded nodes", func(c *Config) flag.Value { return &c.RebalancingEnabled }},
 	{"l1-cache-size", "OTPBOX_L1_CACHE_SIZE", "l1_cache_size", "in-memory cache size in `bytes` (or with KiB/MiB/GiB)", func(c *Config) flag.Value { return &c.L1CacheSize }},
 	{"l2-cache-size", "OTPBOX_L2_CACHE_SIZE", "l2_cache_size", "this node's share of the cluster cache in `bytes` (or with KiB/MiB/GiB)", func(c *Config) flag.Value { return &c.L2CacheSize }},
 	{"l3-cache-enabled", "OTPBOX_L3_CACHE_ENABLED", "l3_cache_enabled", "cache in Redis (L3) when --redis is set", func(c *Config) flag.Value { return &c.L3CacheEnabled }},
