@@ -199,6 +199,14 @@ func (p *placing) receive(d *Directory, ctx actor.Context) {
 		}
 		ctx.Respond(&clusterpb.Activated{Address: pid.Address, Id: pid.Id})
 	case *clusterpb.ListPlaced:
+		if m.Identity != "" {
+			var ids []string
+			if _, ok := d.Lookup(m.Kind, m.Identity); ok {
+				ids = []string{m.Identity}
+			}
+			ctx.Respond(&clusterpb.Placed{Identities: ids})
+			return
+		}
 		ctx.Respond(&clusterpb.Placed{Identities: d.Active(m.Kind)})
 	case *clusterpb.Deactivate:
 		p.async(ctx, func(c context.Context) (int, error) {
@@ -423,14 +431,31 @@ func (d *Directory) askDone(ctx context.Context, node string, msg any) (int, err
 
 // Placed returns the identities of kind active on node.
 func (d *Directory) Placed(ctx context.Context, kind, node string) ([]string, error) {
+	return d.placed(ctx, kind, "", node)
+}
+
+// ActiveOn reports whether (kind, identity) has a live activation on node.
+func (d *Directory) ActiveOn(ctx context.Context, kind, identity, node string) (bool, error) {
+	ids, err := d.placed(ctx, kind, identity, node)
+	return len(ids) > 0, err
+}
+
+// placed asks node for its activations of kind, or of identity alone.
+func (d *Directory) placed(ctx context.Context, kind, identity, node string) ([]string, error) {
 	if d.p == nil || node == d.p.self {
-		return d.Active(kind), nil
+		if identity == "" {
+			return d.Active(kind), nil
+		}
+		if _, ok := d.Lookup(kind, identity); ok {
+			return []string{identity}, nil
+		}
+		return nil, nil
 	}
 	m, ok := d.p.members()[node]
 	if !ok || !m.Alive() {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownMember, node)
 	}
-	res, err := d.ask(ctx, m, &clusterpb.ListPlaced{Kind: kind}, d.p.cfg.ActivateTimeout)
+	res, err := d.ask(ctx, m, &clusterpb.ListPlaced{Kind: kind, Identity: identity}, d.p.cfg.ActivateTimeout)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -369,8 +368,8 @@ func (m *Manager) active(ctx context.Context, id string) bool {
 	if err != nil || owner == "" || owner == m.host.node {
 		return false
 	}
-	ids, err := m.dir.Placed(ctx, Kind, owner)
-	return err == nil && slices.Contains(ids, id)
+	active, err := m.dir.ActiveOn(ctx, Kind, id, owner)
+	return err == nil && active
 }
 
 func (m *Manager) passivated(ctx context.Context, id string) (*Info, error) {

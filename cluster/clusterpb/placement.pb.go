@@ -192,10 +192,12 @@ func (x *Deactivate) GetIdentity() string {
 	return ""
 }
 
-// ListPlaced asks a member for the identities of kind active there.
+// ListPlaced asks a member for the identities of kind active there; with
+// identity set, for that one only (an empty list when it is not active).
 type ListPlaced struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Identity      string                 `protobuf:"bytes,2,opt,name=identity,proto3" json:"identity,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -233,6 +235,13 @@ func (*ListPlaced) Descriptor() ([]byte, []int) {
 func (x *ListPlaced) GetKind() string {
 	if x != nil {
 		return x.Kind
+	}
+	return ""
+}
+
+func (x *ListPlaced) GetIdentity() string {
+	if x != nil {
+		return x.Identity
 	}
 	return ""
 }
@@ -396,10 +405,11 @@ const file_placement_proto_rawDesc = "" +
 	"\n" +
 	"Deactivate\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1a\n" +
-	"\bidentity\x18\x02 \x01(\tR\bidentity\" \n" +
+	"\bidentity\x18\x02 \x01(\tR\bidentity\"<\n" +
 	"\n" +
 	"ListPlaced\x12\x12\n" +
-	"\x04kind\x18\x01 \x01(\tR\x04kind\"(\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1a\n" +
+	"\bidentity\x18\x02 \x01(\tR\bidentity\"(\n" +
 	"\x06Placed\x12\x1e\n" +
 	"\n" +
 	"identities\x18\x01 \x03(\tR\n" +
