@@ -266,7 +266,7 @@ func TestMetrics(t *testing.T) {
 		"otpbox_loadbalancer_node_accepts{b}":         1,
 		"otpbox_loadbalancer_spread":                  0,
 		"otpbox_loadbalancer_rebalances_total":        1,
-		"otpbox_loadbalancer_migrations_total{moved}": 3,
+		"otpbox_loadbalancer_migrations_total{moved}": 3, "otpbox_loadbalancer_migrations_total{failed}": 0,
 	}, got)
 }
 

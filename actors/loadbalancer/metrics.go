@@ -23,9 +23,10 @@ type Metrics struct {
 	migrations *prometheus.CounterVec
 }
 
-// newMetrics returns unregistered metrics.
+// newMetrics returns unregistered metrics; the migration results are
+// exported (at 0) from the start.
 func newMetrics() *Metrics {
-	return &Metrics{
+	m := &Metrics{
 		placements: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "otpbox_loadbalancer_placements_total",
 			Help: "Activations placed by the load balancer, by node.",
@@ -51,6 +52,10 @@ func newMetrics() *Metrics {
 			Help: "Sandbox migrations attempted by rebalancing, by result (moved, failed).",
 		}, []string{"result"}),
 	}
+	for _, r := range []string{"moved", "failed"} {
+		m.migrations.WithLabelValues(r)
+	}
+	return m
 }
 
 // Collector returns one collector of all the metrics, to register with a

@@ -42,6 +42,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Cluster utilization (0..1) at the scalability manager's last check.",
 		}),
 	}
+	// Every kind and result is exported (at 0) from the start.
+	for _, k := range []Kind{ScaleOut, ScaleIn} {
+		for _, r := range []string{"succeeded", "failed", "cancelled"} {
+			m.operations.WithLabelValues(k.String(), r)
+		}
+		m.pending.WithLabelValues(k.String())
+	}
 	if reg == nil {
 		return m, nil
 	}

@@ -149,6 +149,9 @@ func (n *Node) startPerformance(cfg Config, host Host, reg prometheus.Registerer
 		return fmt.Errorf("load balancer metrics: %w", err)
 	}
 	n.balancer = b
+	if err := reg.Register(membersCollector{n.members}); err != nil {
+		return fmt.Errorf("membership metrics: %w", err)
+	}
 	if sh, ok := host.(*SandboxHost); ok {
 		sh.placer = b
 	}
@@ -296,5 +299,24 @@ func (n *Node) clusterView(host Host) *server.ClusterView {
 			}
 			return loadbalancer.NewClient(n.system.Root, pid).GetLoadDistribution(ctx)
 		},
+	}
+}
+
+// membersDesc is otpbox_cluster_members.
+var membersDesc = prometheus.NewDesc("otpbox_cluster_members",
+	"Cluster members by Consul health (a single node counts itself passing).", []string{"health"}, nil)
+
+// membersCollector counts the members by health at scrape time.
+type membersCollector struct{ m *nodeMembership }
+
+func (c membersCollector) Describe(ch chan<- *prometheus.Desc) { ch <- membersDesc }
+
+func (c membersCollector) Collect(ch chan<- prometheus.Metric) {
+	counts := map[cluster.Health]int{cluster.Passing: 0, cluster.Warning: 0, cluster.Critical: 0}
+	for _, m := range c.m.Members() {
+		counts[m.Health]++
+	}
+	for h, n := range counts {
+		ch <- prometheus.MustNewConstMetric(membersDesc, prometheus.GaugeValue, float64(n), string(h))
 	}
 }
