@@ -29,10 +29,11 @@ type grain struct {
 	host       *Host
 	id         string
 	identity   *pcluster.ClusterIdentity
-	retired    bool   // out of the directory, draining its mailbox before it stops
-	stale      bool   // placed on another member now: retire after answering
-	meta       *meta  // nil: not loaded, or the sandbox does not exist
-	seq        uint64 // the journal's last sequence number, as loaded or appended
+	retired    bool      // out of the directory, draining its mailbox before it stops
+	stale      bool      // placed on another member now: retire after answering
+	meta       *meta     // nil: not loaded, or the sandbox does not exist
+	seq        uint64    // the journal's last sequence number, as loaded or appended
+	done       *answered // the answers of the latest executions with a request id
 	sess       *Session
 	otp        *otpRuntime
 	lastActive time.Time
@@ -158,7 +159,11 @@ func (g *grain) load() error {
 		g.seq = entries[n-1].Seq
 	}
 	for _, e := range entries {
-		if _, err := g.sess.Execute(context.Background(), e.Code); err != nil {
+		res, err := g.sess.Execute(context.Background(), e.Code)
+		if err == nil && e.ID != "" {
+			g.done.put(e.ID, execResult(res))
+		}
+		if err != nil {
 			// Starlark is deterministic: an accepted execution replays. A
 			// difference means the limits or the runtime changed; say so
 			// and go on with what replayed.
@@ -178,6 +183,7 @@ func (g *grain) fresh() {
 		opts = append(opts, WithCompileCache(g.host.compile))
 	}
 	g.sess = NewSession(g.meta.Requirements.Limits, opts...)
+	g.done = newAnswered()
 	g.lastActive = g.host.now()
 }
 
@@ -217,6 +223,9 @@ func (g *grain) exec(m *Exec) *ExecResult {
 	if err := g.load(); err != nil {
 		return &ExecResult{Failure: toFailure(err)}
 	}
+	if r, ok := g.done.get(m.RequestId); ok {
+		return r // a retry of an execution already journaled
+	}
 	ctx := context.Background()
 	if m.DeadlineUnixNs > 0 {
 		var cancel context.CancelFunc
@@ -233,7 +242,7 @@ func (g *grain) exec(m *Exec) *ExecResult {
 	// The expected sequence number fences the journal: an activation
 	// that is not the only one (moved away while its member was
 	// unreachable) cannot write behind the other's back.
-	seq, err := g.host.store.Append(sctx, g.id, Entry{Seq: g.seq + 1, Code: m.Code, At: g.lastActive})
+	seq, err := g.host.store.Append(sctx, g.id, Entry{Seq: g.seq + 1, Code: m.Code, At: g.lastActive, ID: m.RequestId})
 	if err != nil {
 		// The execution is not durable: rebuild from what is, so memory
 		// never holds state the journal lost.
@@ -249,7 +258,52 @@ func (g *grain) exec(m *Exec) *ExecResult {
 		return &ExecResult{Failure: toFailure(&StoreError{Op: "append", Err: err})}
 	}
 	g.seq = seq
+	r := execResult(res)
+	g.done.put(m.RequestId, r)
+	return r
+}
+
+func execResult(res *Result) *ExecResult {
 	return &ExecResult{Value: res.Value, Output: res.Output, Steps: res.Steps, DurationNs: int64(res.Duration)}
+}
+
+// answeredMax is how many answers a grain keeps for retried calls: the
+// calls in flight when a member is lost, at most, so a few suffice.
+const answeredMax = 16
+
+// answered keeps the answers of the latest executions by request id, the
+// oldest dropped first. A short slice searched from the end: an idle
+// sandbox holds one or two.
+type answered struct{ list []answer }
+
+type answer struct {
+	id string
+	r  *ExecResult
+}
+
+func newAnswered() *answered { return &answered{} }
+
+func (a *answered) get(id string) (*ExecResult, bool) {
+	if id == "" {
+		return nil, false
+	}
+	for i := len(a.list) - 1; i >= 0; i-- {
+		if a.list[i].id == id {
+			return a.list[i].r, true
+		}
+	}
+	return nil, false
+}
+
+func (a *answered) put(id string, r *ExecResult) {
+	if id == "" {
+		return
+	}
+	if len(a.list) == answeredMax {
+		copy(a.list, a.list[1:])
+		a.list = a.list[:answeredMax-1]
+	}
+	a.list = append(a.list, answer{id, r})
 }
 
 func (g *grain) describe() *Reply {

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -303,7 +304,10 @@ func (m *Manager) Create(ctx context.Context, id string, req Requirements) (*Inf
 // *RuntimeError, *LimitError (the sandbox stays usable), *StoreError (the
 // execution was not kept).
 func (m *Manager) Execute(ctx context.Context, id, code string) (*Result, error) {
-	msg := &Exec{Code: code}
+	// One request id for the call and its retries: a retry after the
+	// first attempt was journaled (its member lost before it answered) is
+	// answered from the journal, not run twice.
+	msg := &Exec{Code: code, RequestId: rand.Text()}
 	if d, ok := ctx.Deadline(); ok {
 		msg.DeadlineUnixNs = d.UnixNano()
 	}

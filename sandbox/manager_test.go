@@ -217,3 +217,36 @@ func TestPassivateIdleLeastRecentFirst(t *testing.T) {
 	assert.Equal(t, sandbox.StateActive, info.State, "the most recent one stays")
 	assert.Equal(t, `"s2"`, n.exec("s2", "v").Value)
 }
+
+// A call retried with the same request id (its first attempt journaled,
+// the answer lost with its member) is answered from the journal, also by a
+// new activation, instead of running twice.
+func TestRetriedExecutionRunsOnce(t *testing.T) {
+	n := newNode(t)
+	n.create("r")
+	_, err := n.local.Execute(n.ctx, "r", "n = 0")
+	require.NoError(t, err)
+	exec := func(reqID string) *sandbox.ExecResult {
+		t.Helper()
+		pid := n.local.Cluster.Get("r", sandbox.Kind)
+		require.NotNil(t, pid)
+		res, err := n.kit.System().Root.RequestFuture(pid, &sandbox.Exec{Code: "n += 1\nn", RequestId: reqID}, 5*time.Second).Result()
+		require.NoError(t, err)
+		r, ok := res.(*sandbox.ExecResult)
+		require.True(t, ok, "%T", res)
+		require.Nil(t, r.Failure)
+		return r
+	}
+	assert.Equal(t, "1", exec("call-1").Value)
+	assert.Equal(t, "1", exec("call-1").Value, "the retry is answered, not run")
+	assert.Equal(t, "2", exec("call-2").Value)
+
+	require.NoError(t, n.local.Passivate(n.ctx, "r"))
+	assert.Equal(t, "1", exec("call-1").Value, "a new activation knows the id from the journal")
+	res, err := n.local.Execute(n.ctx, "r", "n")
+	require.NoError(t, err)
+	assert.Equal(t, "2", res.Value)
+	entries, err := n.store.Load(n.ctx, "r")
+	require.NoError(t, err)
+	assert.Len(t, entries, 4, "n = 0, two increments, and the read")
+}

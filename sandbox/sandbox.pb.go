@@ -76,8 +76,12 @@ type Exec struct {
 	// deadline_unix_ns is the caller's deadline (0: none); the execution is
 	// cancelled then, so a caller that gave up does not see it journaled later.
 	DeadlineUnixNs int64 `protobuf:"varint,2,opt,name=deadline_unix_ns,json=deadlineUnixNs,proto3" json:"deadline_unix_ns,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// request_id names the call (Manager.Execute makes one per call, kept
+	// across its retries): an execution already journaled under it is
+	// answered from the journal instead of running twice.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Exec) Reset() {
@@ -122,6 +126,13 @@ func (x *Exec) GetDeadlineUnixNs() int64 {
 		return x.DeadlineUnixNs
 	}
 	return 0
+}
+
+func (x *Exec) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // ExecResult is the outcome of Exec.
@@ -554,10 +565,12 @@ const file_sandbox_proto_rawDesc = "" +
 	"\n" +
 	"\rsandbox.proto\x12\x0eotpbox.sandbox\",\n" +
 	"\x06Create\x12\"\n" +
-	"\frequirements\x18\x01 \x01(\fR\frequirements\"D\n" +
+	"\frequirements\x18\x01 \x01(\fR\frequirements\"c\n" +
 	"\x04Exec\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12(\n" +
-	"\x10deadline_unix_ns\x18\x02 \x01(\x03R\x0edeadlineUnixNs\"\xa4\x01\n" +
+	"\x10deadline_unix_ns\x18\x02 \x01(\x03R\x0edeadlineUnixNs\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\xa4\x01\n" +
 	"\n" +
 	"ExecResult\x12\x14\n" +
 	"\x05value\x18\x01 \x01(\tR\x05value\x12\x16\n" +

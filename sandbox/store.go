@@ -18,6 +18,11 @@ type Entry struct {
 	// At is when the execution was accepted (stored with nanosecond
 	// precision, in UTC).
 	At time.Time `json:"at"`
+	// ID is the caller's request id ("" for none, at most 255 bytes). A
+	// call retried with the same id (its member was lost after journaling
+	// but before answering) is answered from the journal instead of
+	// running twice.
+	ID string `json:"id,omitempty"`
 }
 
 // Store keeps each sandbox's journal and metadata (its Requirements and

@@ -115,8 +115,12 @@ func (s *Store) Append(ctx context.Context, id string, e sandbox.Entry) (uint64,
 	if id == "" {
 		return 0, ErrEmptyID
 	}
+	b, err := codec.Encode(e)
+	if err != nil {
+		return 0, fmt.Errorf("bolt: append %s: %w", id, err)
+	}
 	var seq uint64
-	err := s.update(ctx, func(root *bbolt.Bucket) error {
+	err = s.update(ctx, func(root *bbolt.Bucket) error {
 		sb, err := root.CreateBucketIfNotExists([]byte(id))
 		if err != nil {
 			return err
@@ -131,7 +135,7 @@ func (s *Store) Append(ctx context.Context, id string, e sandbox.Entry) (uint64,
 		if seq, err = j.NextSequence(); err != nil {
 			return err
 		}
-		return j.Put(seqKey(seq), codec.Encode(e))
+		return j.Put(seqKey(seq), b)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("bolt: append %s: %w", id, err)

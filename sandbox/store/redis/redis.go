@@ -102,7 +102,11 @@ func (s *Store) Append(ctx context.Context, id string, e sandbox.Entry) (uint64,
 	if err := s.check(ctx); err != nil {
 		return 0, wrap("append", id, err)
 	}
-	n, err := appendScript.Run(ctx, s.client, []string{s.journalKey(id)}, codec.Encode(e), e.Seq).Int64()
+	b, err := codec.Encode(e)
+	if err != nil {
+		return 0, wrap("append", id, err)
+	}
+	n, err := appendScript.Run(ctx, s.client, []string{s.journalKey(id)}, b, e.Seq).Int64()
 	if err != nil {
 		return 0, wrap("append", id, err)
 	}

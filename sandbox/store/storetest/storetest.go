@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +31,7 @@ func Run(t *testing.T, newStore func(t *testing.T) sandbox.Store) {
 		{"Delete", testDelete},
 		{"IDsAreDistinct", testIDsAreDistinct},
 		{"BinaryCode", testBinaryCode},
+		{"RequestIDs", testRequestIDs},
 		{"ConcurrentAppend", testConcurrentAppend},
 		{"CancelledContext", testCancelledContext},
 		{"Closed", testClosed},
@@ -92,6 +94,26 @@ func testAppendLoad(t *testing.T, s sandbox.Store) {
 	}
 	if e := mustLoad(t, s, "sb")[3]; !e.At.IsZero() {
 		t.Fatalf("zero At came back as %v", e.At)
+	}
+}
+
+// testRequestIDs: entries keep their request id, entries without one mix
+// with them, and an id over 255 bytes is refused without a write.
+func testRequestIDs(t *testing.T, s sandbox.Store) {
+	at := time.Date(2025, 3, 4, 5, 6, 7, 8, time.UTC)
+	mustAppend(t, s, "sb", sandbox.Entry{Code: "x = 1", At: at, ID: "req-1"})
+	mustAppend(t, s, "sb", sandbox.Entry{Code: "x += 1", At: at})
+	mustAppend(t, s, "sb", sandbox.Entry{Code: "\xfe\x01 code that looks like a marker", ID: strings.Repeat("i", 255)})
+	if _, err := s.Append(context.Background(), "sb", sandbox.Entry{Code: "x", ID: strings.Repeat("i", 256)}); err == nil {
+		t.Fatal("Append accepted a 256-byte request id")
+	}
+	got := mustLoad(t, s, "sb")
+	checkCodes(t, got, "x = 1", "x += 1", "\xfe\x01 code that looks like a marker")
+	if got[0].ID != "req-1" || got[1].ID != "" || got[2].ID != strings.Repeat("i", 255) {
+		t.Fatalf("ids = %q, %q, %q", got[0].ID, got[1].ID, got[2].ID)
+	}
+	if !got[0].At.Equal(at) || !got[1].At.Equal(at) {
+		t.Fatalf("times = %v, %v", got[0].At, got[1].At)
 	}
 }
 
