@@ -62,7 +62,11 @@ type Member struct {
 	// Address is the host:port of the member's protoactor remote.
 	Address string `json:"address"`
 	// API is the base URL of the member's HTTP API ("" when unknown).
-	API      string   `json:"api,omitempty"`
+	API string `json:"api,omitempty"`
+	// Zone is where the member runs (a rack, zone or region, as the
+	// operator names them; "" when not set): the ScalabilityManager's
+	// locality.
+	Zone     string   `json:"zone,omitempty"`
 	Health   Health   `json:"health"`
 	Capacity Capacity `json:"capacity"`
 	Load     Load     `json:"load"`

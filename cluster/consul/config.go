@@ -63,6 +63,9 @@ type Config struct {
 	// Version is published in the service meta. Default: the main
 	// module's version from the build info ("devel" when unknown).
 	Version string
+	// Zone, published in the service meta, says where the node runs (a
+	// rack, zone or region); "" for none.
+	Zone string
 	// Logger receives the provider's logs: one line per state change, never
 	// one per retry. Default slog.Default().
 	Logger *slog.Logger

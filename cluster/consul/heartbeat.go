@@ -141,6 +141,7 @@ func (p *Provider) register(ctx context.Context) error {
 			MetaMemoryBytes: strconv.FormatUint(c.MemoryBytes, 10),
 			MetaCPUs:        strconv.Itoa(c.CPUs),
 			MetaVersion:     p.cfg.Version,
+			MetaZone:        p.cfg.Zone,
 		},
 		Checks: checks,
 	}

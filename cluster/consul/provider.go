@@ -28,6 +28,7 @@ const (
 	MetaMemoryBytes = "memory_bytes"
 	MetaCPUs        = "cpus"
 	MetaVersion     = "version"
+	MetaZone        = "zone"
 )
 
 // watchWait is how long a blocking query waits for a change; watchGrace

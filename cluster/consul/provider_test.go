@@ -66,7 +66,7 @@ func startNode(t *testing.T, agent, clusterName, name string, i int) *node {
 	p, err := New(Config{
 		Agent: agent, Cluster: clusterName, Node: name, API: n.ready.URL,
 		Capacity: testCapacity, Load: func() cluster.Load { return *n.load.Load() },
-		TTL: testTTL, Heartbeat: testHeartbeat, Logger: testLogger(t),
+		TTL: testTTL, Heartbeat: testHeartbeat, Logger: testLogger(t), Zone: "zone-" + name,
 	})
 	require.NoError(t, err)
 	n.p = p
@@ -148,6 +148,7 @@ func TestMembers(t *testing.T) {
 			assert.Equal(t, n.name, m.Name, "sorted by name")
 			assert.Equal(t, n.addr, m.Address)
 			assert.Equal(t, n.ready.URL, m.API)
+			assert.Equal(t, "zone-"+n.name, m.Zone)
 			assert.Equal(t, cluster.Passing, m.Health)
 			assert.True(t, m.Accepts())
 			assert.Equal(t, testCapacity, m.Capacity)

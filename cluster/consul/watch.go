@@ -124,6 +124,7 @@ func toMember(e *api.ServiceEntry) (cluster.Member, bool) {
 		Name:    s.ID,
 		Address: fmtAddress(host, s.Port),
 		API:     s.Meta[MetaAPI],
+		Zone:    s.Meta[MetaZone],
 		Health:  health(e.Checks),
 		Capacity: cluster.Capacity{
 			Slots:       atoi(s.Meta[MetaSlots]),

@@ -243,7 +243,7 @@ func TestClusterOnConsul(t *testing.T) {
 	// Rebalancing off: the test moves sandboxes itself and checks where
 	// they are (rebalancing has its own tests in actors/loadbalancer).
 	noRebalance := "--rebalancing-enabled=false"
-	n1, n2, n3 := c.start("n1", noRebalance), c.start("n2", noRebalance), c.start("n3", noRebalance)
+	n1, n2, n3 := c.start("n1", noRebalance), c.start("n2", noRebalance), c.start("n3", noRebalance, "--zone", "east")
 	c.awaitPassing("n1", "n2", "n3")
 	testkit.Eventually(t, 10*time.Second, func() error {
 		var nodes server.NodeList
@@ -359,9 +359,9 @@ func TestClusterOnConsul(t *testing.T) {
 	// The ScalabilityManager picks a node that fits; the LoadBalancer's
 	// rebalancing finds the members balanced (3 each).
 	var best map[string]string
-	c.must(n2, "POST", "/v1/cluster/optimal-node", map[string]any{"memory_bytes": 1 << 20, "cpu": 0.1, "locality": "n3"}, &best)
+	c.must(n2, "POST", "/v1/cluster/optimal-node", map[string]any{"memory_bytes": 1 << 20, "cpu": 0.1, "locality": "east"}, &best)
 	if best["node"] != "n3" {
-		t.Errorf("optimal node for locality n3 = %v", best)
+		t.Errorf("optimal node for zone east = %v, want n3", best)
 	}
 	if code, _ := c.call(n2, "POST", "/v1/cluster/optimal-node", map[string]any{"memory_bytes": uint64(1) << 60}, nil); code != 503 {
 		t.Errorf("optimal node for 1 EiB: %d, want 503", code)

@@ -41,6 +41,9 @@ type Config struct {
 	// ClusterAddr is where the member's protoactor remote listens, for
 	// the other members (default 127.0.0.1:0, a free port).
 	ClusterAddr string `json:"cluster_addr"`
+	// Zone says where this node runs (a rack, zone or region), published
+	// in Consul for the ScalabilityManager's locality; "" for none.
+	Zone string `json:"zone"`
 	// ConsulTTL is the TTL of the member's heartbeat check (default 3s;
 	// 1s detects a dead member in about a second). Heartbeats go every
 	// third of it.
@@ -210,6 +213,7 @@ var settings = []setting{
 	{"consul", "OTPBOX_CONSUL", "consul", "Consul agent `address` (host:port): join the cluster through it (needs redis)", func(c *Config) flag.Value { return (*str)(&c.Consul) }},
 	{"cluster", "OTPBOX_CLUSTER", "cluster", "cluster `name`", func(c *Config) flag.Value { return (*str)(&c.Cluster) }},
 	{"cluster-addr", "OTPBOX_CLUSTER_ADDR", "cluster_addr", "`address` of the member's protoactor remote (port 0: a free one)", func(c *Config) flag.Value { return (*str)(&c.ClusterAddr) }},
+	{"zone", "OTPBOX_ZONE", "zone", "where this node runs (`zone`: a rack, zone or region), for placement locality", func(c *Config) flag.Value { return (*str)(&c.Zone) }},
 	{"consul-ttl", "OTPBOX_CONSUL_TTL", "consul_ttl", "heartbeat TTL in Consul (`duration`): a member missing it is down", func(c *Config) flag.Value { return &c.ConsulTTL }},
 	{"redis", "OTPBOX_REDIS", "redis", "Redis `URL` of the sandbox store (default: a bolt file in the data directory)", func(c *Config) flag.Value { return (*str)(&c.Redis) }},
 	{"token", "OTPBOX_TOKEN", "token", "bearer `token` required on mutating requests", func(c *Config) flag.Value { return (*str)(&c.Token) }},

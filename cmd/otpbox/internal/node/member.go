@@ -28,6 +28,7 @@ import (
 type memberConfig struct {
 	consul, cluster, api, addr string
 	ttl                        time.Duration
+	zone                       string
 	slots                      int
 	memLimit                   uint64
 }
@@ -38,7 +39,7 @@ func memberConfigOf(cfg Config) memberConfig {
 		api = net.JoinHostPort("127.0.0.1", port)
 	}
 	return memberConfig{consul: cfg.Consul, cluster: cfg.Cluster, api: "http://" + api, addr: cfg.ClusterAddr,
-		ttl: cfg.ConsulTTL.Duration, slots: int(cfg.MaxConnectionsPerNode), memLimit: uint64(cfg.MemoryLimit)}
+		ttl: cfg.ConsulTTL.Duration, zone: cfg.Zone, slots: int(cfg.MaxConnectionsPerNode), memLimit: uint64(cfg.MemoryLimit)}
 }
 
 // startMember starts the host as a member of the cluster: membership and
@@ -63,6 +64,7 @@ func (h *SandboxHost) startMember(system *actor.ActorSystem, scfg sandbox.Config
 		Capacity: cluster.Capacity{Slots: h.member.slots, MemoryBytes: memoryCapacity(h.member.memLimit), CPUs: runtime.GOMAXPROCS(0)},
 		Load:     h.load,
 		TTL:      h.member.ttl,
+		Zone:     h.member.zone,
 		Logger:   h.log.With("component", "consul"),
 	})
 	if err != nil {

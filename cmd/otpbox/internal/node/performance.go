@@ -29,13 +29,14 @@ type nodeMembership struct {
 	host     *SandboxHost // nil with a test host
 	slots    int
 	memLimit uint64 // the configured memory_limit; 0: the machine's
+	zone     string
 }
 
 var _ cluster.Membership = (*nodeMembership)(nil)
 
 func newNodeMembership(cfg Config, host Host) *nodeMembership {
 	sh, _ := host.(*SandboxHost)
-	return &nodeMembership{self: cfg.Node, host: sh, slots: int(cfg.MaxConnectionsPerNode), memLimit: uint64(cfg.MemoryLimit)}
+	return &nodeMembership{self: cfg.Node, host: sh, slots: int(cfg.MaxConnectionsPerNode), memLimit: uint64(cfg.MemoryLimit), zone: cfg.Zone}
 }
 
 func (m *nodeMembership) consul() cluster.Membership {
@@ -53,7 +54,7 @@ func (m *nodeMembership) Members() []cluster.Member {
 	if c := m.consul(); c != nil {
 		return c.Members()
 	}
-	me := cluster.Member{Name: m.self, Health: cluster.Passing,
+	me := cluster.Member{Name: m.self, Health: cluster.Passing, Zone: m.zone,
 		Capacity: cluster.Capacity{Slots: m.slots, MemoryBytes: memoryCapacity(m.memLimit), CPUs: runtime.GOMAXPROCS(0)}}
 	if m.host != nil {
 		me.Load = m.host.load()
@@ -213,7 +214,8 @@ func (n *Node) performanceChildren() []supervision.ChildSpec {
 	if n.members.host != nil {
 		migrator = lazyMigrator{n.members.host}
 	}
-	deps := scalability.Deps{Membership: n.members, Migrator: migrator, Registerer: n.registry}
+	deps := scalability.Deps{Membership: n.members, Migrator: migrator, Registerer: n.registry,
+		Zone: func(m cluster.Member) string { return m.Zone }}
 	if n.scaling != nil {
 		deps.Provider = n.scaling
 	}
