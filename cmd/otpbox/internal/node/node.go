@@ -406,9 +406,18 @@ func (n *Node) readiness(ctx context.Context) server.Readiness {
 				"%s restarted %s ago: %s", last.ChildID, ago.Round(time.Second), last.Reason)}
 		}
 	}
+	if o, ok := n.host.(interface{ Overloaded() (bool, string) }); ok {
+		if over, why := o.Overloaded(); over {
+			return server.Readiness{Status: server.Degraded, Reason: why}
+		}
+	}
 	if h := n.cache.Health(); !h.OK {
 		for tier, th := range h.Tiers {
-			if th.Degraded {
+			// L2 degrades when a member is unreachable: a cluster condition
+			// (the membership handles it), not this node's. Were it to
+			// make every survivor of a lost member "degraded" (Consul:
+			// warning), none would take the lost member's sandboxes.
+			if th.Degraded && tier != "l2" {
 				return server.Readiness{Status: server.Degraded, Reason: "cache tier " + tier + " degraded"}
 			}
 		}

@@ -483,6 +483,22 @@ func (g *gate) signalLocked() {
 	}
 }
 
+// overloaded reports whether the calls in progress reached 90% of the
+// bound, and says how many there are.
+func (g *gate) overloaded() (bool, string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.max <= 0 || g.n*10 < g.max*9 {
+		return false, ""
+	}
+	return true, fmt.Sprintf("overloaded: %d of %d sandbox calls in progress", g.n, g.max)
+}
+
+// Overloaded reports whether the host is near its --max-inflight bound:
+// the node's readiness is then degraded (429, Consul's warning), so new
+// sandboxes go to other members.
+func (h *SandboxHost) Overloaded() (bool, string) { return h.gate.overloaded() }
+
 // inflight returns the calls in progress.
 func (g *gate) inflight() int {
 	g.mu.Lock()
