@@ -251,15 +251,26 @@ func (p *placing) members() map[string]Member {
 }
 
 // candidates returns the members that accept new activations, minus
-// except.
+// except. When none does, the alive members that are not draining (the
+// overloaded or degraded ones, Consul's warning) stand in: a sandbox
+// placed on a busy member beats one that cannot run at all.
 func (p *placing) candidates(except string) []Member {
-	var out []Member
+	var accept, alive []Member
 	for _, m := range p.cfg.Membership.Members() {
-		if m.Accepts() && m.Name != except && !(m.Name == p.self && p.draining.Load()) {
-			out = append(out, m)
+		if m.Name == except || m.Load.Draining || (m.Name == p.self && p.draining.Load()) {
+			continue
+		}
+		switch {
+		case m.Accepts():
+			accept = append(accept, m)
+		case m.Alive():
+			alive = append(alive, m)
 		}
 	}
-	return out
+	if len(accept) > 0 {
+		return accept
+	}
+	return alive
 }
 
 // Resolve returns the activation of (kind, identity) wherever it is,

@@ -19,16 +19,13 @@ import (
 // A cluster directory with a single member: placements go through the
 // registry and the placer, and the member's own drain has nowhere to go.
 func TestClusterDirectoryOneMember(t *testing.T) {
-	kit := testkit.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	members := cluster.NewStatic(cluster.Member{Name: "n1"})
-	reg := cluster.NewMemRegistry()
 	var placed []string
 	var deactivated []string
-	dir, err := cluster.NewClusterDirectory(cluster.DirectoryConfig{
-		Membership: members,
-		Registry:   reg,
+	dir := startDirectory(t, cluster.DirectoryConfig{
+		Membership: cluster.NewStatic(cluster.Member{Name: "n1"}),
+		Registry:   cluster.NewMemRegistry(),
 		Placer: cluster.PlacerFunc(func(_ context.Context, id string, cands []cluster.Member) (string, error) {
 			placed = append(placed, id)
 			return cands[0].Name, nil
@@ -38,20 +35,6 @@ func TestClusterDirectoryOneMember(t *testing.T) {
 			return nil
 		},
 	})
-	require.NoError(t, err)
-	kind := pcluster.NewKind("echo", actor.PropsFromFunc(func(ctx actor.Context) {
-		if s, ok := ctx.Message().(string); ok {
-			ctx.Respond(s)
-		}
-	}))
-	c := pcluster.New(kit.System(), pcluster.Configure("dir", test.NewTestProvider(test.NewInMemAgent()), dir,
-		remote.Configure("127.0.0.1", 0), pcluster.WithKinds(kind)))
-	c.StartMember()
-	t.Cleanup(func() {
-		dir.Shutdown()
-		c.Shutdown(false)
-	})
-
 	pid, err := dir.Resolve(ctx, "echo", "a")
 	require.NoError(t, err)
 	again, err := dir.Resolve(ctx, "echo", "a")
@@ -87,4 +70,42 @@ func TestClusterDirectoryOneMember(t *testing.T) {
 	require.NoError(t, dir.Forget(ctx, "echo", "a"))
 	owner, _ = dir.Owner(ctx, "echo", "a")
 	assert.Empty(t, owner)
+}
+
+// startDirectory starts a cluster member on a new actor system with the
+// kind "echo" and a cluster directory configured by cfg.
+func startDirectory(t *testing.T, cfg cluster.DirectoryConfig) *cluster.Directory {
+	t.Helper()
+	kit := testkit.New(t)
+	dir, err := cluster.NewClusterDirectory(cfg)
+	require.NoError(t, err)
+	kind := pcluster.NewKind("echo", actor.PropsFromFunc(func(ctx actor.Context) {
+		if s, ok := ctx.Message().(string); ok {
+			ctx.Respond(s)
+		}
+	}))
+	c := pcluster.New(kit.System(), pcluster.Configure("dir", test.NewTestProvider(test.NewInMemAgent()), dir,
+		remote.Configure("127.0.0.1", 0), pcluster.WithKinds(kind)))
+	c.StartMember()
+	t.Cleanup(func() {
+		dir.Shutdown()
+		c.Shutdown(false)
+	})
+	return dir
+}
+
+// With no member passing, a busy one (Consul's warning) takes new
+// activations rather than none.
+func TestClusterDirectoryPlacesOnBusyMembers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	dir := startDirectory(t, cluster.DirectoryConfig{
+		Membership: cluster.NewStatic(cluster.Member{Name: "n1", Health: cluster.Warning}),
+		Registry:   cluster.NewMemRegistry(),
+	})
+	_, err := dir.Resolve(ctx, "echo", "a")
+	require.NoError(t, err)
+	owner, err := dir.Owner(ctx, "echo", "a")
+	require.NoError(t, err)
+	assert.Equal(t, "n1", owner)
 }

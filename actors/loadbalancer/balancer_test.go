@@ -325,3 +325,19 @@ func TestSyncRepairsMissedEvents(t *testing.T) {
 	assert.Empty(t, changes[0].To)
 	assert.Equal(t, map[string]int{"b": 0, "solo": 1}, sandboxes(b))
 }
+
+// Offered only busy members (Consul's warning), the balancer places on
+// one of them rather than nowhere; never on a draining or down one.
+func TestPlaceOnBusyMembersWhenNoneAccepts(t *testing.T) {
+	b := newBalancer(t, loadbalancer.Config{Strategy: loadbalancer.RoundRobin})
+	busy := []cluster.Member{
+		{Name: "w1", Health: cluster.Warning},
+		{Name: "w2", Health: cluster.Warning, Load: cluster.Load{Draining: true}},
+	}
+	assert.Equal(t, map[string]int{"w1": 3}, place(t, b, 3, busy))
+	assert.Equal(t, map[string]int{"p": 2}, place(t, b, 2, append(busy, cluster.Member{Name: "p", Health: cluster.Passing})),
+		"a passing member is preferred")
+	b.NodeDown("w1")
+	_, err := b.Place(ctx, "x", busy)
+	assert.ErrorIs(t, err, cluster.ErrNoMembers, "w1 is known down, w2 drains")
+}

@@ -38,6 +38,15 @@ func (b *Balancer) Place(ctx context.Context, identity string, candidates []clus
 			eligible = append(eligible, n)
 		}
 	}
+	if len(eligible) == 0 {
+		// The caller offers only busy members (Consul's warning: none
+		// accepts): place on one of them rather than nowhere.
+		for i, n := range b.resolve(candidates) {
+			if c := &candidates[i]; c.Alive() && n.health != cluster.Critical && !c.Load.Draining && !n.load.Draining {
+				eligible = append(eligible, n)
+			}
+		}
+	}
 	defer func() { clear(eligible); b.scratch = eligible[:0] }()
 	if len(eligible) == 0 {
 		return "", noNodes(identity, len(candidates))
