@@ -684,3 +684,49 @@ func TestAutoScalingOnConsul(t *testing.T) {
 		t.Errorf("after scale-in: %v", got)
 	}
 }
+
+// TestRebalancingOnConsul: sandboxes created while one node was alone move,
+// with their state, to a node that joins later, by the leader's
+// LoadBalancer, until the spread is within the threshold.
+func TestRebalancingOnConsul(t *testing.T) {
+	c := newE2ECluster(t)
+	fast := []string{"--health-check-interval", "250ms"}
+	n1 := c.start("n1", fast...)
+	c.awaitPassing("n1")
+	ids := []string{"r0", "r1", "r2", "r3", "r4", "r5"}
+	for i, id := range ids {
+		c.must(n1, "POST", "/v1/sandboxes", map[string]any{"id": id}, nil)
+		if _, err := c.exec(n1, id, "v = "+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	c.start("n2", fast...)
+	c.awaitPassing("n1", "n2")
+	testkit.Eventually(t, 30*time.Second, func() error {
+		got := c.active(n1)
+		if len(got["n1"]) != 3 || len(got["n2"]) != 3 {
+			return fmt.Errorf("active: %v", got)
+		}
+		return nil
+	})
+	t.Logf("rebalancing: 3 of 6 sandboxes moved to the new node %v after it started", time.Since(start).Round(time.Millisecond))
+	for i, id := range ids {
+		if v, err := c.exec(n1, id, "v"); err != nil || v != strconv.Itoa(i) {
+			t.Errorf("%s after rebalancing: v = %q, %v", id, v, err)
+		}
+	}
+	// The distribution follows the members' heartbeats, a beat behind.
+	testkit.Eventually(t, 10*time.Second, func() error {
+		var dist struct {
+			Spread float64 `json:"spread"`
+		}
+		if _, err := c.call(n1, "GET", "/v1/cluster/load", nil, &dist); err != nil {
+			return err
+		}
+		if dist.Spread > 0.3 {
+			return fmt.Errorf("spread after rebalancing = %v", dist.Spread)
+		}
+		return nil
+	})
+}
