@@ -30,7 +30,7 @@ type memberConfig struct {
 	ttl                        time.Duration
 	zone                       string
 	slots                      int
-	memLimit                   uint64
+	memCap                     uint64 // memoryCapacity, read once
 }
 
 func memberConfigOf(cfg Config) memberConfig {
@@ -39,7 +39,7 @@ func memberConfigOf(cfg Config) memberConfig {
 		api = net.JoinHostPort("127.0.0.1", port)
 	}
 	return memberConfig{consul: cfg.Consul, cluster: cfg.Cluster, api: "http://" + api, addr: cfg.ClusterAddr,
-		ttl: cfg.ConsulTTL.Duration, zone: cfg.Zone, slots: int(cfg.MaxConnectionsPerNode), memLimit: uint64(cfg.MemoryLimit)}
+		ttl: cfg.ConsulTTL.Duration, zone: cfg.Zone, slots: int(cfg.MaxConnectionsPerNode), memCap: memoryCapacity(uint64(cfg.MemoryLimit))}
 }
 
 // startMember starts the host as a member of the cluster: membership and
@@ -61,7 +61,7 @@ func (h *SandboxHost) startMember(system *actor.ActorSystem, scfg sandbox.Config
 		Cluster:  h.member.cluster,
 		Node:     h.node,
 		API:      h.member.api,
-		Capacity: cluster.Capacity{Slots: h.member.slots, MemoryBytes: memoryCapacity(h.member.memLimit), CPUs: runtime.GOMAXPROCS(0)},
+		Capacity: cluster.Capacity{Slots: h.member.slots, MemoryBytes: h.member.memCap, CPUs: runtime.GOMAXPROCS(0)},
 		Load:     h.load,
 		TTL:      h.member.ttl,
 		Zone:     h.member.zone,
@@ -119,7 +119,7 @@ func (h *SandboxHost) load() cluster.Load {
 	}
 	ld.Mailbox = h.gate.inflight()
 	ld.MemoryBytes = memoryInUse()
-	if c := memoryCapacity(h.member.memLimit); c > 0 {
+	if c := h.member.memCap; c > 0 {
 		ld.Memory = float64(ld.MemoryBytes) / float64(c)
 	}
 	ld.CPU = h.stats.cpu()

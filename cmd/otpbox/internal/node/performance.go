@@ -25,18 +25,18 @@ import (
 // it: Consul's once the sandbox host joined a cluster, else this node
 // alone with its current load.
 type nodeMembership struct {
-	self     string
-	host     *SandboxHost // nil with a test host
-	slots    int
-	memLimit uint64 // the configured memory_limit; 0: the machine's
-	zone     string
+	self   string
+	host   *SandboxHost // nil with a test host
+	slots  int
+	memCap uint64 // memoryCapacity of the configured memory_limit, read once
+	zone   string
 }
 
 var _ cluster.Membership = (*nodeMembership)(nil)
 
 func newNodeMembership(cfg Config, host Host) *nodeMembership {
 	sh, _ := host.(*SandboxHost)
-	return &nodeMembership{self: cfg.Node, host: sh, slots: int(cfg.MaxConnectionsPerNode), memLimit: uint64(cfg.MemoryLimit), zone: cfg.Zone}
+	return &nodeMembership{self: cfg.Node, host: sh, slots: int(cfg.MaxConnectionsPerNode), memCap: memoryCapacity(uint64(cfg.MemoryLimit)), zone: cfg.Zone}
 }
 
 func (m *nodeMembership) consul() cluster.Membership {
@@ -55,7 +55,7 @@ func (m *nodeMembership) Members() []cluster.Member {
 		return c.Members()
 	}
 	me := cluster.Member{Name: m.self, Health: cluster.Passing, Zone: m.zone,
-		Capacity: cluster.Capacity{Slots: m.slots, MemoryBytes: memoryCapacity(m.memLimit), CPUs: runtime.GOMAXPROCS(0)}}
+		Capacity: cluster.Capacity{Slots: m.slots, MemoryBytes: m.memCap, CPUs: runtime.GOMAXPROCS(0)}}
 	if m.host != nil {
 		me.Load = m.host.load()
 	}
