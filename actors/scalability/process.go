@@ -242,6 +242,7 @@ func (p *ProcessProvider) spawn() (*nodeProcess, error) {
 	cmd := exec.Command(p.cfg.Binary, args...)
 	cmd.Env = append(os.Environ(), p.cfg.Env...)
 	cmd.Stdout, cmd.Stderr = out, out
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("node %s: start: %w", name, err)
 	}

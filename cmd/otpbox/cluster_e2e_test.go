@@ -110,9 +110,15 @@ func startLogged(t *testing.T, bin, dir, addr string, args ...string) *proc {
 		close(p.done)
 	}()
 	t.Cleanup(func() {
+		// A graceful stop first: a node stops the nodes it started.
 		_ = cmd.Process.Signal(syscall.SIGCONT)
-		_ = cmd.Process.Kill()
-		<-p.done
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
 		if t.Failed() {
 			b, _ := os.ReadFile(filepath.Join(dir, "node.log"))
 			t.Logf("log of %s:\n%s", args, b)
