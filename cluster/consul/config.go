@@ -66,6 +66,10 @@ type Config struct {
 	// Zone, published in the service meta, says where the node runs (a
 	// rack, zone or region); "" for none.
 	Zone string
+	// Token is the ACL token sent with every request to the agent ("":
+	// none, for an agent without ACLs). It needs service:write on the
+	// cluster's service and read on the service's health.
+	Token string
 	// Logger receives the provider's logs: one line per state change, never
 	// one per retry. Default slog.Default().
 	Logger *slog.Logger

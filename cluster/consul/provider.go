@@ -101,7 +101,7 @@ func New(cfg Config) (*Provider, error) {
 		MaxIdleConnsPerHost: 4,
 		IdleConnTimeout:     90 * time.Second,
 	}
-	client, err := api.NewClient(&api.Config{Address: cfg.Agent, Transport: transport})
+	client, err := api.NewClient(&api.Config{Address: cfg.Agent, Transport: transport, Token: cfg.Token})
 	if err != nil {
 		return nil, fmt.Errorf("consul: new client: %w", err)
 	}

@@ -470,3 +470,38 @@ func (w *testWriter) close() {
 }
 
 var _ io.Writer = (*testWriter)(nil)
+
+// With ACLs on (default deny), a provider with a token registers and
+// watches; one without cannot register and keeps retrying with backoff.
+func TestACLToken(t *testing.T) {
+	leakCheck(t)
+	agent := consultest.StartWith(t, `acl {
+  enabled = true
+  default_policy = "deny"
+  tokens {
+    initial_management = "root-token"
+    agent = "root-token"
+  }
+}`)
+	p, err := New(Config{Agent: agent.Addr, Cluster: "acl", Node: "n1", Token: "root-token",
+		TTL: testTTL, Heartbeat: testHeartbeat, Logger: testLogger(t)})
+	require.NoError(t, err)
+	require.NoError(t, p.Start("127.0.0.1:10001"))
+	t.Cleanup(func() { assert.NoError(t, p.Stop(true)) })
+	awaitMembers(t, p, map[string]cluster.Health{"n1": cluster.Passing})
+	assert.True(t, p.Registered())
+
+	denied, err := New(Config{Agent: agent.Addr, Cluster: "acl", Node: "n2",
+		TTL: testTTL, Heartbeat: testHeartbeat, Logger: testLogger(t)})
+	require.NoError(t, err)
+	require.NoError(t, denied.Start("127.0.0.1:10002"))
+	t.Cleanup(func() { assert.NoError(t, denied.Stop(false)) })
+	testkit.Eventually(t, wait, func() error {
+		if n := denied.attempts.Load(); n < 3 {
+			return fmt.Errorf("%d registration attempts", n)
+		}
+		return nil
+	})
+	assert.False(t, denied.Registered(), "registered without a token")
+	awaitMembers(t, p, map[string]cluster.Health{"n1": cluster.Passing})
+}

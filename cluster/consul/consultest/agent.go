@@ -45,6 +45,7 @@ type Agent struct {
 	bin   string
 	ports ports
 	log   *buffer
+	hcl   []string
 
 	mu   sync.Mutex    // protects cmd and done
 	cmd  *exec.Cmd     // nil when stopped
@@ -60,6 +61,13 @@ type ports struct{ http, serfLAN, serfWAN, server int }
 // s at most) and stops it in t.Cleanup, showing the agent's log if t
 // failed.
 func Start(t testing.TB) *Agent {
+	t.Helper()
+	return StartWith(t)
+}
+
+// StartWith is Start with more agent configuration, each an HCL text
+// passed with -hcl (for example ACLs).
+func StartWith(t testing.TB, hcl ...string) *Agent {
 	t.Helper()
 	bin, err := binary()
 	if err != nil {
@@ -78,6 +86,7 @@ func Start(t testing.TB) *Agent {
 		bin:   bin,
 		ports: ps,
 		log:   &buffer{},
+		hcl:   hcl,
 		http:  &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
 	}
 	t.Cleanup(func() {
@@ -135,17 +144,21 @@ func (a *Agent) Restart() {
 func (a *Agent) start() {
 	a.t.Helper()
 	fmt.Fprintf(a.log, "==> consultest: starting %s\n", a.bin)
-	cmd := exec.Command(a.bin, "agent", "-dev",
-		"-node=otpbox-test-"+strconv.Itoa(a.ports.http),
+	args := []string{"agent", "-dev",
+		"-node=otpbox-test-" + strconv.Itoa(a.ports.http),
 		"-bind=127.0.0.1", "-client=127.0.0.1",
-		"-http-port="+strconv.Itoa(a.ports.http),
-		"-serf-lan-port="+strconv.Itoa(a.ports.serfLAN),
-		"-serf-wan-port="+strconv.Itoa(a.ports.serfWAN),
-		"-server-port="+strconv.Itoa(a.ports.server),
+		"-http-port=" + strconv.Itoa(a.ports.http),
+		"-serf-lan-port=" + strconv.Itoa(a.ports.serfLAN),
+		"-serf-wan-port=" + strconv.Itoa(a.ports.serfWAN),
+		"-server-port=" + strconv.Itoa(a.ports.server),
 		"-dns-port=-1", "-grpc-port=-1", "-grpc-tls-port=-1",
 		"-log-level=info",
 		"-hcl", `check_update_interval = "0s"`,
-	)
+	}
+	for _, h := range a.hcl {
+		args = append(args, "-hcl", h)
+	}
+	cmd := exec.Command(a.bin, args...)
 	cmd.Stdout, cmd.Stderr = a.log, a.log
 	if err := cmd.Start(); err != nil {
 		a.t.Fatalf("consultest: start %s: %v", a.bin, err)

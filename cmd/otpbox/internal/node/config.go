@@ -41,6 +41,8 @@ type Config struct {
 	// ClusterAddr is where the member's protoactor remote listens, for
 	// the other members (default 127.0.0.1:0, a free port).
 	ClusterAddr string `json:"cluster_addr"`
+	// ConsulToken is the ACL token for the Consul agent ("" without ACLs).
+	ConsulToken string `json:"consul_token"`
 	// Zone says where this node runs (a rack, zone or region), published
 	// in Consul for the ScalabilityManager's locality; "" for none.
 	Zone string `json:"zone"`
@@ -213,6 +215,7 @@ var settings = []setting{
 	{"consul", "OTPBOX_CONSUL", "consul", "Consul agent `address` (host:port): join the cluster through it (needs redis)", func(c *Config) flag.Value { return (*str)(&c.Consul) }},
 	{"cluster", "OTPBOX_CLUSTER", "cluster", "cluster `name`", func(c *Config) flag.Value { return (*str)(&c.Cluster) }},
 	{"cluster-addr", "OTPBOX_CLUSTER_ADDR", "cluster_addr", "`address` of the member's protoactor remote (port 0: a free one)", func(c *Config) flag.Value { return (*str)(&c.ClusterAddr) }},
+	{"consul-token", "OTPBOX_CONSUL_TOKEN", "consul_token", "ACL `token` for the Consul agent (service:write on the cluster's service)", func(c *Config) flag.Value { return (*str)(&c.ConsulToken) }},
 	{"zone", "OTPBOX_ZONE", "zone", "where this node runs (`zone`: a rack, zone or region), for placement locality", func(c *Config) flag.Value { return (*str)(&c.Zone) }},
 	{"consul-ttl", "OTPBOX_CONSUL_TTL", "consul_ttl", "heartbeat TTL in Consul (`duration`): a member missing it is down", func(c *Config) flag.Value { return &c.ConsulTTL }},
 	{"redis", "OTPBOX_REDIS", "redis", "Redis `URL` of the sandbox store (default: a bolt file in the data directory)", func(c *Config) flag.Value { return (*str)(&c.Redis) }},

@@ -27,6 +27,7 @@ import (
 // memberConfig is what a node needs to join a cluster.
 type memberConfig struct {
 	consul, cluster, api, addr string
+	token                      string
 	ttl                        time.Duration
 	zone                       string
 	slots                      int
@@ -39,7 +40,7 @@ func memberConfigOf(cfg Config) memberConfig {
 		api = net.JoinHostPort("127.0.0.1", port)
 	}
 	return memberConfig{consul: cfg.Consul, cluster: cfg.Cluster, api: "http://" + api, addr: cfg.ClusterAddr,
-		ttl: cfg.ConsulTTL.Duration, zone: cfg.Zone, slots: int(cfg.MaxConnectionsPerNode), memCap: memoryCapacity(uint64(cfg.MemoryLimit))}
+		ttl: cfg.ConsulTTL.Duration, zone: cfg.Zone, token: cfg.ConsulToken, slots: int(cfg.MaxConnectionsPerNode), memCap: memoryCapacity(uint64(cfg.MemoryLimit))}
 }
 
 // startMember starts the host as a member of the cluster: membership and
@@ -65,6 +66,7 @@ func (h *SandboxHost) startMember(system *actor.ActorSystem, scfg sandbox.Config
 		Load:     h.load,
 		TTL:      h.member.ttl,
 		Zone:     h.member.zone,
+		Token:    h.member.token,
 		Logger:   h.log.With("component", "consul"),
 	})
 	if err != nil {
