@@ -3,6 +3,7 @@ package consul
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/otpbox/otpbox/cluster"
@@ -38,10 +39,22 @@ func formatOutput(l cluster.Load, c cluster.Capacity) string {
 		fmt.Fprintf(&b, " of %s (%.1f%%)", bytes(c.MemoryBytes), 100*share)
 	}
 	fmt.Fprintf(&b, " · cpu %.0f%% · latency %.2f ms\n", 100*l.CPU, l.LatencyMS)
-	js, _ := json.Marshal(l) // a Load always marshals
+	js, _ := json.Marshal(roundLoad(l)) // a Load always marshals
 	b.WriteString(loadPrefix)
 	b.Write(js)
 	return b.String()
+}
+
+// roundLoad rounds the figures that move with every heartbeat (memory to
+// the MiB and the 0.1%, cpu to the %, latency to 0.1 ms): every output
+// that changes is a write to Consul's catalog, and other members need no
+// finer figures to balance load.
+func roundLoad(l cluster.Load) cluster.Load {
+	l.MemoryBytes = (l.MemoryBytes + 1<<19) >> 20 << 20
+	l.Memory = math.Round(l.Memory*1000) / 1000
+	l.CPU = math.Round(l.CPU*100) / 100
+	l.LatencyMS = math.Round(l.LatencyMS*10) / 10
+	return l
 }
 
 // parseLoad finds the load line in a heartbeat check's output.

@@ -152,7 +152,7 @@ func TestMembers(t *testing.T) {
 			assert.Equal(t, cluster.Passing, m.Health)
 			assert.True(t, m.Accepts())
 			assert.Equal(t, testCapacity, m.Capacity)
-			assert.Equal(t, *n.load.Load(), m.Load, "%s's load as %s parsed it", n.name, viewer.name)
+			assert.Equal(t, roundLoad(*n.load.Load()), m.Load, "%s's load as %s parsed it", n.name, viewer.name)
 			assert.False(t, m.Since.IsZero())
 		}
 	}
