@@ -140,44 +140,51 @@ func startLogged(t *testing.T, bin, dir, addr string, args ...string) *proc {
 	return p
 }
 
-// passing returns the names of the members passing in Consul.
-func (c *e2eCluster) passing() []string {
-	entries, _, err := c.agent.Client().Health().Service(c.name, "", true, nil)
+// entries returns the cluster's service entries in Consul, each with its
+// checks (nil when the agent does not answer).
+func (c *e2eCluster) entries() []*api.ServiceEntry {
+	entries, _, err := c.agent.Client().Health().Service(c.name, "", false, nil)
 	if err != nil {
 		return nil
 	}
+	return entries
+}
+
+// passing returns the names of the members passing in Consul.
+func (c *e2eCluster) passing() []string {
 	var names []string
-	for _, e := range entries {
-		names = append(names, e.Service.ID)
+	for _, e := range c.entries() {
+		if e.Checks.AggregatedStatus() == api.HealthPassing {
+			names = append(names, e.Service.ID)
+		}
 	}
 	slices.Sort(names)
 	return names
 }
 
-// checkStatus returns the status of node's check named name.
-func (c *e2eCluster) checkStatus(node, name string) string {
-	entries, _, err := c.agent.Client().Health().Service(c.name, "", false, nil)
-	if err != nil {
-		return err.Error()
-	}
-	for _, e := range entries {
+// check returns node's check named name ("" when there is none), or,
+// with name "", the aggregated status of node's checks.
+func (c *e2eCluster) check(node, name string) string {
+	for _, e := range c.entries() {
+		if e.Service.ID != node {
+			continue
+		}
+		if name == "" {
+			return e.Checks.AggregatedStatus()
+		}
 		for _, ch := range e.Checks {
-			if e.Service.ID == node && ch.Name == name {
+			if ch.Name == name {
 				return ch.Status
 			}
 		}
 	}
-	return "absent"
+	return ""
 }
 
 // checks describes the checks that are not passing.
 func (c *e2eCluster) checks() string {
-	entries, _, err := c.agent.Client().Health().Service(c.name, "", false, nil)
-	if err != nil {
-		return err.Error()
-	}
 	var out []string
-	for _, e := range entries {
+	for _, e := range c.entries() {
 		for _, ch := range e.Checks {
 			if ch.Status != api.HealthPassing {
 				out = append(out, fmt.Sprintf("%s %s %s: %.200q", e.Service.ID, ch.Name, ch.Status, ch.Output))
@@ -185,20 +192,6 @@ func (c *e2eCluster) checks() string {
 		}
 	}
 	return strings.Join(out, "; ")
-}
-
-// health returns Consul's aggregated status of node's service checks.
-func (c *e2eCluster) health(node string) string {
-	entries, _, err := c.agent.Client().Health().Service(c.name, "", false, nil)
-	if err != nil {
-		return ""
-	}
-	for _, e := range entries {
-		if e.Service.ID == node {
-			return e.Checks.AggregatedStatus()
-		}
-	}
-	return "absent"
 }
 
 func (c *e2eCluster) awaitPassing(want ...string) {
@@ -506,7 +499,7 @@ func TestClusterOnConsul(t *testing.T) {
 		t.Errorf("n3 still holds %v after draining", left)
 	}
 	testkit.Eventually(t, 10*time.Second, func() error {
-		if h := c.health("n3"); h != api.HealthWarning {
+		if h := c.check("n3", ""); h != api.HealthWarning {
 			return fmt.Errorf("draining n3 is %s in Consul, want warning", h)
 		}
 		return nil
@@ -532,7 +525,7 @@ func TestClusterOnConsul(t *testing.T) {
 		t.Fatal(err)
 	}
 	testkit.Eventually(t, 30*time.Second, func() error {
-		if h := c.health("n2"); h != api.HealthCritical {
+		if h := c.check("n2", ""); h != api.HealthCritical {
 			return fmt.Errorf("stalled n2 is %s", h)
 		}
 		return nil
@@ -546,7 +539,7 @@ func TestClusterOnConsul(t *testing.T) {
 	// (Its readiness may report a cache tier still backing off after the
 	// stall, a warning, for a few seconds.)
 	testkit.Eventually(t, 30*time.Second, func() error {
-		if st := c.checkStatus("n2", "otpbox heartbeat"); st != api.HealthPassing {
+		if st := c.check("n2", "otpbox heartbeat"); st != api.HealthPassing {
 			return fmt.Errorf("n2's heartbeat is %s: %s", st, c.checks())
 		}
 		var nodes server.NodeList

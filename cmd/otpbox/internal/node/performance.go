@@ -35,8 +35,13 @@ type nodeMembership struct {
 var _ cluster.Membership = (*nodeMembership)(nil)
 
 func newNodeMembership(cfg Config, host Host) *nodeMembership {
-	sh, _ := host.(*SandboxHost)
-	return &nodeMembership{self: cfg.Node, host: sh, slots: int(cfg.MaxConnectionsPerNode), memCap: memoryCapacity(uint64(cfg.MemoryLimit)), zone: cfg.Zone}
+	m := &nodeMembership{self: cfg.Node, slots: int(cfg.MaxConnectionsPerNode), zone: cfg.Zone}
+	if sh, ok := host.(*SandboxHost); ok {
+		m.host, m.memCap = sh, sh.member.memCap // read once, by the host
+	} else {
+		m.memCap = memoryCapacity(uint64(cfg.MemoryLimit))
+	}
+	return m
 }
 
 func (m *nodeMembership) consul() cluster.Membership {
@@ -99,8 +104,6 @@ func (m *nodeMembership) cacheLive() []string {
 
 // lazyMigrator is the sandbox manager's migration, once the host runs.
 type lazyMigrator struct{ host *SandboxHost }
-
-var errNotRunning = fmt.Errorf("%w: the sandbox host is not running", server.ErrUnavailable)
 
 func (l lazyMigrator) get() (cluster.Migrator, error) {
 	if m := l.host.Manager(); m != nil {

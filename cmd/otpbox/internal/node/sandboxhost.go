@@ -23,6 +23,9 @@ import (
 	"github.com/otpbox/otpbox/supervision"
 )
 
+// errNotRunning answers calls before the host started and after it closed.
+var errNotRunning = fmt.Errorf("%w: the sandbox host is not running", server.ErrUnavailable)
+
 // StoreFile is the bolt file of the sandbox store, in the data directory.
 const StoreFile = "sandboxes.db"
 
@@ -288,7 +291,7 @@ func (h *SandboxHost) enter(work bool) (m *sandbox.Manager, done func(), err err
 	l := h.local.Load()
 	if l == nil { // not started yet, or closed
 		h.gate.leave()
-		return nil, nil, fmt.Errorf("%w: the sandbox host is not running", server.ErrUnavailable)
+		return nil, nil, errNotRunning
 	}
 	start := time.Now()
 	return l.Manager, func() {

@@ -180,11 +180,7 @@ func (s *Server) clusterStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.Status != nil {
 		st, err := c.Status(r.Context())
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, st)
+		s.answer(w, r, st, err)
 		return
 	}
 	st := ClusterStatus{PendingOperations: []PendingOperation{}}
@@ -234,22 +230,16 @@ func (s *Server) clusterNodes(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Server) clusterRebalance(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Cluster == nil || s.cfg.Cluster.Rebalance == nil {
-		writeProblem(w, problem(http.StatusNotImplemented, "not_implemented", "No LoadBalancer",
-			"this node does not run a LoadBalancer"))
+		notRunning(w, "LoadBalancer")
 		return
 	}
 	res, err := s.cfg.Cluster.Rebalance(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	s.answer(w, r, res, err)
 }
 
 func (s *Server) clusterOptimalNode(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Cluster == nil || s.cfg.Cluster.OptimalNode == nil {
-		writeProblem(w, problem(http.StatusNotImplemented, "not_implemented", "No ScalabilityManager",
-			"this node does not run a ScalabilityManager"))
+		notRunning(w, "ScalabilityManager")
 		return
 	}
 	var req NodeRequirements
@@ -262,25 +252,31 @@ func (s *Server) clusterOptimalNode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	node, err := s.cfg.Cluster.OptimalNode(r.Context(), req)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"node": node})
+	s.answer(w, r, map[string]string{"node": node}, err)
 }
 
 func (s *Server) clusterScaling(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Cluster == nil || s.cfg.Cluster.Scaling == nil {
-		writeProblem(w, problem(http.StatusNotImplemented, "not_implemented", "No ScalabilityManager",
-			"this node does not run a ScalabilityManager"))
+		notRunning(w, "ScalabilityManager")
 		return
 	}
 	ops, err := s.cfg.Cluster.Scaling(r.Context())
+	s.answer(w, r, map[string]any{"operations": ops}, err)
+}
+
+// notRunning answers 501 for an endpoint whose actor this node lacks.
+func notRunning(w http.ResponseWriter, actor string) {
+	writeProblem(w, problem(http.StatusNotImplemented, "not_implemented", "No "+actor,
+		"this node does not run a "+actor))
+}
+
+// answer writes v as JSON, or err as a problem.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, v any, err error) {
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"operations": ops})
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) clusterDrain(w http.ResponseWriter, r *http.Request) {
@@ -291,22 +287,14 @@ func (s *Server) clusterDrain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, err := s.cfg.Cluster.Drain(r.Context(), node)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, DrainResult{Node: node, Moved: n})
+	s.answer(w, r, DrainResult{Node: node, Moved: n}, err)
 }
 
 func (s *Server) clusterLoad(w http.ResponseWriter, r *http.Request) {
 	if c := s.cfg.Cluster; c != nil {
 		if c.Load != nil {
 			d, err := c.Load(r.Context())
-			if err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			writeJSON(w, http.StatusOK, d)
+			s.answer(w, r, d, err)
 			return
 		}
 		var out LoadDistribution
