@@ -3,29 +3,16 @@ package cluster_test
 import (
 	"testing"
 
-	"github.com/asynkron/protoactor-go/actor"
 	pcluster "github.com/asynkron/protoactor-go/cluster"
-	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
-	"github.com/asynkron/protoactor-go/remote"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/otpbox/otpbox/cluster"
-	"github.com/otpbox/otpbox/testkit"
 )
 
 func TestDirectoryOneActivationPerIdentity(t *testing.T) {
-	kit := testkit.New(t)
 	dir := cluster.NewDirectory()
-	kind := pcluster.NewKind("echo", actor.PropsFromFunc(func(ctx actor.Context) {
-		if s, ok := ctx.Message().(string); ok {
-			ctx.Respond(s)
-		}
-	}))
-	c := pcluster.New(kit.System(), pcluster.Configure("dir", test.NewTestProvider(test.NewInMemAgent()), dir,
-		remote.Configure("127.0.0.1", 0), pcluster.WithKinds(kind)))
-	c.StartMember()
-	t.Cleanup(func() { c.Shutdown(false) })
+	startEcho(t, dir)
 
 	ci := pcluster.NewClusterIdentity("a", "echo")
 	first := dir.Get(ci)

@@ -76,9 +76,18 @@ func TestClusterDirectoryOneMember(t *testing.T) {
 // kind "echo" and a cluster directory configured by cfg.
 func startDirectory(t *testing.T, cfg cluster.DirectoryConfig) *cluster.Directory {
 	t.Helper()
-	kit := testkit.New(t)
 	dir, err := cluster.NewClusterDirectory(cfg)
 	require.NoError(t, err)
+	startEcho(t, dir)
+	return dir
+}
+
+// startEcho starts a cluster member on a new actor system with dir as its
+// identity lookup and the kind "echo", whose grains answer strings with
+// themselves; it stops in t.Cleanup.
+func startEcho(t *testing.T, dir *cluster.Directory) {
+	t.Helper()
+	kit := testkit.New(t)
 	kind := pcluster.NewKind("echo", actor.PropsFromFunc(func(ctx actor.Context) {
 		if s, ok := ctx.Message().(string); ok {
 			ctx.Respond(s)
@@ -91,7 +100,6 @@ func startDirectory(t *testing.T, cfg cluster.DirectoryConfig) *cluster.Director
 		dir.Shutdown()
 		c.Shutdown(false)
 	})
-	return dir
 }
 
 // With no member passing, a busy one (Consul's warning) takes new

@@ -84,35 +84,28 @@ func DefaultConfig() Config {
 	return Config{AutoScalingEnabled: true}.withDefaults()
 }
 
+// orDefault sets *v to d when it is zero.
+func orDefault[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
+	}
+}
+
 func (c Config) withDefaults() Config {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	deff := func(v *float64, d float64) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	defd := func(v *time.Duration, d time.Duration) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	def(&c.MinNodes, DefaultMinNodes)
-	def(&c.MaxNodes, DefaultMaxNodes)
-	deff(&c.ScaleOutThreshold, DefaultScaleOutThreshold)
-	deff(&c.ScaleInThreshold, DefaultScaleInThreshold)
-	deff(&c.ImmediateThreshold, DefaultImmediateThreshold)
-	def(&c.ScaleOutStep, DefaultScaleOutStep)
-	def(&c.ScaleInStep, DefaultScaleInStep)
-	defd(&c.CheckInterval, DefaultCheckInterval)
-	defd(&c.Cooldown, DefaultCooldown)
-	defd(&c.DrainTimeout, DefaultDrainTimeout)
-	defd(&c.JoinTimeout, DefaultJoinTimeout)
-	defd(&c.OperationTimeout, DefaultOperationTimeout)
-	def(&c.HistorySize, DefaultHistorySize)
+	orDefault(&c.MinNodes, DefaultMinNodes)
+	orDefault(&c.MaxNodes, DefaultMaxNodes)
+	orDefault(&c.ScaleOutThreshold, DefaultScaleOutThreshold)
+	orDefault(&c.ScaleInThreshold, DefaultScaleInThreshold)
+	orDefault(&c.ImmediateThreshold, DefaultImmediateThreshold)
+	orDefault(&c.ScaleOutStep, DefaultScaleOutStep)
+	orDefault(&c.ScaleInStep, DefaultScaleInStep)
+	orDefault(&c.CheckInterval, DefaultCheckInterval)
+	orDefault(&c.Cooldown, DefaultCooldown)
+	orDefault(&c.DrainTimeout, DefaultDrainTimeout)
+	orDefault(&c.JoinTimeout, DefaultJoinTimeout)
+	orDefault(&c.OperationTimeout, DefaultOperationTimeout)
+	orDefault(&c.HistorySize, DefaultHistorySize)
 	return c
 }
 
