@@ -1,4 +1,4 @@
-package sandbox_test
+package engine_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/sandbox/engine"
 )
 
 // TestIsolation tries to reach the host. Every attempt must fail with a
@@ -30,13 +30,13 @@ func TestIsolation(t *testing.T) {
 		{"builtin internals", "getattr(len, '__code__')", "has no .__code__"},
 		{"rebinding a builtin stays local", "len = None\nlen(1)", "invalid call of non-function"},
 	}
-	s := sandbox.NewSession(sandbox.Limits{})
+	s := engine.NewSession(engine.Limits{})
 	exec(t, s, "keep = 1")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := s.Execute(context.Background(), tt.code)
-			var se *sandbox.SyntaxError
-			var re *sandbox.RuntimeError
+			var se *engine.SyntaxError
+			var re *engine.RuntimeError
 			if !errors.As(err, &se) && !errors.As(err, &re) {
 				t.Fatalf("Execute(%q) = %v, want a SyntaxError or RuntimeError", tt.code, err)
 			}
@@ -48,7 +48,7 @@ func TestIsolation(t *testing.T) {
 			}
 		})
 	}
-	env, err := sandbox.NewEnv(nil)
+	env, err := engine.NewEnv(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package sandbox_test
+package engine_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
-	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/sandbox/engine"
 )
 
 // TestSameAsStarlark runs programs both in a session (instrumented) and
@@ -125,7 +125,7 @@ print(x[1:], x[True:], x[:-1])`,
 		thread := &starlark.Thread{Print: func(_ *starlark.Thread, msg string) { want.WriteString(msg + "\n") }}
 		_, werr := starlark.ExecFileOptions(opts, thread, "native", src, nil)
 
-		s := sandbox.NewSession(sandbox.Limits{})
+		s := engine.NewSession(engine.Limits{})
 		res, gerr := s.Execute(context.Background(), src)
 		var got string
 		if res != nil {
@@ -141,7 +141,7 @@ print(x[1:], x[True:], x[:-1])`,
 			t.Errorf("program:\n%s\nsandbox succeeded, starlark failed: %v", src, werr)
 		case werr != nil:
 			var ee *starlark.EvalError
-			var re *sandbox.RuntimeError
+			var re *engine.RuntimeError
 			if !errors.As(werr, &ee) || !errors.As(gerr, &re) {
 				t.Errorf("program:\n%s\nerrors differ in kind: %v / %v", src, werr, gerr)
 			} else if ee.Msg != re.Msg || lastLine(ee.Backtrace()) != lastLine(re.Backtrace) {

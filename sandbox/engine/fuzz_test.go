@@ -1,4 +1,4 @@
-package sandbox_test
+package engine_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/sandbox/engine"
 )
 
 // FuzzExecute runs arbitrary code in a session holding some state. Whatever
@@ -40,9 +40,9 @@ func FuzzExecute(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	limits := sandbox.Limits{MaxSteps: 20_000, MaxDuration: 2 * time.Second, MaxHeapBytes: 64 << 10, MaxOutputBytes: 4 << 10}
+	limits := engine.Limits{MaxSteps: 20_000, MaxDuration: 2 * time.Second, MaxHeapBytes: 64 << 10, MaxOutputBytes: 4 << 10}
 	f.Fuzz(func(t *testing.T, code string) {
-		s := sandbox.NewSession(limits)
+		s := engine.NewSession(limits)
 		const setup = "L = [1, 'two', (3,)]\nstate = {'n': 0, 'm': {'deep': [L]}}"
 		const probe = "repr([L, state])"
 		if _, err := s.Execute(context.Background(), setup); err != nil {
@@ -54,9 +54,9 @@ func FuzzExecute(f *testing.F) {
 		}
 		_, err = s.Execute(context.Background(), code)
 		var (
-			se *sandbox.SyntaxError
-			re *sandbox.RuntimeError
-			le *sandbox.LimitError
+			se *engine.SyntaxError
+			re *engine.RuntimeError
+			le *engine.LimitError
 		)
 		switch {
 		case err == nil:

@@ -1,16 +1,16 @@
-package sandbox_test
+package engine_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
 
-	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/sandbox/engine"
 )
 
 func ExampleSession_Execute() {
 	ctx := context.Background()
-	s := sandbox.NewSession(sandbox.Limits{MaxSteps: 100_000})
+	s := engine.NewSession(engine.Limits{MaxSteps: 100_000})
 
 	s.Execute(ctx, "counter = {'n': 0}\ndef bump():\n  counter['n'] += 1\n  return counter['n']")
 	res, _ := s.Execute(ctx, "print('bumping')\nbump()")
@@ -18,7 +18,7 @@ func ExampleSession_Execute() {
 
 	// A failing execution leaves no trace.
 	_, err := s.Execute(ctx, "bump()\nwhile True: pass")
-	fmt.Println(errors.Is(err, sandbox.ErrLimitExceeded), err)
+	fmt.Println(errors.Is(err, engine.ErrLimitExceeded), err)
 	res, _ = s.Execute(ctx, "counter['n']")
 	fmt.Println("counter", res.Value)
 	// Output:

@@ -5,9 +5,9 @@
 // versions:
 // 	protoc-gen-go v1.36.11
 // 	protoc        v3.21.12
-// source: sandbox.proto
+// source: wire.proto
 
-package sandbox
+package wire
 
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -34,7 +34,7 @@ type Create struct {
 
 func (x *Create) Reset() {
 	*x = Create{}
-	mi := &file_sandbox_proto_msgTypes[0]
+	mi := &file_wire_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -46,7 +46,7 @@ func (x *Create) String() string {
 func (*Create) ProtoMessage() {}
 
 func (x *Create) ProtoReflect() protoreflect.Message {
-	mi := &file_sandbox_proto_msgTypes[0]
+	mi := &file_wire_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -59,7 +59,7 @@ func (x *Create) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Create.ProtoReflect.Descriptor instead.
 func (*Create) Descriptor() ([]byte, []int) {
-	return file_sandbox_proto_rawDescGZIP(), []int{0}
+	return file_wire_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *Create) GetRequirements() []byte {
@@ -86,7 +86,7 @@ type Exec struct {
 
 func (x *Exec) Reset() {
 	*x = Exec{}
-	mi := &file_sandbox_proto_msgTypes[1]
+	mi := &file_wire_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -98,7 +98,7 @@ func (x *Exec) String() string {
 func (*Exec) ProtoMessage() {}
 
 func (x *Exec) ProtoReflect() protoreflect.Message {
-	mi := &file_sandbox_proto_msgTypes[1]
+	mi := &file_wire_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -111,7 +111,7 @@ func (x *Exec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exec.ProtoReflect.Descriptor instead.
 func (*Exec) Descriptor() ([]byte, []int) {
-	return file_sandbox_proto_rawDescGZIP(), []int{1}
+	return file_wire_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Exec) GetCode() string {
@@ -149,7 +149,7 @@ type ExecResult struct {
 
 func (x *ExecResult) Reset() {
 	*x = ExecResult{}
-	mi := &file_sandbox_proto_msgTypes[2]
+	mi := &file_wire_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -161,7 +161,7 @@ func (x *ExecResult) String() string {
 func (*ExecResult) ProtoMessage() {}
 
 func (x *ExecResult) ProtoReflect() protoreflect.Message {
-	mi := &file_sandbox_proto_msgTypes[2]
+	mi := &file_wire_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -174,7 +174,7 @@ func (x *ExecResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecResult.ProtoReflect.Descriptor instead.
 func (*ExecResult) Descriptor() ([]byte, []int) {
-	return file_sandbox_proto_rawDescGZIP(), []int{2}
+	return file_wire_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ExecResult) GetValue() string {
@@ -221,7 +221,7 @@ type Describe struct {
 
 func (x *Describe) Reset() {
 	*x = Describe{}
-	mi := &file_sandbox_proto_msgTypes[3]
+	mi := &file_wire_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -233,7 +233,7 @@ func (x *Describe) String() string {
 func (*Describe) ProtoMessage() {}
 
 func (x *Describe) ProtoReflect() protoreflect.Message {
-	mi := &file_sandbox_proto_msgTypes[3]
+	mi := &file_wire_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -246,7 +246,7 @@ func (x *Describe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Describe.ProtoReflect.Descriptor instead.
 func (*Describe) Descriptor() ([]byte, []int) {
-	return file_sandbox_proto_rawDescGZIP(), []int{3}
+	return file_wire_proto_rawDescGZIP(), []int{3}
 }
 
 // Reset starts a fresh session with the same requirements (Restart).
@@ -258,7 +258,7 @@ type Reset struct {
 
 func (x *Reset) Reset() {
 	*x = Reset{}
-	mi := &file_sandbox_proto_msgTypes[4]
+	mi := &file_wire_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -270,7 +270,7 @@ func (x *Reset) String() string {
 func (*Reset) ProtoMessage() {}
 
 func (x *Reset) ProtoReflect() protoreflect.Message {
-	mi := &file_sandbox_proto_msgTypes[4]
+	mi := &file_wire_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -283,7 +283,7 @@ func (x *Reset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reset.ProtoReflect.Descriptor instead.
 func (*Reset) Descriptor() ([]byte, []int) {
-	return file_sandbox_proto_rawDescGZIP(), []int{4}
+	return file_wire_proto_rawDescGZIP(), []int{4}
 }
 
 // Destroy terminates the sandbox and deletes its journal.
@@ -295,7 +295,7 @@ type Destroy struct {
 
 func (x *Destroy) Reset() {
 	*x = Destroy{}
-	mi := &file_sandbox_proto_msgTypes[5]
+	mi := &file_wire_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -307,7 +307,7 @@ func (x *Destroy) String() string {
 func (*Destroy) ProtoMessage() {}
 
 func (x *Destroy) ProtoReflect() protoreflect.Message {
-	mi := &file_sandbox_proto_msgTypes[5]
+	mi := &file_wire_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -320,7 +320,7 @@ func (x *Destroy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Destroy.ProtoReflect.Descriptor instead.
 func (*Destroy) Descriptor() ([]byte, []int) {
-	return file_sandbox_proto_rawDescGZIP(), []int{5}
+	return file_wire_proto_rawDescGZIP(), []int{5}
 }
 
 // Passivate stops the activation; its state stays in the journal.
@@ -332,7 +332,7 @@ type Passivate struct {
 
 func (x *Passivate) Reset() {
 	*x = Passivate{}
-	mi := &file_sandbox_proto_msgTypes[6]
+	mi := &file_wire_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -344,7 +344,7 @@ func (x *Passivate) String() string {
 func (*Passivate) ProtoMessage() {}
 
 func (x *Passivate) ProtoReflect() protoreflect.Message {
-	mi := &file_sandbox_proto_msgTypes[6]
+	mi := &file_wire_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -357,7 +357,7 @@ func (x *Passivate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Passivate.ProtoReflect.Descriptor instead.
 func (*Passivate) Descriptor() ([]byte, []int) {
-	return file_sandbox_proto_rawDescGZIP(), []int{6}
+	return file_wire_proto_rawDescGZIP(), []int{6}
 }
 
 // Query asks for the tree, the restart history or the message trace.
@@ -370,7 +370,7 @@ type Query struct {
 
 func (x *Query) Reset() {
 	*x = Query{}
-	mi := &file_sandbox_proto_msgTypes[7]
+	mi := &file_wire_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -382,7 +382,7 @@ func (x *Query) String() string {
 func (*Query) ProtoMessage() {}
 
 func (x *Query) ProtoReflect() protoreflect.Message {
-	mi := &file_sandbox_proto_msgTypes[7]
+	mi := &file_wire_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -395,7 +395,7 @@ func (x *Query) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Query.ProtoReflect.Descriptor instead.
 func (*Query) Descriptor() ([]byte, []int) {
-	return file_sandbox_proto_rawDescGZIP(), []int{7}
+	return file_wire_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Query) GetWhat() string {
@@ -416,7 +416,7 @@ type Reply struct {
 
 func (x *Reply) Reset() {
 	*x = Reply{}
-	mi := &file_sandbox_proto_msgTypes[8]
+	mi := &file_wire_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -428,7 +428,7 @@ func (x *Reply) String() string {
 func (*Reply) ProtoMessage() {}
 
 func (x *Reply) ProtoReflect() protoreflect.Message {
-	mi := &file_sandbox_proto_msgTypes[8]
+	mi := &file_wire_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -441,7 +441,7 @@ func (x *Reply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reply.ProtoReflect.Descriptor instead.
 func (*Reply) Descriptor() ([]byte, []int) {
-	return file_sandbox_proto_rawDescGZIP(), []int{8}
+	return file_wire_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Reply) GetJson() []byte {
@@ -475,7 +475,7 @@ type Failure struct {
 
 func (x *Failure) Reset() {
 	*x = Failure{}
-	mi := &file_sandbox_proto_msgTypes[9]
+	mi := &file_wire_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -487,7 +487,7 @@ func (x *Failure) String() string {
 func (*Failure) ProtoMessage() {}
 
 func (x *Failure) ProtoReflect() protoreflect.Message {
-	mi := &file_sandbox_proto_msgTypes[9]
+	mi := &file_wire_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -500,7 +500,7 @@ func (x *Failure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Failure.ProtoReflect.Descriptor instead.
 func (*Failure) Descriptor() ([]byte, []int) {
-	return file_sandbox_proto_rawDescGZIP(), []int{9}
+	return file_wire_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Failure) GetKind() string {
@@ -559,11 +559,12 @@ func (x *Failure) GetBacktrace() string {
 	return ""
 }
 
-var File_sandbox_proto protoreflect.FileDescriptor
+var File_wire_proto protoreflect.FileDescriptor
 
-const file_sandbox_proto_rawDesc = "" +
+const file_wire_proto_rawDesc = "" +
 	"\n" +
-	"\rsandbox.proto\x12\x0eotpbox.sandbox\",\n" +
+	"\n" +
+	"wire.proto\x12\x0eotpbox.sandbox\",\n" +
 	"\x06Create\x12\"\n" +
 	"\frequirements\x18\x01 \x01(\fR\frequirements\"c\n" +
 	"\x04Exec\x12\x12\n" +
@@ -597,22 +598,22 @@ const file_sandbox_proto_rawDesc = "" +
 	"\x03got\x18\x05 \x01(\x03R\x03got\x12\x12\n" +
 	"\x04line\x18\x06 \x01(\x05R\x04line\x12\x10\n" +
 	"\x03col\x18\a \x01(\x05R\x03col\x12\x1c\n" +
-	"\tbacktrace\x18\b \x01(\tR\tbacktraceB\"Z github.com/otpbox/otpbox/sandboxb\x06proto3"
+	"\tbacktrace\x18\b \x01(\tR\tbacktraceB5Z3github.com/otpbox/otpbox/sandbox/internal/wire;wireb\x06proto3"
 
 var (
-	file_sandbox_proto_rawDescOnce sync.Once
-	file_sandbox_proto_rawDescData []byte
+	file_wire_proto_rawDescOnce sync.Once
+	file_wire_proto_rawDescData []byte
 )
 
-func file_sandbox_proto_rawDescGZIP() []byte {
-	file_sandbox_proto_rawDescOnce.Do(func() {
-		file_sandbox_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_sandbox_proto_rawDesc), len(file_sandbox_proto_rawDesc)))
+func file_wire_proto_rawDescGZIP() []byte {
+	file_wire_proto_rawDescOnce.Do(func() {
+		file_wire_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_wire_proto_rawDesc), len(file_wire_proto_rawDesc)))
 	})
-	return file_sandbox_proto_rawDescData
+	return file_wire_proto_rawDescData
 }
 
-var file_sandbox_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
-var file_sandbox_proto_goTypes = []any{
+var file_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_wire_proto_goTypes = []any{
 	(*Create)(nil),     // 0: otpbox.sandbox.Create
 	(*Exec)(nil),       // 1: otpbox.sandbox.Exec
 	(*ExecResult)(nil), // 2: otpbox.sandbox.ExecResult
@@ -624,7 +625,7 @@ var file_sandbox_proto_goTypes = []any{
 	(*Reply)(nil),      // 8: otpbox.sandbox.Reply
 	(*Failure)(nil),    // 9: otpbox.sandbox.Failure
 }
-var file_sandbox_proto_depIdxs = []int32{
+var file_wire_proto_depIdxs = []int32{
 	9, // 0: otpbox.sandbox.ExecResult.failure:type_name -> otpbox.sandbox.Failure
 	9, // 1: otpbox.sandbox.Reply.failure:type_name -> otpbox.sandbox.Failure
 	2, // [2:2] is the sub-list for method output_type
@@ -634,26 +635,26 @@ var file_sandbox_proto_depIdxs = []int32{
 	0, // [0:2] is the sub-list for field type_name
 }
 
-func init() { file_sandbox_proto_init() }
-func file_sandbox_proto_init() {
-	if File_sandbox_proto != nil {
+func init() { file_wire_proto_init() }
+func file_wire_proto_init() {
+	if File_wire_proto != nil {
 		return
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sandbox_proto_rawDesc), len(file_sandbox_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wire_proto_rawDesc), len(file_wire_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_sandbox_proto_goTypes,
-		DependencyIndexes: file_sandbox_proto_depIdxs,
-		MessageInfos:      file_sandbox_proto_msgTypes,
+		GoTypes:           file_wire_proto_goTypes,
+		DependencyIndexes: file_wire_proto_depIdxs,
+		MessageInfos:      file_wire_proto_msgTypes,
 	}.Build()
-	File_sandbox_proto = out.File
-	file_sandbox_proto_goTypes = nil
-	file_sandbox_proto_depIdxs = nil
+	File_wire_proto = out.File
+	file_wire_proto_goTypes = nil
+	file_wire_proto_depIdxs = nil
 }

@@ -1,16 +1,16 @@
-package sandbox_test
+package engine_test
 
 import (
 	"context"
 	"testing"
 
-	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/sandbox/engine"
 )
 
 // BenchmarkSessionExec executes "1 + 1" in a bare Session: no grain, no
 // journal.
 func BenchmarkSessionExec(b *testing.B) {
-	s := sandbox.NewSession(sandbox.Limits{})
+	s := engine.NewSession(engine.Limits{})
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -1,4 +1,4 @@
-package sandbox_test
+package engine_test
 
 import (
 	"context"
@@ -10,15 +10,15 @@ import (
 
 	"go.starlark.net/starlark"
 
-	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/sandbox/engine"
 )
 
 // exec runs code and fails the test on error.
-func exec(t testing.TB, s *sandbox.Session, code string) *sandbox.Result {
+func exec(t testing.TB, s *engine.Session, code string) *engine.Result {
 	t.Helper()
 	res, err := s.Execute(context.Background(), code)
 	if err != nil {
-		if re, ok := errors.AsType[*sandbox.RuntimeError](err); ok {
+		if re, ok := errors.AsType[*engine.RuntimeError](err); ok {
 			t.Fatalf("Execute(%q): %v\n%s", code, err, re.Backtrace)
 		}
 		t.Fatalf("Execute(%q): %v", code, err)
@@ -27,13 +27,13 @@ func exec(t testing.TB, s *sandbox.Session, code string) *sandbox.Result {
 }
 
 // value runs code and returns the repr of its final expression.
-func value(t testing.TB, s *sandbox.Session, code string) string {
+func value(t testing.TB, s *engine.Session, code string) string {
 	t.Helper()
 	return exec(t, s, code).Value
 }
 
 func TestREPL(t *testing.T) {
-	s := sandbox.NewSession(sandbox.Limits{})
+	s := engine.NewSession(engine.Limits{})
 	steps := []struct{ code, value, output string }{
 		{code: "1 + 1", value: "2"},
 		{code: "x = 40", value: ""},
@@ -70,7 +70,7 @@ func TestREPL(t *testing.T) {
 // rebound globals, and no mutation of existing containers.
 func TestRollback(t *testing.T) {
 	ctx := context.Background()
-	s := sandbox.NewSession(sandbox.Limits{})
+	s := engine.NewSession(engine.Limits{})
 	exec(t, s, "L = [1, 2]\nD = {'k': 'v'}\nS = set([1])\nx = 1\nnested = {'list': L}")
 	failures := []string{
 		"L.append(3)\nD['new'] = 1\nS.add(2)\nx = 2\ny = 3\nL[0] = 'changed'\nfail('boom')",
@@ -96,7 +96,7 @@ func TestRollback(t *testing.T) {
 // TestRollbackKeepsAliases checks that functions and globals still share
 // their values after a rollback: state is restored in place, not copied.
 func TestRollbackKeepsAliases(t *testing.T) {
-	s := sandbox.NewSession(sandbox.Limits{})
+	s := engine.NewSession(engine.Limits{})
 	exec(t, s, "state = {'n': 0}\ndef inc():\n  state['n'] += 1\n  return state['n']")
 	if v := value(t, s, "inc()"); v != "1" {
 		t.Fatalf("inc() = %s", v)
@@ -115,7 +115,7 @@ func TestRollbackKeepsAliases(t *testing.T) {
 // TestEarlyBinding documents the REPL scoping rule: functions see the
 // globals of the execution that defined them.
 func TestEarlyBinding(t *testing.T) {
-	s := sandbox.NewSession(sandbox.Limits{})
+	s := engine.NewSession(engine.Limits{})
 	exec(t, s, "limit = 10\nbox = [10]")
 	exec(t, s, "def get():\n  return limit, box[0]")
 	exec(t, s, "limit = 20\nbox[0] = 20")
@@ -137,10 +137,10 @@ func TestSyntaxError(t *testing.T) {
 		{"load('lib.star', 'x')", 1, 1, "load statements are not allowed"},
 		{"def f(n):\n  return f(n)\nf(1)", 0, 0, ""}, // recursion is a runtime error, below
 	}
-	s := sandbox.NewSession(sandbox.Limits{})
+	s := engine.NewSession(engine.Limits{})
 	for _, tt := range tests[:len(tests)-1] {
 		_, err := s.Execute(context.Background(), tt.code)
-		se, ok := errors.AsType[*sandbox.SyntaxError](err)
+		se, ok := errors.AsType[*engine.SyntaxError](err)
 		if !ok {
 			t.Errorf("Execute(%q) = %v, want *SyntaxError", tt.code, err)
 			continue
@@ -150,16 +150,16 @@ func TestSyntaxError(t *testing.T) {
 		}
 	}
 	_, err := s.Execute(context.Background(), tests[len(tests)-1].code)
-	if re, ok := errors.AsType[*sandbox.RuntimeError](err); !ok || !strings.Contains(re.Msg, "called recursively") {
+	if re, ok := errors.AsType[*engine.RuntimeError](err); !ok || !strings.Contains(re.Msg, "called recursively") {
 		t.Errorf("recursion = %v, want a RuntimeError about recursion", err)
 	}
 }
 
 func TestRuntimeErrorBacktrace(t *testing.T) {
-	s := sandbox.NewSession(sandbox.Limits{})
+	s := engine.NewSession(engine.Limits{})
 	exec(t, s, "def inner(d):\n  return 10 // d\n\ndef outer(d):\n  return inner(d) + 1\n")
 	_, err := s.Execute(context.Background(), "x = 1\nouter(0)")
-	re, ok := errors.AsType[*sandbox.RuntimeError](err)
+	re, ok := errors.AsType[*engine.RuntimeError](err)
 	if !ok {
 		t.Fatalf("outer(0) = %v, want *RuntimeError", err)
 	}
@@ -183,18 +183,18 @@ func TestRuntimeErrorBacktrace(t *testing.T) {
 
 	// A builtin's name stays in the last line, as in Starlark.
 	_, err = s.Execute(context.Background(), "len(1)")
-	if re, ok := errors.AsType[*sandbox.RuntimeError](err); !ok || !strings.HasSuffix(re.Backtrace, "Error in len: len: value of type int has no len") {
+	if re, ok := errors.AsType[*engine.RuntimeError](err); !ok || !strings.HasSuffix(re.Backtrace, "Error in len: len: value of type int has no len") {
 		t.Errorf("len(1) = %v", err)
 	}
 	_, err = s.Execute(context.Background(), "'a' + 1")
-	if re, ok := errors.AsType[*sandbox.RuntimeError](err); !ok || !strings.HasSuffix(re.Backtrace, "Error: unknown binary op: string + int") {
+	if re, ok := errors.AsType[*engine.RuntimeError](err); !ok || !strings.HasSuffix(re.Backtrace, "Error: unknown binary op: string + int") {
 		t.Errorf("'a' + 1 = %v", err)
 	}
 }
 
 // TestConcurrentExecute checks that executions on one session serialize.
 func TestConcurrentExecute(t *testing.T) {
-	s := sandbox.NewSession(sandbox.Limits{})
+	s := engine.NewSession(engine.Limits{})
 	exec(t, s, "n = 0\nlog = []")
 	var wg sync.WaitGroup
 	for range 8 {
@@ -221,22 +221,22 @@ func TestBuiltins(t *testing.T) {
 		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "who", &who); err != nil {
 			return nil, err
 		}
-		if sandbox.FromThread(thread) == nil {
+		if engine.FromThread(thread) == nil {
 			return nil, errors.New("no session")
 		}
-		if err := sandbox.Charge(thread, 1000); err != nil {
+		if err := engine.Charge(thread, 1000); err != nil {
 			return nil, err
 		}
 		tn := thread.Local("tenant").(*tenant)
 		calls = append(calls, tn.name+":"+who)
 		return starlark.String("hello " + who), nil
 	})
-	env, err := sandbox.NewEnv(starlark.StringDict{"greet": greet})
+	env, err := engine.NewEnv(starlark.StringDict{"greet": greet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := sandbox.NewSession(sandbox.Limits{}, sandbox.WithEnv(env), sandbox.WithLocal("tenant", &tenant{"a"}))
-	b := sandbox.NewSession(sandbox.Limits{}, sandbox.WithEnv(env), sandbox.WithLocal("tenant", &tenant{"b"}))
+	a := engine.NewSession(engine.Limits{}, engine.WithEnv(env), engine.WithLocal("tenant", &tenant{"a"}))
+	b := engine.NewSession(engine.Limits{}, engine.WithEnv(env), engine.WithLocal("tenant", &tenant{"b"}))
 	if v := value(t, a, "greet('x')"); v != `"hello x"` {
 		t.Fatalf("greet = %s", v)
 	}
@@ -247,13 +247,13 @@ func TestBuiltins(t *testing.T) {
 		t.Fatalf("calls = %v", calls)
 	}
 	// Charging past the budget is a step LimitError.
-	small := sandbox.NewSession(sandbox.Limits{MaxSteps: 500}, sandbox.WithEnv(env), sandbox.WithLocal("tenant", &tenant{"c"}))
-	if _, err := small.Execute(context.Background(), "greet('z')"); !isLimit(err, sandbox.LimitSteps) {
+	small := engine.NewSession(engine.Limits{MaxSteps: 500}, engine.WithEnv(env), engine.WithLocal("tenant", &tenant{"c"}))
+	if _, err := small.Execute(context.Background(), "greet('z')"); !isLimit(err, engine.LimitSteps) {
 		t.Fatalf("over-budget Charge = %v", err)
 	}
 	// WithBuiltins layers on the Env so far.
-	c := sandbox.NewSession(sandbox.Limits{}, sandbox.WithEnv(env), sandbox.WithLocal("tenant", &tenant{"c"}),
-		sandbox.WithBuiltins(starlark.StringDict{"answer": starlark.MakeInt(42)}))
+	c := engine.NewSession(engine.Limits{}, engine.WithEnv(env), engine.WithLocal("tenant", &tenant{"c"}),
+		engine.WithBuiltins(starlark.StringDict{"answer": starlark.MakeInt(42)}))
 	if v := value(t, c, "answer, greet('w')"); v != `(42, "hello w")` {
 		t.Fatalf("layered builtins = %s", v)
 	}
@@ -264,11 +264,11 @@ func TestBuiltins(t *testing.T) {
 
 func TestNewEnvErrors(t *testing.T) {
 	for _, name := range []string{"", "1x", "a-b", "for", "None", "$g"} {
-		if _, err := sandbox.NewEnv(starlark.StringDict{name: starlark.None}); !errors.Is(err, sandbox.ErrInvalidBuiltin) {
+		if _, err := engine.NewEnv(starlark.StringDict{name: starlark.None}); !errors.Is(err, engine.ErrInvalidBuiltin) {
 			t.Errorf("NewEnv(%q) = %v, want ErrInvalidBuiltin", name, err)
 		}
 	}
-	if _, err := sandbox.NewEnv(starlark.StringDict{"x": nil}); !errors.Is(err, sandbox.ErrInvalidBuiltin) {
+	if _, err := engine.NewEnv(starlark.StringDict{"x": nil}); !errors.Is(err, engine.ErrInvalidBuiltin) {
 		t.Errorf("NewEnv(nil value) = %v", err)
 	}
 }
@@ -280,30 +280,30 @@ func TestCall(t *testing.T) {
 		handler = args[0]
 		return starlark.None, nil
 	})
-	s := sandbox.NewSession(sandbox.Limits{}, sandbox.WithBuiltins(starlark.StringDict{"keep": keep}))
+	s := engine.NewSession(engine.Limits{}, engine.WithBuiltins(starlark.StringDict{"keep": keep}))
 	exec(t, s, "def handle(msg, state):\n  print('got', msg)\n  return (msg * 2, state + [msg])\nkeep(handle)")
 
-	v, res, err := sandbox.Call(context.Background(), sandbox.Limits{}, handler, starlark.Tuple{starlark.MakeInt(21), starlark.NewList(nil)}, nil)
+	v, res, err := engine.Call(context.Background(), engine.Limits{}, handler, starlark.Tuple{starlark.MakeInt(21), starlark.NewList(nil)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v.String() != "(42, [21])" || res.Output != "got 21\n" || res.Steps == 0 {
 		t.Fatalf("Call = %v, %+v", v, res)
 	}
-	_, _, err = sandbox.Call(context.Background(), sandbox.Limits{MaxSteps: 5}, handler, starlark.Tuple{starlark.MakeInt(1), starlark.NewList(nil)}, nil)
-	if !isLimit(err, sandbox.LimitSteps) {
+	_, _, err = engine.Call(context.Background(), engine.Limits{MaxSteps: 5}, handler, starlark.Tuple{starlark.MakeInt(1), starlark.NewList(nil)}, nil)
+	if !isLimit(err, engine.LimitSteps) {
 		t.Fatalf("Call over budget = %v", err)
 	}
-	_, _, err = sandbox.Call(context.Background(), sandbox.Limits{}, handler, starlark.Tuple{starlark.None, starlark.NewList(nil)}, nil)
-	if re, ok := errors.AsType[*sandbox.RuntimeError](err); !ok || !strings.Contains(re.Backtrace, "in handle") {
+	_, _, err = engine.Call(context.Background(), engine.Limits{}, handler, starlark.Tuple{starlark.None, starlark.NewList(nil)}, nil)
+	if re, ok := errors.AsType[*engine.RuntimeError](err); !ok || !strings.Contains(re.Backtrace, "in handle") {
 		t.Fatalf("Call error = %v", err)
 	}
 }
 
 // TestCompileCache checks that programs are reused only when equivalent.
 func TestCompileCache(t *testing.T) {
-	cache := sandbox.NewLRU(8)
-	s := sandbox.NewSession(sandbox.Limits{}, sandbox.WithCompileCache(cache))
+	cache := engine.NewLRU(8)
+	s := engine.NewSession(engine.Limits{}, engine.WithCompileCache(cache))
 	exec(t, s, "1 + 1")
 	exec(t, s, "1 + 1")
 	if cache.Len() != 1 {
@@ -317,7 +317,7 @@ func TestCompileCache(t *testing.T) {
 	if v := value(t, s, "x"); v != "5" {
 		t.Fatalf("x = %s after a cached failure", v)
 	}
-	other := sandbox.NewSession(sandbox.Limits{}, sandbox.WithCompileCache(cache))
+	other := engine.NewSession(engine.Limits{}, engine.WithCompileCache(cache))
 	if _, err := other.Execute(context.Background(), "x"); err == nil {
 		t.Fatal("a program compiled for one session leaked x into another")
 	}

@@ -1,4 +1,4 @@
-package sandbox_test
+package engine_test
 
 import (
 	"context"
@@ -9,13 +9,13 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
-	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/sandbox/engine"
 )
 
 // BenchmarkSessionExecWithGlobals executes "1 + 1" on a session holding a
 // few globals: compile cache hit, fresh thread, repr of the result.
 func BenchmarkSessionExecWithGlobals(b *testing.B) {
-	s := sandbox.NewSession(sandbox.Limits{})
+	s := engine.NewSession(engine.Limits{})
 	ctx := context.Background()
 	exec(b, s, "x = 1\nname = 'sandbox'\nitems = [1, 2, 3]")
 	b.ReportAllocs()
@@ -31,7 +31,7 @@ func BenchmarkSessionExecWithGlobals(b *testing.B) {
 func BenchmarkSessionExecParallel(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
-		s := sandbox.NewSession(sandbox.Limits{})
+		s := engine.NewSession(engine.Limits{})
 		for pb.Next() {
 			if _, err := s.Execute(context.Background(), "1 + 1"); err != nil {
 				b.Error(err)
@@ -64,7 +64,7 @@ func BenchmarkBaselineStarlark(b *testing.B) {
 func BenchmarkSessionExecMutating(b *testing.B) {
 	for _, n := range []int{10, 1000, 10000} {
 		b.Run(fmt.Sprintf("elems=%d", n), func(b *testing.B) {
-			s := sandbox.NewSession(sandbox.Limits{})
+			s := engine.NewSession(engine.Limits{})
 			exec(b, s, fmt.Sprintf("data = list(range(%d))\nlog = []", n))
 			b.ReportAllocs()
 			for b.Loop() {
@@ -81,7 +81,7 @@ func BenchmarkSessionExecMutating(b *testing.B) {
 func BenchmarkLoop(b *testing.B) {
 	const code = "t = 0\nfor i in range(10000):\n  t = t + i * i\n"
 	b.Run("session", func(b *testing.B) {
-		s := sandbox.NewSession(sandbox.Limits{})
+		s := engine.NewSession(engine.Limits{})
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := s.Execute(context.Background(), code); err != nil {
@@ -109,12 +109,12 @@ func BenchmarkLoop(b *testing.B) {
 func BenchmarkIdleSession(b *testing.B) {
 	const n = 1000
 	for b.Loop() {
-		sessions := make([]*sandbox.Session, n)
+		sessions := make([]*engine.Session, n)
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		for i := range sessions {
-			sessions[i] = sandbox.NewSession(sandbox.Limits{})
+			sessions[i] = engine.NewSession(engine.Limits{})
 			exec(b, sessions[i], "x = 1\nname = 'sandbox'\nitems = [1, 2, 3]")
 		}
 		runtime.GC()

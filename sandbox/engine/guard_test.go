@@ -1,4 +1,4 @@
-package sandbox_test
+package engine_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/sandbox/engine"
 )
 
 // TestAllocationIsCharged runs code that would make Starlark allocate
@@ -64,7 +64,7 @@ func TestAllocationIsCharged(t *testing.T) {
 		{"str of a deep structure", "x = []\nfor i in range(5000):\n  x = [x]\nstr(x)"},
 		{"codepoints materialised", "s = 'é' * 200000\nL = [list(s.codepoints()) for i in range(100)]"},
 	}
-	s := sandbox.NewSession(sandbox.Limits{})
+	s := engine.NewSession(engine.Limits{})
 	exec(t, s, "keep = 'still here'")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,8 +73,8 @@ func TestAllocationIsCharged(t *testing.T) {
 			runtime.ReadMemStats(&before)
 			_, err := s.Execute(context.Background(), tt.code)
 			runtime.ReadMemStats(&after)
-			var le *sandbox.LimitError
-			var re *sandbox.RuntimeError
+			var le *engine.LimitError
+			var re *engine.RuntimeError
 			if !errors.As(err, &le) && !errors.As(err, &re) {
 				t.Fatalf("Execute = %v, want a LimitError or RuntimeError", err)
 			}
@@ -92,7 +92,7 @@ func TestAllocationIsCharged(t *testing.T) {
 // TestGuardsKeepSemantics checks that the charged operations still
 // compute what Starlark computes.
 func TestGuardsKeepSemantics(t *testing.T) {
-	s := sandbox.NewSession(sandbox.Limits{})
+	s := engine.NewSession(engine.Limits{})
 	tests := []struct{ code, want string }{
 		{"'ab' * 3", `"ababab"`},
 		{"n = 2\n[1, 2] * n", "[1, 2, 1, 2]"},
