@@ -7,6 +7,7 @@ require (
 	github.com/cespare/xxhash/v2 v2.3.0
 	github.com/chzyer/readline v1.5.1
 	github.com/coocood/freecache v1.2.7
+	github.com/dustin/go-humanize v1.1.0
 	github.com/hashicorp/consul/api v1.26.1
 	github.com/prometheus/client_golang v1.23.2
 	github.com/prometheus/client_model v0.6.2

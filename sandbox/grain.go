@@ -39,6 +39,7 @@ type grain struct {
 	done       *answered // the answers of the latest executions with a request id
 	sess       *engine.Session
 	otp        *otp.Runtime
+	cpu        cpuBucket // the sandbox's CPU share (cpu_limit)
 	lastActive time.Time
 }
 
@@ -187,6 +188,7 @@ func (g *grain) fresh() {
 		opts = append(opts, engine.WithCompileCache(g.host.compile))
 	}
 	g.sess = engine.NewSession(g.meta.Requirements.Limits, opts...)
+	g.cpu = newCPUBucket(g.meta.Requirements.CPULimit, g.sess.Limits().MaxDuration, g.host.now())
 	g.done = newAnswered()
 	g.lastActive = g.host.now()
 }
@@ -236,9 +238,14 @@ func (g *grain) exec(m *wire.Exec) *wire.ExecResult {
 		defer cancel()
 	}
 	at := g.host.now()
+	if wait := g.cpu.wait(at); wait > 0 {
+		return &wire.ExecResult{Failure: toFailure(&ThrottledError{RetryAfter: wait})}
+	}
 	g.otp.SetClock(at)
 	seen := g.otp.LastRecord()
+	start := time.Now()
 	res, err := g.sess.Execute(ctx, m.Code)
+	g.cpu.take(g.host.now(), time.Since(start))
 	g.lastActive = g.host.now()
 	if errors.Is(err, engine.ErrBroken) {
 		// The session could not undo the failed execution: rebuild it

@@ -63,6 +63,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock defaults to time.Now.
 	Clock func() time.Time
+	// Policy sets the defaults of new sandboxes' requirements and the
+	// ceilings they must stay under (zero: the engine's defaults and
+	// DefaultCeilings).
+	Policy Policy
 	// OnRecord, when set, hears of every restart and supervisor exit in
 	// the sandboxes' trees that an accepted execution made (not those of
 	// replays). It runs on the sandbox's goroutine: it must not block.
@@ -85,6 +89,7 @@ type Host struct {
 	now          func() time.Time
 	compile      CompileCache // nil: the sessions' default
 	onRecord     func(id string, r RestartRecord)
+	policy       Policy
 	replays      atomic.Uint64
 	passivations atomic.Uint64
 }
@@ -95,7 +100,7 @@ func NewHost(cfg Config) (*Host, error) {
 		return nil, errors.New("sandbox: Config.Store is required")
 	}
 	h := &Host{store: cfg.Store, node: cfg.Node, idle: cfg.IdleTimeout, storeTimeout: cfg.StoreTimeout,
-		reqTimeout: cfg.RequestTimeout, log: cfg.Logger, now: cfg.Clock, compile: cfg.CompileCache, onRecord: cfg.OnRecord}
+		reqTimeout: cfg.RequestTimeout, log: cfg.Logger, now: cfg.Clock, compile: cfg.CompileCache, onRecord: cfg.OnRecord, policy: cfg.Policy}
 	if h.node == "" {
 		h.node = "local"
 	}
@@ -285,13 +290,18 @@ func (m *Manager) reply(ctx context.Context, id string, msg proto.Message, out a
 	return nil
 }
 
-// Create creates the sandbox id with req and activates it. A duplicate id
-// gives ErrAlreadyExists, a bad id ErrInvalidID.
+// Create creates the sandbox id with req and activates it. Zero fields of
+// req take the host's defaults, and every limit must be within its
+// ceilings (see Policy.Resolve): the sandbox keeps the requirements so
+// resolved, which its Info shows. A duplicate id gives ErrAlreadyExists,
+// a bad id ErrInvalidID, requirements out of bounds ErrInvalidRequirements
+// (a *CeilingError above a ceiling).
 func (m *Manager) Create(ctx context.Context, id string, req Requirements) (*Info, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
-	if err := req.Validate(); err != nil {
+	req, err := m.host.policy.Resolve(req)
+	if err != nil {
 		return nil, err
 	}
 	raw, err := json.Marshal(req)
@@ -316,18 +326,45 @@ func (m *Manager) Execute(ctx context.Context, id, code string) (*Result, error)
 	if d, ok := ctx.Deadline(); ok {
 		msg.DeadlineUnixNs = d.UnixNano()
 	}
-	res, err := m.request(ctx, id, msg)
-	if err != nil {
-		return nil, err
-	}
-	r, ok := res.(*wire.ExecResult)
+	deadline, ok := ctx.Deadline()
 	if !ok {
-		return nil, fmt.Errorf("sandbox: unexpected reply %T", res)
+		deadline = time.Now().Add(m.host.reqTimeout)
 	}
-	if err := failureErr(r.Failure); err != nil {
-		return nil, err
+	for {
+		res, err := m.request(ctx, id, msg)
+		if err != nil {
+			return nil, err
+		}
+		r, ok := res.(*wire.ExecResult)
+		if !ok {
+			return nil, fmt.Errorf("sandbox: unexpected reply %T", res)
+		}
+		err = failureErr(r.Failure)
+		var th *ThrottledError
+		if errors.As(err, &th) && waitFor(ctx, th.RetryAfter, deadline) {
+			continue // slowed down, within the caller's time
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &Result{Value: r.Value, Output: r.Output, Steps: r.Steps, Duration: time.Duration(r.DurationNs)}, nil
 	}
-	return &Result{Value: r.Value, Output: r.Output, Steps: r.Steps, Duration: time.Duration(r.DurationNs)}, nil
+}
+
+// waitFor waits d unless ctx ends first, or the wait would end after
+// deadline: it reports whether it waited.
+func waitFor(ctx context.Context, d time.Duration, deadline time.Time) bool {
+	if time.Until(deadline) < d {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // Terminate stops the sandbox and deletes its journal.

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/otpbox/otpbox/sandbox/internal/wire"
 )
@@ -41,6 +42,7 @@ const (
 	kindStore         = "store"
 	kindInvalid       = "invalid_requirements"
 	kindOther         = "error"
+	kindThrottled     = "throttled"
 	// kindRetry: the activation was retiring; look the sandbox up again.
 	kindRetry = "retry"
 )
@@ -52,6 +54,7 @@ func toFailure(err error) *wire.Failure {
 		se *SyntaxError
 		re *RuntimeError
 		st *StoreError
+		th *ThrottledError
 	)
 	switch {
 	case errors.As(err, &le):
@@ -68,6 +71,8 @@ func toFailure(err error) *wire.Failure {
 		return &wire.Failure{Kind: kindInvalid, Message: err.Error()}
 	case errors.As(err, &st):
 		return &wire.Failure{Kind: kindStore, Message: err.Error()}
+	case errors.As(err, &th):
+		return &wire.Failure{Kind: kindThrottled, Message: err.Error(), RetryAfterNs: int64(th.RetryAfter)}
 	}
 	return &wire.Failure{Kind: kindOther, Message: err.Error()}
 }
@@ -103,6 +108,8 @@ func failureErr(f *wire.Failure) error {
 		return &remoteError{msg: f.Message, base: ErrInvalidRequirements}
 	case kindStore:
 		return &StoreError{Op: "remote", Err: errors.New(f.Message)}
+	case kindThrottled:
+		return &ThrottledError{RetryAfter: time.Duration(f.RetryAfterNs)}
 	}
 	return errors.New(f.Message)
 }

@@ -460,15 +460,17 @@ func (x *Reply) GetFailure() *Failure {
 
 // Failure is an error crossing the wire; kind names its sentinel.
 type Failure struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
-	Limit         string                 `protobuf:"bytes,3,opt,name=limit,proto3" json:"limit,omitempty"`
-	Max           int64                  `protobuf:"varint,4,opt,name=max,proto3" json:"max,omitempty"`
-	Got           int64                  `protobuf:"varint,5,opt,name=got,proto3" json:"got,omitempty"`
-	Line          int32                  `protobuf:"varint,6,opt,name=line,proto3" json:"line,omitempty"`
-	Col           int32                  `protobuf:"varint,7,opt,name=col,proto3" json:"col,omitempty"`
-	Backtrace     string                 `protobuf:"bytes,8,opt,name=backtrace,proto3" json:"backtrace,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Kind      string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Message   string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	Limit     string                 `protobuf:"bytes,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	Max       int64                  `protobuf:"varint,4,opt,name=max,proto3" json:"max,omitempty"`
+	Got       int64                  `protobuf:"varint,5,opt,name=got,proto3" json:"got,omitempty"`
+	Line      int32                  `protobuf:"varint,6,opt,name=line,proto3" json:"line,omitempty"`
+	Col       int32                  `protobuf:"varint,7,opt,name=col,proto3" json:"col,omitempty"`
+	Backtrace string                 `protobuf:"bytes,8,opt,name=backtrace,proto3" json:"backtrace,omitempty"`
+	// retry_after_ns says when to ask again (kind "throttled").
+	RetryAfterNs  int64 `protobuf:"varint,9,opt,name=retry_after_ns,json=retryAfterNs,proto3" json:"retry_after_ns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -559,6 +561,13 @@ func (x *Failure) GetBacktrace() string {
 	return ""
 }
 
+func (x *Failure) GetRetryAfterNs() int64 {
+	if x != nil {
+		return x.RetryAfterNs
+	}
+	return 0
+}
+
 var File_wire_proto protoreflect.FileDescriptor
 
 const file_wire_proto_rawDesc = "" +
@@ -589,7 +598,7 @@ const file_wire_proto_rawDesc = "" +
 	"\x04what\x18\x01 \x01(\tR\x04what\"N\n" +
 	"\x05Reply\x12\x12\n" +
 	"\x04json\x18\x01 \x01(\fR\x04json\x121\n" +
-	"\afailure\x18\x02 \x01(\v2\x17.otpbox.sandbox.FailureR\afailure\"\xb5\x01\n" +
+	"\afailure\x18\x02 \x01(\v2\x17.otpbox.sandbox.FailureR\afailure\"\xdb\x01\n" +
 	"\aFailure\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +
@@ -598,7 +607,8 @@ const file_wire_proto_rawDesc = "" +
 	"\x03got\x18\x05 \x01(\x03R\x03got\x12\x12\n" +
 	"\x04line\x18\x06 \x01(\x05R\x04line\x12\x10\n" +
 	"\x03col\x18\a \x01(\x05R\x03col\x12\x1c\n" +
-	"\tbacktrace\x18\b \x01(\tR\tbacktraceB5Z3github.com/otpbox/otpbox/sandbox/internal/wire;wireb\x06proto3"
+	"\tbacktrace\x18\b \x01(\tR\tbacktrace\x12$\n" +
+	"\x0eretry_after_ns\x18\t \x01(\x03R\fretryAfterNsB5Z3github.com/otpbox/otpbox/sandbox/internal/wire;wireb\x06proto3"
 
 var (
 	file_wire_proto_rawDescOnce sync.Once

@@ -157,7 +157,8 @@ func (h *Host) Create(ctx context.Context, id string, req server.Requirements) (
 	if err := sandbox.ValidateID(id); err != nil {
 		return nil, err
 	}
-	if err := req.Validate(); err != nil {
+	req, err := sandbox.Policy{}.Resolve(req) // as a real host with the default policy
+	if err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {

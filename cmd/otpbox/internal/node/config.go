@@ -17,6 +17,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/otpbox/otpbox/cache"
+	"github.com/otpbox/otpbox/sandbox"
 )
 
 // Config is the node's configuration. Layer it as
@@ -70,6 +71,12 @@ type Config struct {
 	// text or json (default text).
 	LogLevel  string `json:"log_level"`
 	LogFormat string `json:"log_format"`
+	// Sandbox is the operator's policy for sandboxes' requirements: the
+	// defaults of what a create leaves out, and the ceilings a create may
+	// not exceed (default sandbox.DefaultCeilings). Config file only:
+	// "sandbox": {"defaults": {...}, "ceilings": {...}}, each shaped like
+	// a create's requirements.
+	Sandbox sandbox.Policy `json:"sandbox"`
 
 	// The design's performance configuration
 	// (shared/spec/performance-design.md, "Configuration"), under its
@@ -262,6 +269,7 @@ func (c Config) Merge(o Config) Config {
 			_ = s.field(&c).Set(v) // a value printed by String parses back
 		}
 	}
+	c.Sandbox = c.Sandbox.Merge(o.Sandbox)
 	return c
 }
 

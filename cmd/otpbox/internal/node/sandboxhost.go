@@ -71,6 +71,7 @@ type SandboxHost struct {
 	// onRecord, when set before the host starts, hears of the sandboxes'
 	// restarts.
 	onRecord func(id string, r sandbox.RestartRecord)
+	policy   sandbox.Policy
 }
 
 var _ Host = (*SandboxHost)(nil)
@@ -98,6 +99,7 @@ func NewSandboxHost(cfg Config, log *slog.Logger) *SandboxHost {
 		member:       memberConfigOf(cfg),
 		log:          log.With("component", "sandbox"),
 		gate:         gate{max: int(cfg.MaxInFlight)},
+		policy:       cfg.Sandbox,
 	}
 }
 
@@ -150,7 +152,7 @@ func (h *SandboxHost) open(system *actor.ActorSystem) (err error) {
 			_ = store.Close()
 		}
 	}()
-	scfg := sandbox.Config{Store: store, Node: h.node, Logger: h.log, CompileCache: h.compile, OnRecord: h.onRecord}
+	scfg := sandbox.Config{Store: store, Node: h.node, Logger: h.log, CompileCache: h.compile, OnRecord: h.onRecord, Policy: h.policy}
 	var local *sandbox.Local
 	if h.member.consul != "" {
 		local, err = h.startMember(system, scfg)
