@@ -183,7 +183,7 @@ func (g *grain) load() error {
 func (g *grain) fresh() {
 	limits := g.meta.Requirements.Limits
 	g.otp = otp.New(otp.Config{Limits: limits})
-	opts := []engine.Option{engine.WithEnv(otp.Env), engine.WithWorld(g.otp), engine.WithLocal(otp.LocalKey, g.otp)}
+	opts := []engine.Option{engine.WithEnv(g.host.env), engine.WithWorld(g.otp), engine.WithLocal(otp.LocalKey, g.otp)}
 	if g.host.compile != nil {
 		opts = append(opts, engine.WithCompileCache(g.host.compile))
 	}
@@ -244,7 +244,17 @@ func (g *grain) exec(m *wire.Exec) *wire.ExecResult {
 	g.otp.SetClock(at)
 	seen := g.otp.LastRecord()
 	start := time.Now()
+	run := g.host.execs.start(g.id, g.sess.Limits().MaxDuration)
 	res, err := g.sess.Execute(ctx, m.Code)
+	g.host.execs.done(run)
+	if run.abandoned.Load() {
+		// Stuck past its limits, this activation was given up: another
+		// may have started from the journal. Keep nothing, and go.
+		g.meta = nil
+		g.drop()
+		g.stale = true // retire once answered
+		return &wire.ExecResult{Failure: &wire.Failure{Kind: kindRetry}}
+	}
 	g.cpu.take(g.host.now(), time.Since(start))
 	g.lastActive = g.host.now()
 	if errors.Is(err, engine.ErrBroken) {

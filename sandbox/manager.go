@@ -13,10 +13,13 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	pcluster "github.com/asynkron/protoactor-go/cluster"
+	"go.starlark.net/starlark"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otpbox/otpbox/cluster"
+	"github.com/otpbox/otpbox/sandbox/engine"
 	"github.com/otpbox/otpbox/sandbox/internal/wire"
+	"github.com/otpbox/otpbox/sandbox/otp"
 )
 
 // Sandbox states reported in Info.
@@ -63,6 +66,12 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock defaults to time.Now.
 	Clock func() time.Time
+	// Builtins are extra Starlark builtins every sandbox of the host
+	// predeclares, on top of Starlark's and the OTP builtins: an
+	// embedding service's way to give its sandboxes more. They must keep
+	// sandboxes deterministic (replays run them again) and charge their
+	// work with engine.Charge.
+	Builtins starlark.StringDict
 	// Policy sets the defaults of new sandboxes' requirements and the
 	// ceilings they must stay under (zero: the engine's defaults and
 	// DefaultCeilings).
@@ -90,6 +99,8 @@ type Host struct {
 	compile      CompileCache // nil: the sessions' default
 	onRecord     func(id string, r RestartRecord)
 	policy       Policy
+	execs        executions // in progress, for the watchdog
+	env          *engine.Env
 	replays      atomic.Uint64
 	passivations atomic.Uint64
 }
@@ -103,6 +114,14 @@ func NewHost(cfg Config) (*Host, error) {
 		reqTimeout: cfg.RequestTimeout, log: cfg.Logger, now: cfg.Clock, compile: cfg.CompileCache, onRecord: cfg.OnRecord, policy: cfg.Policy}
 	if h.node == "" {
 		h.node = "local"
+	}
+	h.env = otp.Env
+	if len(cfg.Builtins) > 0 {
+		env, err := otp.Env.With(cfg.Builtins)
+		if err != nil {
+			return nil, err
+		}
+		h.env = env
 	}
 	switch {
 	case h.idle == 0:
@@ -240,8 +259,14 @@ func (m *Manager) request(ctx context.Context, id string, msg proto.Message) (an
 }
 
 // timedOut says that a call ran out of time: the caller's deadline or
-// cancellation as is, our own request timeout as ErrUnavailable.
+// cancellation as is, our own request timeout as ErrUnavailable. A
+// sandbox whose execution is stuck loses its activation (see Stuck).
 func (m *Manager) timedOut(caller context.Context, id string, err error) error {
+	if m.abandonStuck(id) {
+		if pid, ok := m.dir.Lookup(Kind, id); ok {
+			m.dir.RemovePid(pcluster.NewClusterIdentity(id, Kind), pid)
+		}
+	}
 	if caller.Err() != nil {
 		return caller.Err()
 	}

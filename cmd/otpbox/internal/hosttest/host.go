@@ -40,6 +40,22 @@ type Host struct {
 	boxes      map[string]*box
 	overloaded bool
 	draining   bool
+	stuck      []string
+}
+
+// SetStuck makes Stuck report ids, as the real host reports sandboxes
+// whose execution runs past its limits.
+func (h *Host) SetStuck(ids ...string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stuck = ids
+}
+
+// Stuck returns what SetStuck set.
+func (h *Host) Stuck() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.stuck)
 }
 
 // box is one sandbox: its info and its Starlark globals.

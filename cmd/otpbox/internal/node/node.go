@@ -407,6 +407,12 @@ func (n *Node) readiness(ctx context.Context) server.Readiness {
 				"%s restarted %s ago: %s", last.ChildID, ago.Round(time.Second), last.Reason)}
 		}
 	}
+	if st, ok := n.host.(interface{ Stuck() []string }); ok {
+		if ids := st.Stuck(); len(ids) > 0 {
+			return server.Readiness{Status: server.Degraded, Reason: fmt.Sprintf(
+				"%d sandbox execution(s) stuck past their limits (%s)", len(ids), strings.Join(ids[:min(len(ids), 3)], ", "))}
+		}
+	}
 	if o, ok := n.host.(interface{ Overloaded() (bool, string) }); ok {
 		if over, why := o.Overloaded(); over {
 			return server.Readiness{Status: server.Degraded, Reason: why}

@@ -506,6 +506,15 @@ func (g *gate) overloaded() (bool, string) {
 	return true, fmt.Sprintf("overloaded: %d of %d sandbox calls in progress", g.n, g.max)
 }
 
+// Stuck returns the sandboxes whose execution runs past its limits (see
+// sandbox.Manager.Stuck): the node is degraded while there is one.
+func (h *SandboxHost) Stuck() []string {
+	if l := h.local.Load(); l != nil {
+		return l.Stuck()
+	}
+	return nil
+}
+
 // Overloaded reports whether the host is near its --max-inflight bound:
 // the node's readiness is then degraded (429, Consul's warning), so new
 // sandboxes go to other members.
