@@ -3,7 +3,7 @@ GO       ?= go
 PKGS     ?= ./...
 TESTFLAGS ?=
 
-.PHONY: run test test-short test-deps consul bench lint vet fmt proto
+.PHONY: run test test-short test-deps consul bench fuzz lint vet fmt proto
 
 ## run: start a single node with the embedded defaults (Ctrl-C or SIGTERM stops it gracefully)
 run: bin/otpbox
@@ -36,6 +36,13 @@ consul:
 ## bench: every benchmark, with allocations
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+## fuzz: the differential replay fuzzer: 10,000 random OTP programs run, replayed and compared in-process,
+## then 200 through real hosts (passivation, another member, a restart) on Redis; a divergence prints a minimal program
+FUZZ_PROGRAMS ?= 10000
+fuzz: test-deps
+	$(GO) test -run='^$$' -fuzz=FuzzReplay -fuzztime=$(FUZZ_PROGRAMS)x ./sandbox/otp/
+	OTPBOX_REPLAY_PROGRAMS=200 $(GO) test -count=1 -run=TestReplayAcrossHosts ./sandbox/
 
 ## lint: go vet and gofmt
 lint: vet fmt

@@ -72,6 +72,7 @@ var builtins = starlark.StringDict{
 	"exit":             builtin("exit", (*Runtime).bExit),
 	"kill":             builtin("kill", (*Runtime).bKill),
 	"self":             builtin("self", (*Runtime).bSelf),
+	"is_alive":         builtin("is_alive", (*Runtime).bIsAlive),
 	"fail":             starlark.NewBuiltin("fail", bFail),
 }
 
@@ -590,6 +591,19 @@ func (rt *Runtime) bSelf(thread *starlark.Thread, b *starlark.Builtin, args star
 		return Pid{n}, nil
 	}
 	return starlark.None, nil
+}
+
+// bIsAlive is OTP's is_process_alive(Pid).
+func (rt *Runtime) bIsAlive(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var pidV starlark.Value
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &pidV); err != nil {
+		return nil, err
+	}
+	p, _, err := rt.procArg(b.Name(), "pid", pidV)
+	if err != nil {
+		return nil, err
+	}
+	return starlark.Bool(p != nil), nil
 }
 
 // bFail raises msg as the error: in a handler it crashes the worker with
