@@ -93,7 +93,7 @@ type NodeStatus struct {
 	Self      bool          `json:"self"`
 	Sandboxes SandboxCounts `json:"sandboxes"`
 	// Capacity and Load are known for cluster members.
-	Capacity *Capacity  `json:"capacity,omitempty"`
+	Capacity *Capacity   `json:"capacity,omitempty"`
 	Load     *MemberLoad `json:"load,omitempty"`
 }
 
