@@ -330,7 +330,8 @@ func TestStartFailsOnLockedStore(t *testing.T) {
 	defer other.Close()
 	_, err = node.Start(cfg, quiet())
 	var failed *supervision.FailedToStartError
-	if !errors.As(err, &failed) || failed.ID != node.HostChildID || !strings.Contains(err.Error(), node.StoreFile) {
+	if !errors.As(err, &failed) || failed.ID != node.HostChildID || !strings.Contains(err.Error(), node.StoreFile) ||
+		!strings.Contains(err.Error(), "another otpbox node uses data directory") {
 		t.Fatalf("Start on a locked store = %v", err)
 	}
 }
