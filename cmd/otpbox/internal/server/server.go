@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -126,6 +128,13 @@ func New(cfg Config) *Server {
 	}
 	s.register()
 	return s
+}
+
+// Routes returns the route patterns the server serves ("POST
+// /v1/sandboxes", …), sorted: the values of the route label of the
+// request metrics besides "other".
+func (s *Server) Routes() []string {
+	return slices.Sorted(maps.Keys(s.routes))
 }
 
 // BeginDrain makes the node refuse new work: readiness answers 503 and
