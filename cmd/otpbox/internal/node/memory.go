@@ -71,7 +71,7 @@ func memoryGauges(limit uint64) []prometheus.Collector {
 			func() float64 { return float64(limit) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "otpbox_memory_utilization",
 			Help: "otpbox_memory_used_bytes over otpbox_memory_limit_bytes, 0..1."},
-			func() float64{
+			func() float64 {
 				if limit == 0 {
 					return 0
 				}

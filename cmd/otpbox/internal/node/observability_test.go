@@ -350,4 +350,3 @@ func promtool(t *testing.T) string {
 	t.Fatal("promtool not found: run make promtool (make test does)")
 	return ""
 }
-

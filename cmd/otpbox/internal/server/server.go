@@ -3,10 +3,10 @@ package server
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 )
