@@ -221,16 +221,17 @@ func TestSettingsMatchJSON(t *testing.T) {
 	}
 }
 
-// TestSettingsDocumented checks that the README lists every setting.
+// TestSettingsDocumented checks that docs/configuration.md lists every
+// setting.
 func TestSettingsDocumented(t *testing.T) {
-	doc, err := os.ReadFile("../../../../README.md")
+	doc, err := os.ReadFile("../../../../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range node.Settings() {
 		row := "| `" + s[0] + "` | `" + s[1] + "` | `" + s[2] + "` |"
 		if !strings.Contains(string(doc), row) {
-			t.Errorf("README.md lacks the row %s", row)
+			t.Errorf("docs/configuration.md lacks the row %s", row)
 		}
 	}
 }
