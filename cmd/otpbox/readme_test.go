@@ -140,7 +140,6 @@ func TestDocumentedCommandsExist(t *testing.T) {
 	}
 }
 
-
 // positional drops the flags (and their values) from args.
 func positional(cmd *cobra.Command, args []string) []string {
 	var out []string
