@@ -379,3 +379,24 @@ func equal(a, b []time.Duration) bool {
 	}
 	return true
 }
+
+// FuzzDecodeError: any answer body, content type and Retry-After gives an
+// *Error with the answer's status, never a panic.
+func FuzzDecodeError(f *testing.F) {
+	f.Add(422, "application/problem+json", `{"type":"urn:otpbox:problem:limit_exceeded","status":422,"limit":"steps"}`, "1")
+	f.Add(503, "application/json", `{"type":7,"line":"x"}`, "Wed, 21 Oct 2015 07:28:00 GMT")
+	f.Add(500, "text/plain", "oops", "-3")
+	f.Add(429, "application/problem+json; charset=utf-8", `[1,2]`, "")
+	f.Fuzz(func(t *testing.T, status int, ctype, body, after string) {
+		if status < 100 || status > 999 {
+			return
+		}
+		resp := &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {ctype}, "Retry-After": {after}},
+			Body: io.NopCloser(strings.NewReader(body))}
+		e := decodeError(resp, "GET", "/v1/x")
+		if e.StatusCode != status || e.RetryAfter < 0 {
+			t.Fatalf("decodeError = %#v", e)
+		}
+		_ = e.Error()
+	})
+}
