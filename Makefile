@@ -62,6 +62,6 @@ fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 
 ## proto: regenerate the protobuf messages (needs protoc and protoc-gen-go v1.36.11 on PATH)
-PROTOS := sandbox/sandbox.proto cache/internal/cachepb/cache.proto cluster/clusterpb/placement.proto
+PROTOS := sandbox/internal/wire/wire.proto cache/internal/cachepb/cache.proto cluster/clusterpb/placement.proto
 proto:
 	for p in $(PROTOS); do (cd $$(dirname $$p) && protoc --go_out=. --go_opt=paths=source_relative $$(basename $$p)) || exit 1; done

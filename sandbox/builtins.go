@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"go.starlark.net/starlark"
 
+	"github.com/otpbox/otpbox/sandbox/engine"
 	"github.com/otpbox/otpbox/supervision"
 )
 
@@ -25,7 +26,7 @@ import (
 //	call(pid, msg, timeout=5.0); cast(pid, msg); exit(pid, reason="normal"); kill(pid); self(); fail(msg)
 //
 // otpLocal is the thread-local key under which a session's Execute finds
-// its sandbox's runtime; handlers run through Call find it in their
+// its sandbox's runtime; handlers run through engine.Call find it in their
 // context under runtimeKey.
 const otpLocal = "otpbox.otp"
 
@@ -36,7 +37,7 @@ func runtimeOf(thread *starlark.Thread) *otpRuntime {
 	if rt, ok := thread.Local(otpLocal).(*otpRuntime); ok {
 		return rt
 	}
-	rt, _ := Context(thread).Value(runtimeKey{}).(*otpRuntime)
+	rt, _ := engine.Context(thread).Value(runtimeKey{}).(*otpRuntime)
 	return rt
 }
 
@@ -277,7 +278,7 @@ func (rt *otpRuntime) supArg(thread *starlark.Thread, fn string, v starlark.Valu
 	if err != nil {
 		return nil, err
 	}
-	return rt.handle(Context(thread), pid)
+	return rt.handle(engine.Context(thread), pid)
 }
 
 func pidValue(pid *actor.PID) starlark.Value {
@@ -297,7 +298,7 @@ func (rt *otpRuntime) bStartSupervisor(thread *starlark.Thread, b *starlark.Buil
 	if !ok {
 		return nil, fmt.Errorf("start_supervisor: want supervisor(...), got %s", def.Type())
 	}
-	pid, err := rt.startTree(Context(thread), d, name)
+	pid, err := rt.startTree(engine.Context(thread), d, name)
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +314,7 @@ func (rt *otpRuntime) bStartChild(thread *starlark.Thread, b *starlark.Builtin, 
 	if err != nil {
 		return nil, err
 	}
-	ctx := Context(thread)
+	ctx := engine.Context(thread)
 	if extra, ok := specV.(starlark.Tuple); ok { // simple_one_for_one
 		extra.Freeze()
 		xs := make([]any, len(extra))
@@ -352,9 +353,9 @@ func (rt *otpRuntime) bTerminateChild(thread *starlark.Thread, b *starlark.Built
 	}
 	switch w := which.(type) {
 	case Pid:
-		err = sup.TerminateChildPID(Context(thread), w.pid)
+		err = sup.TerminateChildPID(engine.Context(thread), w.pid)
 	case starlark.String:
-		err = sup.TerminateChild(Context(thread), string(w))
+		err = sup.TerminateChild(engine.Context(thread), string(w))
 	default:
 		return nil, fmt.Errorf("terminate_child: want an id or a pid, got %s", which.Type())
 	}
@@ -376,7 +377,7 @@ func (rt *otpRuntime) bRestartChild(thread *starlark.Thread, b *starlark.Builtin
 	if err != nil {
 		return nil, err
 	}
-	pid, err := sup.RestartChild(Context(thread), id)
+	pid, err := sup.RestartChild(engine.Context(thread), id)
 	if err != nil {
 		return nil, err
 	}
@@ -388,7 +389,7 @@ func (rt *otpRuntime) bDeleteChild(thread *starlark.Thread, b *starlark.Builtin,
 	if err != nil {
 		return nil, err
 	}
-	return starlark.None, sup.DeleteChild(Context(thread), id)
+	return starlark.None, sup.DeleteChild(engine.Context(thread), id)
 }
 
 func (rt *otpRuntime) bWhereis(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -396,7 +397,7 @@ func (rt *otpRuntime) bWhereis(thread *starlark.Thread, b *starlark.Builtin, arg
 	if err != nil {
 		return nil, err
 	}
-	children, err := sup.WhichChildren(Context(thread))
+	children, err := sup.WhichChildren(engine.Context(thread))
 	if err != nil {
 		return nil, err
 	}
@@ -422,7 +423,7 @@ func (rt *otpRuntime) bWhichChildren(thread *starlark.Thread, b *starlark.Builti
 	if err != nil {
 		return nil, err
 	}
-	children, err := sup.WhichChildren(Context(thread))
+	children, err := sup.WhichChildren(engine.Context(thread))
 	if err != nil {
 		return nil, err
 	}
@@ -450,7 +451,7 @@ func (rt *otpRuntime) bCountChildren(thread *starlark.Thread, b *starlark.Builti
 	if err != nil {
 		return nil, err
 	}
-	n, err := sup.CountChildren(Context(thread))
+	n, err := sup.CountChildren(engine.Context(thread))
 	if err != nil {
 		return nil, err
 	}
@@ -476,7 +477,7 @@ func (rt *otpRuntime) bCall(thread *starlark.Thread, b *starlark.Builtin, args s
 	if !ok || secs <= 0 {
 		return nil, fmt.Errorf("call: timeout must be a positive number of seconds")
 	}
-	return rt.call(Context(thread), pid, msg, time.Duration(secs*float64(time.Second)))
+	return rt.call(engine.Context(thread), pid, msg, time.Duration(secs*float64(time.Second)))
 }
 
 func (rt *otpRuntime) bCast(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -547,7 +548,7 @@ func (rt *otpRuntime) bSelf(thread *starlark.Thread, b *starlark.Builtin, args s
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
 		return nil, err
 	}
-	if pid, ok := Context(thread).Value(selfKey{}).(*actor.PID); ok {
+	if pid, ok := engine.Context(thread).Value(selfKey{}).(*actor.PID); ok {
 		return Pid{pid: pid}, nil
 	}
 	return starlark.None, nil

@@ -9,6 +9,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	pcluster "github.com/asynkron/protoactor-go/cluster"
+	"github.com/otpbox/otpbox/sandbox/engine"
+	"github.com/otpbox/otpbox/sandbox/internal/wire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -34,7 +36,7 @@ type grain struct {
 	meta       *meta     // nil: not loaded, or the sandbox does not exist
 	seq        uint64    // the journal's last sequence number, as loaded or appended
 	done       *answered // the answers of the latest executions with a request id
-	sess       *Session
+	sess       *engine.Session
 	otp        *otpRuntime
 	lastActive time.Time
 }
@@ -58,7 +60,7 @@ func (g *grain) Receive(ctx actor.Context) {
 		if g.retired {
 			// Sent before this activation left the directory: the caller
 			// looks the sandbox up again.
-			ctx.Respond(&Reply{Failure: &Failure{Kind: kindRetry}})
+			ctx.Respond(&wire.Reply{Failure: &wire.Failure{Kind: kindRetry}})
 			return
 		}
 		g.handle(ctx, m)
@@ -78,12 +80,12 @@ func (g *grain) retire(ctx actor.Context) {
 }
 
 func (g *grain) handle(ctx actor.Context, msg proto.Message) {
-	if _, create := msg.(*Create); !create {
+	if _, create := msg.(*wire.Create); !create {
 		if err := g.load(); errors.Is(err, ErrNotFound) {
 			// No such sandbox: answer and do not linger as an empty
 			// activation.
-			if _, exec := msg.(*Exec); exec {
-				ctx.Respond(&ExecResult{Failure: toFailure(err)})
+			if _, exec := msg.(*wire.Exec); exec {
+				ctx.Respond(&wire.ExecResult{Failure: toFailure(err)})
 			} else {
 				ctx.Respond(failure(err))
 			}
@@ -92,26 +94,26 @@ func (g *grain) handle(ctx actor.Context, msg proto.Message) {
 		}
 	}
 	switch m := msg.(type) {
-	case *Create:
+	case *wire.Create:
 		ctx.Respond(g.create(m))
-	case *Exec:
+	case *wire.Exec:
 		ctx.Respond(g.exec(m))
 		if g.stale {
 			g.retire(ctx)
 		}
-	case *Describe:
+	case *wire.Describe:
 		ctx.Respond(g.describe())
-	case *Reset:
+	case *wire.Reset:
 		ctx.Respond(g.reset())
-	case *Destroy:
+	case *wire.Destroy:
 		reply := g.destroy()
 		g.retire(ctx) // out of the directory before the caller hears back
 		ctx.Respond(reply)
-	case *Passivate:
+	case *wire.Passivate:
 		g.host.passivations.Add(1)
 		g.retire(ctx)
-		ctx.Respond(&Reply{})
-	case *Query:
+		ctx.Respond(&wire.Reply{})
+	case *wire.Query:
 		ctx.Respond(g.query(m))
 	}
 }
@@ -178,11 +180,11 @@ func (g *grain) load() error {
 func (g *grain) fresh() {
 	g.stopTree()
 	g.otp = newOTPRuntime(g.host, g.id, g.meta.Requirements.Limits)
-	opts := []Option{WithEnv(g.host.env), WithLocal(otpLocal, g.otp)}
+	opts := []engine.Option{engine.WithEnv(g.host.env), engine.WithLocal(otpLocal, g.otp)}
 	if g.host.compile != nil {
-		opts = append(opts, WithCompileCache(g.host.compile))
+		opts = append(opts, engine.WithCompileCache(g.host.compile))
 	}
-	g.sess = NewSession(g.meta.Requirements.Limits, opts...)
+	g.sess = engine.NewSession(g.meta.Requirements.Limits, opts...)
 	g.done = newAnswered()
 	g.lastActive = g.host.now()
 }
@@ -194,7 +196,7 @@ func (g *grain) stopTree() {
 	}
 }
 
-func (g *grain) create(m *Create) *Reply {
+func (g *grain) create(m *wire.Create) *wire.Reply {
 	err := g.load()
 	switch {
 	case err == nil:
@@ -219,9 +221,9 @@ func (g *grain) create(m *Create) *Reply {
 	return g.describe()
 }
 
-func (g *grain) exec(m *Exec) *ExecResult {
+func (g *grain) exec(m *wire.Exec) *wire.ExecResult {
 	if err := g.load(); err != nil {
-		return &ExecResult{Failure: toFailure(err)}
+		return &wire.ExecResult{Failure: toFailure(err)}
 	}
 	if r, ok := g.done.get(m.RequestId); ok {
 		return r // a retry of an execution already journaled
@@ -235,7 +237,7 @@ func (g *grain) exec(m *Exec) *ExecResult {
 	res, err := g.sess.Execute(ctx, m.Code)
 	g.lastActive = g.host.now()
 	if err != nil {
-		return &ExecResult{Failure: toFailure(err)}
+		return &wire.ExecResult{Failure: toFailure(err)}
 	}
 	sctx, cancel := g.ctx()
 	defer cancel()
@@ -253,9 +255,9 @@ func (g *grain) exec(m *Exec) *ExecResult {
 			// Another activation wrote: the caller asks again, and finds
 			// either this one, reloaded, or the one now placed.
 			g.stale = g.moved(sctx)
-			return &ExecResult{Failure: &Failure{Kind: kindRetry}}
+			return &wire.ExecResult{Failure: &wire.Failure{Kind: kindRetry}}
 		}
-		return &ExecResult{Failure: toFailure(&StoreError{Op: "append", Err: err})}
+		return &wire.ExecResult{Failure: toFailure(&StoreError{Op: "append", Err: err})}
 	}
 	g.seq = seq
 	r := execResult(res)
@@ -263,8 +265,8 @@ func (g *grain) exec(m *Exec) *ExecResult {
 	return r
 }
 
-func execResult(res *Result) *ExecResult {
-	return &ExecResult{Value: res.Value, Output: res.Output, Steps: res.Steps, DurationNs: int64(res.Duration)}
+func execResult(res *Result) *wire.ExecResult {
+	return &wire.ExecResult{Value: res.Value, Output: res.Output, Steps: res.Steps, DurationNs: int64(res.Duration)}
 }
 
 // answeredMax is how many answers a grain keeps for retried calls: the
@@ -278,12 +280,12 @@ type answered struct{ list []answer }
 
 type answer struct {
 	id string
-	r  *ExecResult
+	r  *wire.ExecResult
 }
 
 func newAnswered() *answered { return &answered{} }
 
-func (a *answered) get(id string) (*ExecResult, bool) {
+func (a *answered) get(id string) (*wire.ExecResult, bool) {
 	if id == "" {
 		return nil, false
 	}
@@ -295,7 +297,7 @@ func (a *answered) get(id string) (*ExecResult, bool) {
 	return nil, false
 }
 
-func (a *answered) put(id string, r *ExecResult) {
+func (a *answered) put(id string, r *wire.ExecResult) {
 	if id == "" {
 		return
 	}
@@ -306,7 +308,7 @@ func (a *answered) put(id string, r *ExecResult) {
 	a.list = append(a.list, answer{id, r})
 }
 
-func (g *grain) describe() *Reply {
+func (g *grain) describe() *wire.Reply {
 	if err := g.load(); err != nil {
 		return failure(err)
 	}
@@ -324,10 +326,10 @@ func (g *grain) describe() *Reply {
 		Actors:       g.otp.actorCount(),
 	}
 	raw, _ := json.Marshal(&info)
-	return &Reply{Json: raw}
+	return &wire.Reply{Json: raw}
 }
 
-func (g *grain) reset() *Reply {
+func (g *grain) reset() *wire.Reply {
 	if err := g.load(); err != nil {
 		return failure(err)
 	}
@@ -341,7 +343,7 @@ func (g *grain) reset() *Reply {
 	return g.describe()
 }
 
-func (g *grain) destroy() *Reply {
+func (g *grain) destroy() *wire.Reply {
 	if err := g.load(); err != nil {
 		return failure(err)
 	}
@@ -352,10 +354,10 @@ func (g *grain) destroy() *Reply {
 		return failure(&StoreError{Op: "delete", Err: err})
 	}
 	g.meta = nil
-	return &Reply{}
+	return &wire.Reply{}
 }
 
-func (g *grain) query(m *Query) *Reply {
+func (g *grain) query(m *wire.Query) *wire.Reply {
 	if err := g.load(); err != nil {
 		return failure(err)
 	}
@@ -374,5 +376,5 @@ func (g *grain) query(m *Query) *Reply {
 	if err != nil {
 		return failure(err)
 	}
-	return &Reply{Json: raw}
+	return &wire.Reply{Json: raw}
 }

@@ -16,6 +16,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otpbox/otpbox/cluster"
+	"github.com/otpbox/otpbox/sandbox/engine"
+	"github.com/otpbox/otpbox/sandbox/internal/wire"
 )
 
 // Sandbox states reported in Info.
@@ -62,7 +64,7 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock defaults to time.Now.
 	Clock func() time.Time
-	// CompileCache keeps compiled programs; default the process-wide LRU.
+	// CompileCache keeps compiled programs; default the process-wide LRU of the engine.
 	// NewSharedCompileCache shares them between nodes through the cache.
 	CompileCache CompileCache
 }
@@ -76,7 +78,7 @@ type Host struct {
 	idle         time.Duration
 	storeTimeout time.Duration
 	reqTimeout   time.Duration
-	env          *Env
+	env          *engine.Env
 	log          *slog.Logger
 	now          func() time.Time
 	compile      CompileCache // nil: the sessions' default
@@ -218,7 +220,7 @@ func (m *Manager) request(ctx context.Context, id string, msg proto.Message) (an
 		}
 		switch {
 		case err == nil:
-			if r, ok := res.(*Reply); ok && r.Failure != nil && r.Failure.Kind == kindNotFound {
+			if r, ok := res.(*wire.Reply); ok && r.Failure != nil && r.Failure.Kind == kindNotFound {
 				_ = m.dir.Forget(ctx, Kind, id) // no sandbox: no placement either
 			}
 			return res, nil
@@ -254,9 +256,9 @@ func pause(ctx context.Context, attempt int) error {
 // retrying reports an answer from an activation that was retiring.
 func retrying(res any) bool {
 	switch r := res.(type) {
-	case *Reply:
+	case *wire.Reply:
 		return r.Failure != nil && r.Failure.Kind == kindRetry
-	case *ExecResult:
+	case *wire.ExecResult:
 		return r.Failure != nil && r.Failure.Kind == kindRetry
 	}
 	return false
@@ -267,11 +269,11 @@ func (m *Manager) reply(ctx context.Context, id string, msg proto.Message, out a
 	if err != nil {
 		return err
 	}
-	r, ok := res.(*Reply)
+	r, ok := res.(*wire.Reply)
 	if !ok {
 		return fmt.Errorf("sandbox: unexpected reply %T", res)
 	}
-	if err := r.Failure.err(); err != nil {
+	if err := failureErr(r.Failure); err != nil {
 		return err
 	}
 	if out != nil && len(r.Json) > 0 {
@@ -294,7 +296,7 @@ func (m *Manager) Create(ctx context.Context, id string, req Requirements) (*Inf
 		return nil, err
 	}
 	var info Info
-	if err := m.reply(ctx, id, &Create{Requirements: raw}, &info); err != nil {
+	if err := m.reply(ctx, id, &wire.Create{Requirements: raw}, &info); err != nil {
 		return nil, err
 	}
 	return &info, nil
@@ -307,7 +309,7 @@ func (m *Manager) Execute(ctx context.Context, id, code string) (*Result, error)
 	// One request id for the call and its retries: a retry after the
 	// first attempt was journaled (its member lost before it answered) is
 	// answered from the journal, not run twice.
-	msg := &Exec{Code: code, RequestId: rand.Text()}
+	msg := &wire.Exec{Code: code, RequestId: rand.Text()}
 	if d, ok := ctx.Deadline(); ok {
 		msg.DeadlineUnixNs = d.UnixNano()
 	}
@@ -315,11 +317,11 @@ func (m *Manager) Execute(ctx context.Context, id, code string) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
-	r, ok := res.(*ExecResult)
+	r, ok := res.(*wire.ExecResult)
 	if !ok {
 		return nil, fmt.Errorf("sandbox: unexpected reply %T", res)
 	}
-	if err := r.Failure.err(); err != nil {
+	if err := failureErr(r.Failure); err != nil {
 		return nil, err
 	}
 	return &Result{Value: r.Value, Output: r.Output, Steps: r.Steps, Duration: time.Duration(r.DurationNs)}, nil
@@ -327,7 +329,7 @@ func (m *Manager) Execute(ctx context.Context, id, code string) (*Result, error)
 
 // Terminate stops the sandbox and deletes its journal.
 func (m *Manager) Terminate(ctx context.Context, id string) error {
-	if err := m.reply(ctx, id, &Destroy{}, nil); err != nil {
+	if err := m.reply(ctx, id, &wire.Destroy{}, nil); err != nil {
 		return err
 	}
 	return m.dir.Forget(ctx, Kind, id)
@@ -337,7 +339,7 @@ func (m *Manager) Terminate(ctx context.Context, id string) error {
 // its journal is emptied.
 func (m *Manager) Restart(ctx context.Context, id string) (*Info, error) {
 	var info Info
-	if err := m.reply(ctx, id, &Reset{}, &info); err != nil {
+	if err := m.reply(ctx, id, &wire.Reset{}, &info); err != nil {
 		return nil, err
 	}
 	return &info, nil
@@ -353,7 +355,7 @@ func (m *Manager) Info(ctx context.Context, id string) (*Info, error) {
 		return m.passivated(ctx, id)
 	}
 	var info Info
-	if err := m.reply(ctx, id, &Describe{}, &info); err != nil {
+	if err := m.reply(ctx, id, &wire.Describe{}, &info); err != nil {
 		return nil, err
 	}
 	return &info, nil
@@ -521,7 +523,7 @@ func (m *Manager) Passivate(ctx context.Context, id string) error {
 	if _, active := m.dir.Lookup(Kind, id); !active {
 		return nil
 	}
-	if err := m.reply(ctx, id, &Passivate{}, nil); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := m.reply(ctx, id, &wire.Passivate{}, nil); err != nil && !errors.Is(err, ErrNotFound) {
 		return err // a sandbox terminated meanwhile has nothing to passivate
 	}
 	return nil
@@ -556,7 +558,7 @@ func (m *Manager) Drain(ctx context.Context) error {
 // Tree returns the sandbox's supervision trees.
 func (m *Manager) Tree(ctx context.Context, id string) (*Tree, error) {
 	var t Tree
-	if err := m.reply(ctx, id, &Query{What: "tree"}, &t); err != nil {
+	if err := m.reply(ctx, id, &wire.Query{What: "tree"}, &t); err != nil {
 		return nil, err
 	}
 	return &t, nil
@@ -565,7 +567,7 @@ func (m *Manager) Tree(ctx context.Context, id string) (*Tree, error) {
 // Restarts returns the sandbox's restart history, oldest first.
 func (m *Manager) Restarts(ctx context.Context, id string) ([]RestartRecord, error) {
 	var out []RestartRecord
-	if err := m.reply(ctx, id, &Query{What: "restarts"}, &out); err != nil {
+	if err := m.reply(ctx, id, &wire.Query{What: "restarts"}, &out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -574,7 +576,7 @@ func (m *Manager) Restarts(ctx context.Context, id string) ([]RestartRecord, err
 // Trace returns the recent messages of each of the sandbox's actors.
 func (m *Manager) Trace(ctx context.Context, id string) ([]TraceEntry, error) {
 	var out []TraceEntry
-	if err := m.reply(ctx, id, &Query{What: "trace"}, &out); err != nil {
+	if err := m.reply(ctx, id, &wire.Query{What: "trace"}, &out); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -12,6 +12,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"go.starlark.net/starlark"
 
+	"github.com/otpbox/otpbox/sandbox/engine"
 	"github.com/otpbox/otpbox/supervision"
 )
 
@@ -35,8 +36,8 @@ type otpRuntime struct {
 
 // otpEnv is the environment of every sandbox: Starlark's universe plus the
 // OTP builtins.
-var otpEnv = func() *Env {
-	env, err := NewEnv(otpBuiltins)
+var otpEnv = func() *engine.Env {
+	env, err := engine.NewEnv(otpBuiltins)
 	if err != nil {
 		panic(err) // programmer error: the builtins are fixed
 	}

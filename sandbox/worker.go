@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"go.starlark.net/starlark"
 
+	"github.com/otpbox/otpbox/sandbox/engine"
 	"github.com/otpbox/otpbox/supervision"
 )
 
@@ -115,7 +116,7 @@ func (w *starWorker) Receive(ctx actor.Context) {
 // run calls a handler with self() bound to this worker.
 func (w *starWorker) run(ctx actor.Context, fn starlark.Callable, args starlark.Tuple) (starlark.Value, error) {
 	c := context.WithValue(context.WithValue(context.Background(), selfKey{}, ctx.Self()), runtimeKey{}, w.rt)
-	v, _, err := Call(c, w.rt.limits, fn, args, nil)
+	v, _, err := engine.Call(c, w.rt.limits, fn, args, nil)
 	return v, err
 }
 
