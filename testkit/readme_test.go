@@ -37,7 +37,7 @@ func TestReadmeExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sup.Stop(context.Background()) }) // before the kit's shutdown
-	rec := testkit.NewRecorder(t, kit.System()) // supervision events from now on
+	rec := testkit.NewRecorder(t, kit.System())              // supervision events from now on
 	kit.Root().Send(sup.Whereis("c2"), &Crash{})
 	rec.ExpectSequence("X(c2,boom)", "T(c3)", "T(c1)", "S(c1)", "S(c2)", "S(c3)")
 }
@@ -121,4 +121,3 @@ func body(t *testing.T, file, name string) []string {
 	t.Fatalf("no func %s in %s", name, file)
 	return nil
 }
-

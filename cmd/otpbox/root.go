@@ -50,7 +50,7 @@ OTPBOX_ADDR) and send --token (env OTPBOX_TOKEN) as a bearer token.`,
 		m.versionCommand(),
 	)
 	root.InitDefaultCompletionCmd()
-	root.InitDefaultHelpCmd()
+	root.SetHelpCommand(helpCommand(root))
 	for _, c := range root.Commands() {
 		switch c.Name() {
 		case "completion":
@@ -58,9 +58,6 @@ OTPBOX_ADDR) and send --token (env OTPBOX_TOKEN) as a bearer token.`,
   otpbox completion bash > /etc/bash_completion.d/otpbox
   otpbox completion zsh > "${fpath[1]}/_otpbox"
   otpbox completion fish > ~/.config/fish/completions/otpbox.fish`
-		case "help":
-			c.Example = "  otpbox help sandbox exec"
-			c.Long = "Help prints the description, usage, flags and examples of any command, on standard output."
 		}
 	}
 	root.SetUsageFunc(func(cmd *cobra.Command) error {
@@ -70,6 +67,46 @@ OTPBOX_ADDR) and send --token (env OTPBOX_TOKEN) as a bearer token.`,
 		return rootUsage(cmd.OutOrStderr(), root)
 	})
 	return root
+}
+
+// helpCommand is `otpbox help [command]`: cobra's, except that an
+// unknown topic is an *UnknownCommandError (exit 127), not a help page.
+func helpCommand(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:     "help [command]",
+		Short:   "Print the help of a command",
+		Long:    "Help prints the description, usage, flags and examples of any command, on standard output.",
+		Example: "  otpbox help sandbox exec",
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			cmd, _, err := root.Find(args)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var out []string
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+					out = append(out, sub.Name()+"\t"+sub.Short)
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := root.Find(args)
+			if err != nil || len(rest) > 0 {
+				name, parent := strings.Join(args, " "), root.CommandPath()
+				if cmd != nil && len(rest) > 0 {
+					name, parent = rest[0], cmd.CommandPath()
+				}
+				var suggestions []string
+				if cmd != nil && len(rest) > 0 {
+					cmd.SuggestionsMinimumDistance = 2
+					suggestions = cmd.SuggestionsFor(rest[0])
+				}
+				return &UnknownCommandError{Name: name, Parent: parent, Suggestions: suggestions}
+			}
+			return cmd.Help()
+		},
+	}
 }
 
 // defaultUsage is cobra's usage of a command that is not the root.

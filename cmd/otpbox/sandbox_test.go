@@ -160,6 +160,8 @@ func TestUsage(t *testing.T) {
 		{[]string{"cluster", "everything"}, ExitNoCommand},
 		{[]string{"cache", "flush"}, ExitNoCommand},
 		{[]string{"memory", "shrink"}, ExitNoCommand},
+		{[]string{"help", "nosuch"}, ExitNoCommand},
+		{[]string{"help", "sandbox", "exc"}, ExitNoCommand},
 		{[]string{"bench", "--levels", "10,ten"}, ExitUsage},
 		{[]string{"repl"}, ExitUsage},
 		{[]string{"sandbox", "ls", "--addr", "ftp://x"}, ExitUsage},
