@@ -86,7 +86,7 @@ call(whereis(sup, "c"), "inc")
 	if _, err := c.Sandboxes().Info(ctx, "nope"); !errors.Is(err, api.ErrNotFound) || !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("info of an unknown sandbox = %v, want not_found naming the id", err)
 	}
-	if _, err := c.Sandboxes().Create(ctx, "s1", api.Requirements{}); !errors.Is(err, api.ErrAlreadyExists) {
+	if _, err := c.Sandboxes().Create(ctx, "s1", api.Requirements{}); !errors.Is(err, api.ErrAlreadyExists) || !strings.Contains(err.Error(), `"s1"`) {
 		t.Errorf("create twice = %v", err)
 	}
 	if _, err := c.Cluster().Drain(ctx, "elsewhere"); !errors.Is(err, api.ErrNotImplemented) {

@@ -50,8 +50,12 @@ soft limit and passivates idle sandboxes. It prints what the pass did and freed.
 					for i, a := range r.Actions {
 						kinds[i] = a.Kind
 					}
-					fmt.Fprintf(w, "freed %s in %v (%s)\n", units.FormatSize(r.FreedBytes),
-						(time.Duration(r.DurationUS) * time.Microsecond).Round(time.Microsecond), dash(strings.Join(kinds, ", ")))
+					took := (time.Duration(r.DurationUS) * time.Microsecond).Round(time.Microsecond)
+					if r.FreedBytes >= 0 {
+						fmt.Fprintf(w, "freed %s in %v (%s)\n", units.FormatSize(r.FreedBytes), took, dash(strings.Join(kinds, ", ")))
+					} else {
+						fmt.Fprintf(w, "freed nothing in %v (%s): use grew by %s meanwhile\n", took, dash(strings.Join(kinds, ", ")), units.FormatSize(-r.FreedBytes))
+					}
 					fmt.Fprintf(w, "used %s → %s of %s\n", units.FormatSize(int64(r.Before.Used)), units.FormatSize(int64(r.After.Used)), units.FormatSize(int64(r.After.Limit)))
 					return nil
 				})
