@@ -89,11 +89,13 @@ type NoNodeError struct {
 	Err  error
 }
 
+// Error says that no node answers, why, and how to start one.
 func (e *NoNodeError) Error() string {
 	return fmt.Sprintf("no node answers at %s (%v); is a node running at %s? start one with \"otpbox node\"",
 		e.Addr, rootCause(e.Err), e.Addr)
 }
 
+// Unwrap returns the transport's error.
 func (e *NoNodeError) Unwrap() error { return e.Err }
 
 // fail says what was being done when err happened ("exec in sandbox s1:

@@ -41,7 +41,10 @@ type UsageError struct {
 	Err     error
 }
 
+// Error returns what is wrong with the command line.
 func (e *UsageError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
 func (e *UsageError) Unwrap() error { return e.Err }
 
 // UnknownCommandError is a command name that does not exist, with the
@@ -52,6 +55,7 @@ type UnknownCommandError struct {
 	Suggestions []string
 }
 
+// Error names the command and the names it may be a typo of.
 func (e *UnknownCommandError) Error() string {
 	msg := fmt.Sprintf("unknown command %q for %q", e.Name, e.Parent)
 	if len(e.Suggestions) > 0 {
