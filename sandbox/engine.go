@@ -1,6 +1,9 @@
 package sandbox
 
-import "github.com/otpbox/otpbox/sandbox/engine"
+import (
+	"github.com/otpbox/otpbox/sandbox/engine"
+	"github.com/otpbox/otpbox/sandbox/otp"
+)
 
 // The engine's types that the sandbox API uses, under the sandbox's name:
 // a sandbox's limits are the engine's, and its executions fail with the
@@ -18,6 +21,20 @@ type (
 	RuntimeError = engine.RuntimeError
 	// CompileCache holds compiled programs; see [engine.CompileCache].
 	CompileCache = engine.CompileCache
+)
+
+// The views of a sandbox's processes, from its OTP runtime.
+type (
+	// Tree is a sandbox's supervision trees; see [otp.Tree].
+	Tree = otp.Tree
+	// Node is one process of a Tree; see [otp.Node].
+	Node = otp.Node
+	// RestartRecord is one restart or supervisor exit; see [otp.Record].
+	RestartRecord = otp.Record
+	// TraceEntry is a worker's recent messages; see [otp.TraceEntry].
+	TraceEntry = otp.TraceEntry
+	// TracedMessage is one traced message; see [otp.TracedMessage].
+	TracedMessage = otp.TracedMessage
 )
 
 // ErrLimitExceeded is wrapped by every [*LimitError].

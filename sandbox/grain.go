@@ -11,6 +11,7 @@ import (
 	pcluster "github.com/asynkron/protoactor-go/cluster"
 	"github.com/otpbox/otpbox/sandbox/engine"
 	"github.com/otpbox/otpbox/sandbox/internal/wire"
+	"github.com/otpbox/otpbox/sandbox/otp"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -37,7 +38,7 @@ type grain struct {
 	seq        uint64    // the journal's last sequence number, as loaded or appended
 	done       *answered // the answers of the latest executions with a request id
 	sess       *engine.Session
-	otp        *otpRuntime
+	otp        *otp.Runtime
 	lastActive time.Time
 }
 
@@ -55,7 +56,7 @@ func (g *grain) Receive(ctx actor.Context) {
 		g.host.passivations.Add(1)
 		g.retire(ctx)
 	case *actor.Stopping:
-		g.stopTree()
+		g.drop()
 	case proto.Message:
 		if g.retired {
 			// Sent before this activation left the directory: the caller
@@ -72,7 +73,7 @@ func (g *grain) Receive(ctx actor.Context) {
 // answered (with a retry).
 func (g *grain) retire(ctx actor.Context) {
 	g.retired = true
-	g.stopTree()
+	g.drop()
 	if g.identity != nil && g.host.dir != nil {
 		g.host.dir.RemovePid(g.identity, ctx.Self())
 	}
@@ -161,14 +162,15 @@ func (g *grain) load() error {
 		g.seq = entries[n-1].Seq
 	}
 	for _, e := range entries {
-		res, err := g.sess.Execute(context.Background(), e.Code)
+		g.otp.SetClock(e.At)
+		res, err := g.sess.Replay(context.Background(), e.Code)
 		if err == nil && e.ID != "" {
 			g.done.put(e.ID, execResult(res))
 		}
 		if err != nil {
-			// Starlark is deterministic: an accepted execution replays. A
-			// difference means the limits or the runtime changed; say so
-			// and go on with what replayed.
+			// A sandbox is deterministic: an accepted execution replays
+			// the same. A difference means the runtime changed under the
+			// journal; say so and go on with what replayed.
 			g.host.log.Warn("sandbox replay diverged", slog.String("id", g.id), slog.Uint64("seq", e.Seq), slog.Any("error", err))
 		}
 	}
@@ -178,9 +180,9 @@ func (g *grain) load() error {
 
 // fresh starts a new session (and no tree) with the sandbox's limits.
 func (g *grain) fresh() {
-	g.stopTree()
-	g.otp = newOTPRuntime(g.host, g.id, g.meta.Requirements.Limits)
-	opts := []engine.Option{engine.WithEnv(g.host.env), engine.WithLocal(otpLocal, g.otp)}
+	limits := g.meta.Requirements.Limits
+	g.otp = otp.New(otp.Config{Limits: limits})
+	opts := []engine.Option{engine.WithEnv(otp.Env), engine.WithWorld(g.otp), engine.WithLocal(otp.LocalKey, g.otp)}
 	if g.host.compile != nil {
 		opts = append(opts, engine.WithCompileCache(g.host.compile))
 	}
@@ -189,11 +191,10 @@ func (g *grain) fresh() {
 	g.lastActive = g.host.now()
 }
 
-func (g *grain) stopTree() {
-	if g.otp != nil {
-		g.otp.stop()
-		g.otp = nil
-	}
+// drop lets go of the session and its processes: nothing of a sandbox
+// runs between executions, so there is nothing to stop.
+func (g *grain) drop() {
+	g.sess, g.otp = nil, nil
 }
 
 func (g *grain) create(m *wire.Create) *wire.Reply {
@@ -234,8 +235,17 @@ func (g *grain) exec(m *wire.Exec) *wire.ExecResult {
 		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, m.DeadlineUnixNs))
 		defer cancel()
 	}
+	at := g.host.now()
+	g.otp.SetClock(at)
+	seen := g.otp.LastRecord()
 	res, err := g.sess.Execute(ctx, m.Code)
 	g.lastActive = g.host.now()
+	if errors.Is(err, engine.ErrBroken) {
+		// The session could not undo the failed execution: rebuild it
+		// from the journal on the next call.
+		g.meta = nil
+		g.drop()
+	}
 	if err != nil {
 		return &wire.ExecResult{Failure: toFailure(err)}
 	}
@@ -244,13 +254,12 @@ func (g *grain) exec(m *wire.Exec) *wire.ExecResult {
 	// The expected sequence number fences the journal: an activation
 	// that is not the only one (moved away while its member was
 	// unreachable) cannot write behind the other's back.
-	seq, err := g.host.store.Append(sctx, g.id, Entry{Seq: g.seq + 1, Code: m.Code, At: g.lastActive, ID: m.RequestId})
+	seq, err := g.host.store.Append(sctx, g.id, Entry{Seq: g.seq + 1, Code: m.Code, At: at, ID: m.RequestId})
 	if err != nil {
 		// The execution is not durable: rebuild from what is, so memory
 		// never holds state the journal lost.
 		g.meta = nil
-		g.stopTree()
-		g.sess = nil
+		g.drop()
 		if errors.Is(err, ErrConflict) {
 			// Another activation wrote: the caller asks again, and finds
 			// either this one, reloaded, or the one now placed.
@@ -260,6 +269,11 @@ func (g *grain) exec(m *wire.Exec) *wire.ExecResult {
 		return &wire.ExecResult{Failure: toFailure(&StoreError{Op: "append", Err: err})}
 	}
 	g.seq = seq
+	if f := g.host.onRecord; f != nil {
+		for _, rec := range g.otp.RecordsSince(seen) {
+			f(g.id, rec)
+		}
+	}
 	r := execResult(res)
 	g.done.put(m.RequestId, r)
 	return r
@@ -323,7 +337,7 @@ func (g *grain) describe() *wire.Reply {
 		Executions:   st.Executions,
 		Globals:      st.Globals,
 		HeapBytes:    st.HeapBytes,
-		Actors:       g.otp.actorCount(),
+		Actors:       g.otp.Actors(),
 	}
 	raw, _ := json.Marshal(&info)
 	return &wire.Reply{Json: raw}
@@ -347,7 +361,7 @@ func (g *grain) destroy() *wire.Reply {
 	if err := g.load(); err != nil {
 		return failure(err)
 	}
-	g.stopTree()
+	g.drop()
 	ctx, cancel := g.ctx()
 	defer cancel()
 	if err := g.host.store.Delete(ctx, g.id); err != nil {
@@ -364,11 +378,11 @@ func (g *grain) query(m *wire.Query) *wire.Reply {
 	var v any
 	switch m.What {
 	case "tree":
-		v = g.otp.tree()
+		v = g.otp.Tree()
 	case "restarts":
-		v = g.otp.restarts()
+		v = g.otp.Records()
 	case "trace":
-		v = g.otp.trace()
+		v = g.otp.Trace()
 	default:
 		return failure(errors.New("sandbox: unknown query " + m.What))
 	}

@@ -16,7 +16,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otpbox/otpbox/cluster"
-	"github.com/otpbox/otpbox/sandbox/engine"
 	"github.com/otpbox/otpbox/sandbox/internal/wire"
 )
 
@@ -64,6 +63,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock defaults to time.Now.
 	Clock func() time.Time
+	// OnRecord, when set, hears of every restart and supervisor exit in
+	// the sandboxes' trees that an accepted execution made (not those of
+	// replays). It runs on the sandbox's goroutine: it must not block.
+	OnRecord func(id string, r RestartRecord)
 	// CompileCache keeps compiled programs; default the process-wide LRU of the engine.
 	// NewSharedCompileCache shares them between nodes through the cache.
 	CompileCache CompileCache
@@ -78,10 +81,10 @@ type Host struct {
 	idle         time.Duration
 	storeTimeout time.Duration
 	reqTimeout   time.Duration
-	env          *engine.Env
 	log          *slog.Logger
 	now          func() time.Time
 	compile      CompileCache // nil: the sessions' default
+	onRecord     func(id string, r RestartRecord)
 	replays      atomic.Uint64
 	passivations atomic.Uint64
 }
@@ -92,7 +95,7 @@ func NewHost(cfg Config) (*Host, error) {
 		return nil, errors.New("sandbox: Config.Store is required")
 	}
 	h := &Host{store: cfg.Store, node: cfg.Node, idle: cfg.IdleTimeout, storeTimeout: cfg.StoreTimeout,
-		reqTimeout: cfg.RequestTimeout, log: cfg.Logger, now: cfg.Clock, env: otpEnv, compile: cfg.CompileCache}
+		reqTimeout: cfg.RequestTimeout, log: cfg.Logger, now: cfg.Clock, compile: cfg.CompileCache, onRecord: cfg.OnRecord}
 	if h.node == "" {
 		h.node = "local"
 	}

@@ -645,3 +645,35 @@ func (m *Machine) GetChildSpec(id string) (ChildSpec, error) {
 	}
 	return c.spec, nil
 }
+
+// Clone returns a copy of m that shares nothing mutable with it and runs
+// its processes through the same Runtime: a runtime that can undo its
+// work (a sandbox's failed execution) keeps a clone and goes back to it.
+// m must not have a restart retry pending (a Later callback not yet run).
+func (m *Machine) Clone() *Machine {
+	c := *m
+	c.history = m.history.clone()
+	c.restarts = slices.Clone(m.restarts)
+	c.children = make([]*child, len(m.children))
+	c.ids = make(map[string]*child, len(m.ids))
+	c.running = make(map[string]*child, len(m.running))
+	copyChild := func(x *child) *child {
+		y := *x
+		if y.pid != nil {
+			c.running[y.pid.Id] = &y
+		}
+		return &y
+	}
+	for i, x := range m.children {
+		y := copyChild(x)
+		c.children[i] = y
+		c.ids[y.spec.ID] = y
+	}
+	if m.dyn != nil {
+		c.dyn = make(map[*child]struct{}, len(m.dyn))
+		for x := range m.dyn {
+			c.dyn[copyChild(x)] = struct{}{}
+		}
+	}
+	return &c
+}

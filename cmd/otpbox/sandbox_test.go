@@ -59,14 +59,14 @@ func TestSandboxCommands(t *testing.T) {
 	if out := c.ok("sandbox", "restarts", "s1"); !strings.Contains(out, "restart requested") {
 		t.Errorf("restarts printed:\n%s", out)
 	}
-	if out := c.ok("sandbox", "trace", "s1"); !strings.Contains(out, "sandbox/s1/otp/session  call  x * 2") {
+	if out := c.ok("sandbox", "trace", "s1"); !strings.Contains(out, "<0.2.0>  call  x * 2") {
 		t.Errorf("trace printed:\n%s", out)
 	}
 	decode(t, c.ok("sandbox", "migrate", "s2", "node2", "--json"), &info)
 	if info.Node != "node2" {
 		t.Errorf("migrate --json = %+v", info)
 	}
-	want := "sandbox/s1/otp (supervisor, one_for_one) running\n└── session (worker) running state=0\n"
+	want := "root (supervisor, one_for_one) running\n└── session (worker) running state=0\n"
 	if out := c.ok("sandbox", "tree", "s1"); out != want {
 		t.Errorf("tree printed:\n%s\nwant:\n%s", out, want)
 	}

@@ -35,6 +35,7 @@ type execution struct {
 	// that builtins can observe cancellation (see [Context]); it is never
 	// retained after the call returns.
 	ctx      context.Context
+	start    time.Time // when the execution started
 	deadline time.Time // when MaxDuration elapses
 	// dctx is ctx with the deadline, made on the first Context call.
 	dctx    context.Context
@@ -44,6 +45,7 @@ type execution struct {
 	snap        *snapshot       // taken by $snap before an impure chunk runs
 	stepsHit    bool            // the step limit stopped the thread
 	durationHit bool            // the clock check stopped the thread
+	outputHit   bool            // print went past the output limit
 }
 
 func executionOf(thread *starlark.Thread) *execution {
@@ -149,6 +151,7 @@ func chargeEntries(thread *starlark.Thread, n int) error {
 // write appends s to the output, or fails with LimitOutputSize.
 func (x *execution) write(s string) error {
 	if x.out.Len()+len(s) > x.limits.MaxOutputBytes {
+		x.outputHit = true
 		return &LimitError{Limit: LimitOutputSize, Max: uint64(x.limits.MaxOutputBytes), Got: uint64(x.out.Len() + len(s))}
 	}
 	x.out.WriteString(s)

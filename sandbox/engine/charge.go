@@ -36,7 +36,13 @@ func chargeBinary(thread *starlark.Thread, op syntax.Token, x, y starlark.Value)
 	case syntax.MINUS, syntax.AMP, syntax.PIPE, syntax.CIRCUMFLEX:
 		switch x.(type) {
 		case *starlark.Set, *starlark.Dict:
-			return chargeEntries(thread, max(0, starlark.Len(x))+max(0, starlark.Len(y)))
+			if err := chargeEntries(thread, max(0, starlark.Len(x))+max(0, starlark.Len(y))); err != nil {
+				return err
+			}
+			if err := chargeHashEach(thread, x); err != nil { // every element hashed again
+				return err
+			}
+			return chargeHashEach(thread, y)
 		}
 	case syntax.LTLT:
 		if i, ok := x.(starlark.Int); ok {

@@ -64,6 +64,42 @@ func TestAllocationIsCharged(t *testing.T) {
 		{"str of a deep structure", "x = []\nfor i in range(5000):\n  x = [x]\nstr(x)"},
 		{"codepoints materialised", "s = 'é' * 200000\nL = [list(s.codepoints()) for i in range(100)]"},
 	}
+	runAttacks(t, tests)
+}
+
+// TestHashAndCompareAreCharged runs code whose hashing or comparing is
+// exponential in the steps that built its values, and scans of long
+// strings that take one step each. Each must fail with the step limit
+// rather than hold a CPU where nothing can cancel it.
+func TestHashAndCompareAreCharged(t *testing.T) {
+	const nested = "t = (1,)\nfor i in range(64):\n  t = (t, t)\n"
+	const wide = "x = [1]\nfor i in range(4):\n  x = [x] * 1000\ny = [1]\nfor i in range(4):\n  y = [y] * 1000\n"
+	tests := []struct {
+		name, code string
+	}{
+		{"nested tuple as a dict key", nested + "{t: 1}"},
+		{"nested tuple in a dict", nested + "t in {}"},
+		{"nested tuple index", nested + "d = {}\nd[t]"},
+		{"nested tuple stored", nested + "d = {}\nd[t] = 1"},
+		{"nested tuple in a set", nested + "set([t])"},
+		{"nested tuple get", nested + "{}.get(t)"},
+		{"nested tuple comprehension", nested + "{k: 1 for k in [t]}"},
+		{"nested tuples compared", nested + "u = (1,)\nfor i in range(64):\n  u = (u, u)\nt == u"},
+		{"wide lists compared", wide + "x == y"},
+		{"wide lists ordered", wide + "x < y"},
+		{"wide lists in a list", wide + "x in [y]"},
+		{"wide lists sorted", wide + "sorted([x, y])"},
+		{"wide lists max", wide + "max([x, y])"},
+		{"wide list index", wide + "[y].index(x)"},
+		{"long string scans", "s = 'a' * 4000000\nfor i in range(1000000):\n  s.count('b')"},
+		{"long string finds", "s = 'a' * 4000000\nfor i in range(1000000):\n  'b' in s"},
+		{"long string compares", "s = 'a' * 4000000\nu = 'a' * 4000000\nfor i in range(1000000):\n  s == u"},
+	}
+	runAttacks(t, tests)
+}
+
+func runAttacks(t *testing.T, tests []struct{ name, code string }) {
+	t.Helper()
 	s := engine.NewSession(engine.Limits{})
 	exec(t, s, "keep = 'still here'")
 	for _, tt := range tests {

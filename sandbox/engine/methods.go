@@ -30,11 +30,89 @@ var guardedMethods = map[string]methodCost{
 	"keys":                 costCopy(1),
 	"values":               costCopy(1),
 	"extend":               costArgs(false),
-	"update":               costArgs(false),
-	"union":                costArgs(true),
-	"intersection":         costArgs(true),
-	"difference":           costArgs(true),
-	"symmetric_difference": costArgs(true),
+	"update":               costHashedArgs(costArgs(false)),
+	"union":                costHashedArgs(costArgs(true)),
+	"intersection":         costHashedArgs(costArgs(true)),
+	"difference":           costHashedArgs(costArgs(true)),
+	"symmetric_difference": costHashedArgs(costArgs(true)),
+	// Methods that hash, compare or scan (see compare.go).
+	"get":        costKeyArg,
+	"pop":        costKeyArg,
+	"setdefault": costKeyArg,
+	"add":        costKeyArg,
+	"discard":    costKeyArg,
+	"remove":     costKeyArg,
+	"index":      costKeyArg,
+	"count":      costKeyArg,
+	"issubset":   costHashedArgs(nil),
+	"issuperset": costHashedArgs(nil),
+	"isdisjoint": costHashedArgs(nil),
+	"find":       costScan,
+	"rfind":      costScan,
+	"rindex":     costScan,
+	"startswith": costScan,
+	"endswith":   costScan,
+	"strip":      costScan,
+	"lstrip":     costScan,
+	"rstrip":     costScan,
+	"partition":  costScan,
+	"rpartition": costScan,
+	"elems":      costScan,
+	"codepoints": costScan,
+}
+
+// costKeyArg charges for the first argument as these methods use it: a
+// key hashed into a dict or set, or a value compared with each element of
+// a list, or a substring looked for in a string.
+func costKeyArg(thread *starlark.Thread, recv starlark.Value, args starlark.Tuple, _ []starlark.Tuple) error {
+	switch recv.(type) {
+	case starlark.String:
+		return costScan(thread, recv, args, nil)
+	case *starlark.List:
+		if len(args) > 0 {
+			return chargeMembership(thread, args[0], recv)
+		}
+	case *starlark.Dict, *starlark.Set:
+		if len(args) > 0 {
+			return chargeHash(thread, args[0])
+		}
+	}
+	return nil
+}
+
+// costHashedArgs adds to cost (when not nil) the work of hashing every
+// element of the receiver and the arguments, as set and dict methods do
+// (extend is a list's: it hashes nothing).
+func costHashedArgs(cost methodCost) methodCost {
+	return func(thread *starlark.Thread, recv starlark.Value, args starlark.Tuple, kwargs []starlark.Tuple) error {
+		if cost != nil {
+			if err := cost(thread, recv, args, kwargs); err != nil {
+				return err
+			}
+		}
+		if _, ok := recv.(*starlark.List); ok {
+			return nil
+		}
+		for _, v := range append(starlark.Tuple{recv}, args...) {
+			if err := chargeHashEach(thread, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// costScan charges for a pass over the receiver string and the
+// arguments: these methods run in one interpreter step however long the
+// string.
+func costScan(thread *starlark.Thread, recv starlark.Value, args starlark.Tuple, _ []starlark.Tuple) error {
+	n := len(recvString(recv))
+	for _, a := range args {
+		if s, ok := starlark.AsString(a); ok {
+			n += len(s)
+		}
+	}
+	return chargeWork(thread, n/16)
 }
 
 func builtinAttr(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {

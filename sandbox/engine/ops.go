@@ -26,6 +26,7 @@ const (
 	nameSlice    = "$slice"  // $slice(x, lo, hi, step) is x[lo:hi:step]
 	nameSpread   = "$spread" // f(*$spread(x)) charges for unpacking x
 	nameAttr     = "$attr"   // $attr(x, "join") is x.join, guarded
+	nameKey      = "$key"    // $key(k) is k, charged for hashing it
 	nameTmpObj   = "$o"      // temporaries of x[k] op= y
 	nameTmpKey   = "$k"
 )
@@ -53,6 +54,10 @@ func hiddenBuiltins() starlark.StringDict {
 	for _, op := range binaryOps {
 		d[binaryName(op)] = starlark.NewBuiltin(binaryName(op), binaryBuiltin(op))
 	}
+	for _, op := range compareOps {
+		d[binaryName(op)] = starlark.NewBuiltin(binaryName(op), compareBuiltin(op))
+	}
+	d[nameKey] = starlark.NewBuiltin(nameKey, builtinKey)
 	d[inplaceName(syntax.PLUS)] = starlark.NewBuiltin(inplaceName(syntax.PLUS), builtinInplaceAdd)
 	d[inplaceName(syntax.PIPE)] = starlark.NewBuiltin(inplaceName(syntax.PIPE), builtinInplacePipe)
 	for _, op := range []syntax.Token{syntax.MINUS, syntax.PLUS, syntax.TILDE} {
@@ -76,7 +81,7 @@ func builtinGlobal(thread *starlark.Thread, _ *starlark.Builtin, args starlark.T
 
 func builtinSnapshot(thread *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
 	if x := executionOf(thread); x != nil && x.session != nil && x.snap == nil {
-		x.snap = takeSnapshot(x.session.globals, x.session.limits.MaxHeapBytes)
+		x.snap = takeSnapshot(x.session.globals, x.session.world, x.session.limits.MaxHeapBytes)
 	}
 	return starlark.None, nil
 }

@@ -40,6 +40,11 @@ func WithCompileCache(c CompileCache) Option {
 	return func(s *Session) { s.cache = c }
 }
 
+// WithWorld makes w part of every execution's transaction; see [World].
+func WithWorld(w World) Option {
+	return func(s *Session) { s.world = w }
+}
+
 type local struct {
 	key   string
 	value any

@@ -3,7 +3,9 @@ package engine
 import (
 	"errors"
 	"math/bits"
+	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"go.starlark.net/starlark"
@@ -217,4 +219,124 @@ type sizeError struct{ size, limit int }
 
 func (e *sizeError) Error() string {
 	return "value too large to convert to string (about " + strconv.Itoa(e.size) + " bytes, " + strconv.Itoa(e.limit) + " allowed)"
+}
+
+// Repr returns v's repr for display, cut to about limit bytes with "…"
+// when it is longer. Its work is bounded by limit whatever v is: a value
+// shared many times (an exponential repr) or nested deeply costs no more
+// than a short one.
+func Repr(v starlark.Value, limit int) string {
+	if n, err := reprSize(v, false, limit); err == nil && n <= limit {
+		return v.String()
+	}
+	w := reprWriter{left: limit}
+	w.value(v, 0)
+	return w.b.String() + "…"
+}
+
+// reprWriter writes a repr until its budget is spent.
+type reprWriter struct {
+	b    strings.Builder
+	left int
+	path []starlark.Value // containers being written, for cycles
+}
+
+func (w *reprWriter) write(s string) bool {
+	if len(s) > w.left {
+		w.b.WriteString(strings.ToValidUTF8(s[:w.left], ""))
+		w.left = 0
+		return false
+	}
+	w.b.WriteString(s)
+	w.left -= len(s)
+	return w.left > 0
+}
+
+func (w *reprWriter) onPath(v starlark.Value) bool { return slices.Contains(w.path, v) }
+
+func (w *reprWriter) value(v starlark.Value, depth int) bool {
+	if depth > maxReprDepth {
+		return w.write("...")
+	}
+	switch v := v.(type) {
+	case starlark.Tuple:
+		return w.seq("(", ")", v, depth)
+	case *starlark.List:
+		if w.onPath(v) {
+			return w.write("[...]")
+		}
+		w.path = append(w.path, v)
+		defer func() { w.path = w.path[:len(w.path)-1] }()
+		elems := make([]starlark.Value, 0, min(v.Len(), w.left))
+		for i := 0; i < v.Len() && i < w.left; i++ {
+			elems = append(elems, v.Index(i))
+		}
+		return w.seq("[", "]", elems, depth)
+	case *starlark.Dict:
+		if w.onPath(v) {
+			return w.write("{...}")
+		}
+		w.path = append(w.path, v)
+		defer func() { w.path = w.path[:len(w.path)-1] }()
+		if !w.write("{") {
+			return false
+		}
+		i := 0
+		for k, e := range v.Entries() {
+			if i > 0 && !w.write(", ") {
+				return false
+			}
+			if !w.value(k, depth+1) || !w.write(": ") || !w.value(e, depth+1) {
+				return false
+			}
+			i++
+		}
+		return w.write("}")
+	case *starlark.Set:
+		if !w.write("set([") {
+			return false
+		}
+		i := 0
+		for e := range v.Elements() {
+			if i > 0 && !w.write(", ") {
+				return false
+			}
+			if !w.value(e, depth+1) {
+				return false
+			}
+			i++
+		}
+		return w.write("])")
+	case starlark.String:
+		if len(v) > w.left {
+			v = v[:w.left]
+		}
+		return w.write(v.String())
+	case starlark.Int:
+		if _, err := intDigits(v); err != nil {
+			return w.write("<int of " + strconv.Itoa(intBits(v)) + " bits>")
+		}
+	}
+	if n, err := reprSize(v, false, w.left); err != nil || n > w.left {
+		return w.write("<" + v.Type() + ">")
+	}
+	return w.write(v.String())
+}
+
+func (w *reprWriter) seq(open, close string, elems []starlark.Value, depth int) bool {
+	if !w.write(open) {
+		return false
+	}
+	for i, e := range elems {
+		if i > 0 && !w.write(", ") {
+			return false
+		}
+		if !w.value(e, depth+1) {
+			return false
+		}
+	}
+	if open == "(" && len(elems) == 1 && !w.write(",") {
+		return false
+	}
+	return w.write(close)
 }

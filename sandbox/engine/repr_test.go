@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math/big"
 	"strings"
 	"testing"
 
@@ -63,16 +64,16 @@ func TestHeapSize(t *testing.T) {
 	s := starlark.String(strings.Repeat("x", 1000))
 	shared := starlark.NewList([]starlark.Value{s})
 	g := starlark.StringDict{"a": shared, "b": shared}
-	one := heapSize(starlark.StringDict{"a": shared}, 1<<30)
-	two := heapSize(g, 1<<30)
+	one := heapSize(starlark.StringDict{"a": shared}, noWorld{}, 1<<30)
+	two := heapSize(g, noWorld{}, 1<<30)
 	if one < 1000 || two-one > 100 {
 		t.Errorf("shared list counted twice? one=%d two=%d", one, two)
 	}
 	shared.Append(shared) // cycles terminate
-	if n := heapSize(g, 1<<30); n < one {
+	if n := heapSize(g, noWorld{}, 1<<30); n < one {
 		t.Errorf("cyclic size %d < %d", n, one)
 	}
-	if n := heapSize(g, 10); n <= 10 {
+	if n := heapSize(g, noWorld{}, 10); n <= 10 {
 		t.Errorf("limit not reported: %d", n)
 	}
 }
@@ -99,5 +100,46 @@ func TestIdentical(t *testing.T) {
 		if got := identical(tt.a, tt.b); got != tt.want {
 			t.Errorf("identical(%v, %v) = %v", tt.a, tt.b, got)
 		}
+	}
+}
+
+func TestReprBounded(t *testing.T) {
+	x := starlark.Value(starlark.NewList([]starlark.Value{starlark.String("leaf")}))
+	for range 40 { // a repr of 2^40 leaves, a heap of 40 lists
+		x = starlark.NewList([]starlark.Value{x, x})
+	}
+	tup := starlark.Value(starlark.Tuple{starlark.MakeInt(1)})
+	for range 64 {
+		tup = starlark.Tuple{tup, tup}
+	}
+	cyc := starlark.NewList(nil)
+	_ = cyc.Append(cyc)
+	big := new(big.Int).Lsh(big.NewInt(1), 100_000)
+	tests := []struct {
+		name string
+		v    starlark.Value
+		want string
+	}{
+		{"short", starlark.NewList([]starlark.Value{starlark.MakeInt(1), starlark.String("a")}), `[1, "a"]`},
+		{"one-tuple", starlark.Tuple{starlark.MakeInt(1)}, `(1,)`},
+		{"cycle", cyc, `[[...]]`},
+		{"shared lists", x, ""},
+		{"shared tuples", tup, ""},
+		{"long string", starlark.String(strings.Repeat("a", 10_000)), ""},
+		{"huge int", starlark.MakeBigInt(big), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Repr(tt.v, 64)
+			if tt.want != "" && got != tt.want {
+				t.Fatalf("Repr = %q, want %q", got, tt.want)
+			}
+			if len(got) > 64+len("…") {
+				t.Fatalf("Repr = %d bytes, want at most 64 and the ellipsis: %q", len(got), got)
+			}
+			if tt.want == "" && !strings.HasSuffix(got, "…") {
+				t.Fatalf("Repr = %q, want it cut", got)
+			}
+		})
 	}
 }

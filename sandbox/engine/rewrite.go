@@ -189,7 +189,7 @@ func (r *rewriter) target(e syntax.Expr) syntax.Expr {
 		e.X = r.target(e.X)
 	case *syntax.IndexExpr:
 		r.impure = true
-		e.X, e.Y = r.expr(e.X), r.expr(e.Y)
+		e.X, e.Y = r.expr(e.X), r.key(r.expr(e.Y))
 	case *syntax.DotExpr:
 		r.impure = true
 		e.X = r.expr(e.X)
@@ -240,7 +240,7 @@ func (r *rewriter) expr(e syntax.Expr) syntax.Expr {
 		e.X = r.expr(e.X)
 	case *syntax.BinaryExpr:
 		e.X, e.Y = r.expr(e.X), r.expr(e.Y)
-		if guardedBinary(e) {
+		if guardedBinary(e) || guardedCompare(e) {
 			return call(binaryName(e.Op), e.OpPos, e.X, e.Y)
 		}
 	case *syntax.UnaryExpr:
@@ -267,7 +267,7 @@ func (r *rewriter) expr(e syntax.Expr) syntax.Expr {
 			return call(nameAttr, e.Dot, e.X, &syntax.Literal{Token: syntax.STRING, TokenPos: e.NamePos, Raw: strconv.Quote(name), Value: name})
 		}
 	case *syntax.IndexExpr:
-		e.X, e.Y = r.expr(e.X), r.expr(e.Y)
+		e.X, e.Y = r.expr(e.X), r.key(r.expr(e.Y))
 	case *syntax.SliceExpr:
 		e.X = r.expr(e.X)
 		bounds := []*syntax.Expr{&e.Lo, &e.Hi, &e.Step}
@@ -303,11 +303,11 @@ func (r *rewriter) expr(e syntax.Expr) syntax.Expr {
 	case *syntax.DictExpr:
 		for _, entry := range e.List {
 			if entry, ok := entry.(*syntax.DictEntry); ok {
-				entry.Key, entry.Value = r.expr(entry.Key), r.expr(entry.Value)
+				entry.Key, entry.Value = r.key(r.expr(entry.Key)), r.expr(entry.Value)
 			}
 		}
-	case *syntax.DictEntry:
-		e.Key, e.Value = r.expr(e.Key), r.expr(e.Value)
+	case *syntax.DictEntry: // a dict comprehension's body
+		e.Key, e.Value = r.key(r.expr(e.Key)), r.expr(e.Value)
 	case *syntax.ListExpr:
 		r.exprs(e.List)
 	case *syntax.TupleExpr:
@@ -333,6 +333,28 @@ func guardedBinary(e *syntax.BinaryExpr) bool {
 		return true
 	}
 	return e.Op == syntax.STAR && (isText(e.X) || isText(e.Y))
+}
+
+// guardedCompare reports whether a comparison or a membership test must
+// be charged: neither operand is a literal (comparing with a literal
+// stops at its first node).
+func guardedCompare(e *syntax.BinaryExpr) bool {
+	switch e.Op {
+	case syntax.EQL, syntax.NEQ, syntax.LT, syntax.GT, syntax.LE, syntax.GE:
+		return !isConst(e.X) && !isConst(e.Y)
+	case syntax.IN, syntax.NOT_IN:
+		return !isConst(e.X) || !isConst(e.Y)
+	}
+	return false
+}
+
+// key wraps a dict key, set element or index that is not a literal in
+// $key, which charges for hashing it.
+func (r *rewriter) key(e syntax.Expr) syntax.Expr {
+	if isConst(e) {
+		return e
+	}
+	return call(nameKey, syntax.Start(e), e)
 }
 
 // isConst reports whether e is a literal, possibly signed or parenthesised.

@@ -31,7 +31,7 @@ var threads = sync.Pool{New: func() any { return new(starlark.Thread) }}
 // returns. A panic in a builtin becomes a RuntimeError.
 func (x *execution) run(ctx context.Context, f func(*starlark.Thread) error) (steps uint64, err error) {
 	start := time.Now()
-	x.ctx, x.deadline = ctx, start.Add(x.limits.MaxDuration)
+	x.ctx, x.start, x.deadline = ctx, start, start.Add(x.limits.MaxDuration)
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("sandbox: execution cancelled: %w", context.Cause(ctx))
 	}
@@ -90,6 +90,8 @@ func onMaxSteps(thread *starlark.Thread) {
 	case time.Now().After(x.deadline):
 		x.durationHit = true
 		thread.Cancel("duration limit")
+	case x.ctx.Err() != nil:
+		thread.Cancel("cancelled")
 	default:
 		thread.SetMaxExecutionSteps(min(x.limits.MaxSteps+1, thread.Steps+tickSteps))
 	}

@@ -27,6 +27,7 @@ type Session struct {
 	env    *Env
 	cache  CompileCache
 	locals []local // set on each thread; see WithLocal
+	world  World   // noWorld unless WithWorld
 
 	mu      sync.Mutex // serializes Execute; protects the fields below
 	globals starlark.StringDict
@@ -53,14 +54,15 @@ type Result struct {
 // Stats describes a session's state.
 type Stats struct {
 	Globals    int    // number of global names
-	HeapBytes  int64  // approximate size of the globals, as last checked
+	HeapBytes  int64  // approximate size of the globals and the world, as last checked
 	Executions uint64 // executions accepted so far
 }
 
 // NewSession returns a session with no globals. Zero fields of limits
 // take their defaults (see [DefaultLimits]).
 func NewSession(limits Limits, opts ...Option) *Session {
-	s := &Session{limits: limits.WithDefaults(), env: defaultEnv, cache: defaultCache, globals: starlark.StringDict{}}
+	s := &Session{limits: limits.WithDefaults(), env: defaultEnv, cache: defaultCache, world: noWorld{},
+		globals: starlark.StringDict{}}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -90,6 +92,24 @@ func (s *Session) Stats() Stats {
 // execution that rebinds x does not change what an earlier function sees
 // as x, but mutating a shared list or dict does (as in Starlark's REPL).
 func (s *Session) Execute(ctx context.Context, code string) (*Result, error) {
+	return s.execute(ctx, code, &s.limits)
+}
+
+// replayDuration is the wall-clock limit of a replayed execution.
+const replayDuration = time.Hour
+
+// Replay executes code as Execute does, without its wall-clock limit:
+// code that was accepted once is replayed to rebuild the session (from a
+// journal), and a busier machine must not make it fail. The step budget,
+// which does not depend on the machine, still applies, so replaying gives
+// the same result as the first run.
+func (s *Session) Replay(ctx context.Context, code string) (*Result, error) {
+	limits := s.limits
+	limits.MaxDuration = replayDuration
+	return s.execute(ctx, code, &limits)
+}
+
+func (s *Session) execute(ctx context.Context, code string, limits *Limits) (*Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.broken {
@@ -103,14 +123,18 @@ func (s *Session) Execute(ctx context.Context, code string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := &execution{session: s, limits: &s.limits, locals: s.locals}
+	x := &execution{session: s, limits: limits, locals: s.locals}
 	var (
 		module starlark.StringDict
 		value  string
 	)
+	s.world.Begin()
 	steps, err := x.run(ctx, func(thread *starlark.Thread) error {
 		var err error
 		if module, err = prog.Init(thread, s.env.predeclared); err != nil {
+			return err
+		}
+		if err := s.world.Settle(thread); err != nil {
 			return err
 		}
 		if v, ok := module[nameResult]; ok && v != starlark.None {
@@ -124,6 +148,7 @@ func (s *Session) Execute(ctx context.Context, code string) (*Result, error) {
 	if err != nil {
 		return nil, s.rollback(x, err)
 	}
+	s.world.Commit()
 	return &Result{Value: value, Output: x.out.String(), Steps: steps, Duration: time.Since(start)}, nil
 }
 
@@ -162,8 +187,8 @@ func (s *Session) commit(x *execution, module starlark.StringDict) error {
 		return &LimitError{Limit: LimitGlobals, Max: uint64(s.limits.MaxGlobals), Got: uint64(n)}
 	}
 	heap := s.heap
-	if len(undos) > 0 || x.snap != nil {
-		if heap = heapSize(s.globals, s.limits.MaxHeapBytes); heap > s.limits.MaxHeapBytes {
+	if len(undos) > 0 || x.snap != nil || s.world.Touched() {
+		if heap = heapSize(s.globals, s.world, s.limits.MaxHeapBytes); heap > s.limits.MaxHeapBytes {
 			revert()
 			return &LimitError{Limit: LimitHeap, Max: uint64(s.limits.MaxHeapBytes), Got: uint64(heap)}
 		}
@@ -176,9 +201,11 @@ func (s *Session) commit(x *execution, module starlark.StringDict) error {
 	return nil
 }
 
-// rollback undoes the in-place mutations of a failed execution and
-// returns err, joined with ErrBroken if that was impossible.
+// rollback undoes the effects of a failed execution on the world and the
+// in-place mutations of values, and returns err, joined with ErrBroken if
+// that was impossible.
 func (s *Session) rollback(x *execution, err error) error {
+	s.world.Rollback()
 	if x.snap == nil {
 		return err
 	}

@@ -53,6 +53,15 @@ func (w *walker) globals(g starlark.StringDict) {
 	w.run()
 }
 
+// roots walks the values of world.
+func (w *walker) roots(world World) {
+	world.Roots(func(v starlark.Value) bool {
+		w.push(v)
+		w.run()
+		return !w.over()
+	})
+}
+
 // push schedules v for a visit; scalars are counted at once, which keeps
 // the stack short for lists of numbers and strings.
 func (w *walker) push(v starlark.Value) {
@@ -180,10 +189,12 @@ func (w *walker) value(v starlark.Value) {
 	}
 }
 
-// heapSize returns the approximate size of everything reachable from g,
-// or a value above limit as soon as it exceeds limit.
-func heapSize(g starlark.StringDict, limit int64) int64 {
+// heapSize returns the approximate size of everything reachable from g
+// and held by world, or a value above limit as soon as it exceeds limit.
+func heapSize(g starlark.StringDict, world World, limit int64) int64 {
 	w := newWalker(limit, nil)
+	w.size = world.Size()
 	w.globals(g)
+	w.roots(world)
 	return w.size
 }

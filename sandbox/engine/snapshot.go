@@ -37,9 +37,9 @@ type setState struct {
 	elems []starlark.Value
 }
 
-// takeSnapshot records the containers reachable from g. The committed
-// globals are within limit, so the walk is bounded by it.
-func takeSnapshot(g starlark.StringDict, limit int64) *snapshot {
+// takeSnapshot records the containers reachable from g and the roots of
+// world. What was committed is within limit, so the walk is bounded by it.
+func takeSnapshot(g starlark.StringDict, world World, limit int64) *snapshot {
 	s := new(snapshot)
 	w := newWalker(limit*2, func(v starlark.Value) {
 		switch v := v.(type) {
@@ -64,6 +64,7 @@ func takeSnapshot(g starlark.StringDict, limit int64) *snapshot {
 		}
 	})
 	w.globals(g)
+	w.roots(world)
 	return s
 }
 

@@ -23,16 +23,19 @@ func universe() starlark.StringDict {
 		"repr":    wrap(u, "repr", costText(false)),
 		"int":     wrap(u, "int", costInt),
 		"abs":     wrap(u, "abs", costAbs),
-		"dict":    wrap(u, "dict", costFirstIterable(3)),
 		"bytes":   wrap(u, "bytes", costBytes),
 		"zip":     wrap(u, "zip", costZip),
 		"sorted":  wrap(u, "sorted", costSorted),
 		"getattr": wrap(u, "getattr", nil),
 	}
-	for _, name := range []string{"list", "tuple", "reversed", "any", "all", "min", "max"} {
+	for _, name := range []string{"list", "tuple", "reversed", "any", "all"} {
 		d[name] = wrap(u, name, costFirstIterable(1))
 	}
-	d["set"] = wrap(u, "set", costFirstIterable(2))             // hash entries
+	for _, name := range []string{"min", "max"} { // comparisons
+		d[name] = wrap(u, name, costHashed(costFirstIterable(1), chargeEach))
+	}
+	d["set"] = wrap(u, "set", costHashed(costFirstIterable(2), chargeHashEach)) // hash entries
+	d["dict"] = wrap(u, "dict", costHashed(costFirstIterable(3), chargeHashEach))
 	d["enumerate"] = wrap(u, "enumerate", costFirstIterable(3)) // 2-tuples
 	return d
 }
@@ -92,7 +95,25 @@ func costSorted(thread *starlark.Thread, args starlark.Tuple, kwargs []starlark.
 		return args, err
 	}
 	n := max(0, starlark.Len(args[0]))
-	return args, Charge(thread, uint64(n*bits.Len(uint(n))/8)) // comparisons
+	// n·log n comparisons, each as deep as the elements.
+	return args, chargeWork(thread, compareWork(args[0], workLimit(thread))*bits.Len(uint(n)))
+}
+
+// costHashed adds to cost the work of hashing or comparing (each) the
+// elements of the arguments (set, dict, min, max).
+func costHashed(cost argsCost, each func(*starlark.Thread, starlark.Value) error) argsCost {
+	return func(thread *starlark.Thread, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Tuple, error) {
+		args, err := cost(thread, args, kwargs)
+		if err != nil {
+			return args, err
+		}
+		for _, a := range args {
+			if err := each(thread, a); err != nil {
+				return args, err
+			}
+		}
+		return args, nil
+	}
 }
 
 func costZip(thread *starlark.Thread, args starlark.Tuple, _ []starlark.Tuple) (starlark.Tuple, error) {

@@ -4,6 +4,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/eventstream"
 
+	"github.com/otpbox/otpbox/sandbox/otp"
 	"github.com/otpbox/otpbox/supervision"
 )
 
@@ -43,4 +44,18 @@ func (m *Metrics) WatchDeadLetters(es *eventstream.EventStream) (stop func()) {
 		}
 	})
 	return func() { es.Unsubscribe(sub) }
+}
+
+// SandboxRecord counts a record of a sandbox's supervision (see
+// sandbox/otp): a restart, or a supervisor that reached its restart
+// intensity. Sandbox supervisors run in their sandboxes, not as actors of
+// the node, so they report through their host rather than the
+// EventStream.
+func (m *Metrics) SandboxRecord(kind string) {
+	switch kind {
+	case otp.RecordRestart:
+		m.restarts.WithLabelValues("sandbox").Inc()
+	case otp.RecordGaveUp:
+		m.shutdowns.WithLabelValues("sandbox").Inc()
+	}
 }

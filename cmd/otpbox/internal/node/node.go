@@ -155,6 +155,7 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	m.Registry().MustRegister(memoryGauges(n.members.memCap)...)
 	if sh, ok := o.host.(*SandboxHost); ok {
 		sh.SetCompileCache(sandbox.NewSharedCompileCache(n.cache))
+		sh.OnRecord(func(_ string, r sandbox.RestartRecord) { m.SandboxRecord(r.Kind) })
 	}
 	if err := n.startPerformance(cfg, o.host, m.Registry()); err != nil {
 		if n.closeL3 != nil {

@@ -69,6 +69,9 @@ type SandboxHost struct {
 	// compile, when set before the host starts, keeps the sandboxes'
 	// compiled programs in the node's cache.
 	compile sandbox.CompileCache
+	// onRecord, when set before the host starts, hears of the sandboxes'
+	// restarts.
+	onRecord func(id string, r sandbox.RestartRecord)
 }
 
 var _ Host = (*SandboxHost)(nil)
@@ -76,6 +79,10 @@ var _ Host = (*SandboxHost)(nil)
 // SetCompileCache makes the sandboxes keep compiled programs in c; call it
 // before the node starts the host.
 func (h *SandboxHost) SetCompileCache(c sandbox.CompileCache) { h.compile = c }
+
+// OnRecord sets what the sandboxes tell of their restarts and supervisors
+// giving up (the metrics); call it before the host starts.
+func (h *SandboxHost) OnRecord(f func(id string, r sandbox.RestartRecord)) { h.onRecord = f }
 
 // NewSandboxHost returns the host of a node configured by cfg. It does no
 // I/O: the store opens and the member starts when the node starts the
@@ -144,7 +151,7 @@ func (h *SandboxHost) open(system *actor.ActorSystem) (err error) {
 			_ = store.Close()
 		}
 	}()
-	scfg := sandbox.Config{Store: store, Node: h.node, Logger: h.log, CompileCache: h.compile}
+	scfg := sandbox.Config{Store: store, Node: h.node, Logger: h.log, CompileCache: h.compile, OnRecord: h.onRecord}
 	var local *sandbox.Local
 	if h.member.consul != "" {
 		local, err = h.startMember(system, scfg)
