@@ -128,9 +128,22 @@ type TreeNode struct {
 	Children []*TreeNode `json:"children,omitempty"`
 }
 
-// RestartRecord is one restart inside a sandbox's trees.
+// The kinds of a RestartRecord.
+const (
+	RecordRestart      = "restart"       // a supervisor restarted a child
+	RecordGaveUp       = "gave_up"       // a supervisor reached its restart intensity and exited
+	RecordAutoShutdown = "auto_shutdown" // a significant child's exit stopped a supervisor
+)
+
+// RestartRecord is one restart, or one supervisor giving up, in a
+// sandbox's trees. Seq orders the records of a sandbox; Supervisor is the
+// supervisor's pid and Path its child ids from the root ("tree1/jobs");
+// PID is the incarnation of the child that exited.
 type RestartRecord struct {
+	Seq        uint64    `json:"seq,omitempty"`
+	Kind       string    `json:"kind,omitempty"`
 	Supervisor string    `json:"supervisor"`
+	Path       string    `json:"path,omitempty"`
 	ChildID    string    `json:"child_id,omitempty"`
 	PID        string    `json:"pid,omitempty"`
 	Reason     string    `json:"reason"`

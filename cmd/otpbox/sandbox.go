@@ -364,7 +364,8 @@ status and, for a worker, its state.`,
 func (o *clientOpts) restartsCmd() *cobra.Command {
 	return o.idCmd("restarts ID", "Show a sandbox's restart history",
 		`Restarts lists the restarts in sandbox ID's trees, oldest first: when, which
-supervisor restarted which child, and why.`,
+supervisor restarted which child (or gave up, past its restart intensity), and
+why.`,
 		`  otpbox sandbox restarts s1`,
 		func(ctx context.Context, cmd *cobra.Command, c *api.Client, id string) error {
 			recs, err := c.Sandboxes().Restarts(ctx, id)
@@ -373,9 +374,13 @@ supervisor restarted which child, and why.`,
 			}
 			return printItems(o, cmd, api.RestartList{Restarts: recs}, recs, func(w io.Writer) error {
 				t := table(w)
-				fmt.Fprintln(t, "TIME\tSUPERVISOR\tCHILD\tPID\tREASON")
+				fmt.Fprintln(t, "TIME\tKIND\tSUPERVISOR\tCHILD\tPID\tREASON")
 				for _, r := range recs {
-					fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\n", stamp(r.Time), r.Supervisor, dash(r.ChildID), dash(r.PID), r.Reason)
+					sup := r.Supervisor
+					if r.Path != "" {
+						sup += " (" + r.Path + ")"
+					}
+					fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\n", stamp(r.Time), dash(r.Kind), sup, dash(r.ChildID), dash(r.PID), r.Reason)
 				}
 				return t.Flush()
 			})
