@@ -1,6 +1,8 @@
 package node_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
@@ -349,4 +352,55 @@ func promtool(t *testing.T) string {
 	}
 	t.Fatal("promtool not found: run make promtool (make test does)")
 	return ""
+}
+
+// TestProtoactorLogsAtWarn: protoactor's INFO lines (its start-up steps,
+// dead letters with Go pointers) stay out of the node's log at the default
+// level, and come back with --log-level debug.
+func TestProtoactorLogsAtWarn(t *testing.T) {
+	for _, level := range []string{"info", "debug"} {
+		t.Run(level, func(t *testing.T) {
+			var buf syncBuffer
+			cfg := testConfig(t)
+			cfg.LogLevel = level
+			log, err := node.NewLogger(&buf, cfg.LogLevel, "text")
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := node.Start(cfg, node.WithLogger(log))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A dead letter: a message to an actor that does not exist.
+			n.System().Root.Send(n.System().NewLocalPID("nobody"), "hello")
+			if err := n.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			infos := regexp.MustCompile(`(?m)^.*level=INFO .*lib=protoactor.*$`).FindAllString(buf.String(), -1)
+			switch {
+			case level == "info" && len(infos) > 0:
+				t.Errorf("protoactor logged at INFO with --log-level info:\n%s", strings.Join(infos, "\n"))
+			case level == "debug" && len(infos) == 0:
+				t.Errorf("no protoactor INFO line with --log-level debug:\n%s", buf.String())
+			}
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the node's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex // protects b
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
