@@ -164,6 +164,9 @@ is printed with its line, backtrace or limit, and exits 1.`,
 			if len(a) == 2 && a[1] != "-" {
 				code = a[1]
 			} else {
+				if isTerminal(cmd.InOrStdin()) {
+					fmt.Fprintln(cmd.ErrOrStderr(), "otpbox: reading the code from standard input; end it with Ctrl-D")
+				}
 				b, err := io.ReadAll(cmd.InOrStdin())
 				if err != nil {
 					return fmt.Errorf("read code from stdin: %w", err)
