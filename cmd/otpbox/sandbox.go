@@ -425,10 +425,44 @@ func printInfo(w io.Writer, in *api.Info) error {
 		fmt.Fprintf(t, "Globals\t%d (about %s)\n", in.Globals, units.FormatSize(in.HeapBytes))
 		fmt.Fprintf(t, "Actors\t%d\n", in.Actors)
 	}
-	if b, err := json.Marshal(in.Requirements); err == nil {
-		fmt.Fprintf(t, "Requirements\t%s\n", b)
-	}
+	fmt.Fprintf(t, "Requirements\t%s\n", describeRequirements(in.Requirements))
 	return t.Flush()
+}
+
+// describeRequirements lists the requirements that are set, in human
+// units ("memory limit 64 MiB, max duration 2s"), or says that the node's
+// defaults apply.
+func describeRequirements(r api.Requirements) string {
+	var parts []string
+	size := func(name string, n int64) {
+		if n != 0 {
+			parts = append(parts, name+" "+units.FormatSize(n))
+		}
+	}
+	count := func(name string, n int64, unit string) {
+		if n != 0 {
+			parts = append(parts, fmt.Sprintf("%s %d%s", name, n, unit))
+		}
+	}
+	size("memory hint", r.MemoryHint)
+	size("memory limit", r.MemoryLimit)
+	count("cpu hint", r.CPUHint, "m")
+	count("cpu limit", r.CPULimit, "m")
+	l := r.Limits
+	count("max steps", int64(l.MaxSteps), "")
+	if l.MaxDuration != 0 {
+		parts = append(parts, "max duration "+l.MaxDuration.String())
+	}
+	size("max code", int64(l.MaxCodeBytes))
+	size("max output", int64(l.MaxOutputBytes))
+	count("max globals", int64(l.MaxGlobals), "")
+	size("max heap", l.MaxHeapBytes)
+	count("max actors", int64(l.MaxActors), "")
+	count("max mailbox", int64(l.MaxMailbox), "")
+	if len(parts) == 0 {
+		return "the node's defaults"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // printResult prints what the code printed, then its value unless the

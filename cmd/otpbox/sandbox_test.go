@@ -14,7 +14,7 @@ func TestSandboxCommands(t *testing.T) {
 	c := newCLI(t, "OTPBOX_ADDR", n.url)
 
 	out := c.ok("sandbox", "create", "s1", "--max-steps", "5000")
-	if !strings.Contains(out, "s1") || !strings.Contains(out, "active") || !strings.Contains(out, `"max_steps":5000`) {
+	if !strings.Contains(out, "s1") || !strings.Contains(out, "active") || !strings.Contains(out, "Requirements  max steps 5000") {
 		t.Errorf("create printed:\n%s", out)
 	}
 	var info api.Info
