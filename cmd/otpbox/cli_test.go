@@ -25,6 +25,12 @@ func TestFormatAndJSON(t *testing.T) {
 	if out != "1073741824 2s 65536 500\n" {
 		t.Errorf("human units reached the node as %q", out)
 	}
+	if out := c.ok("sandbox", "info", "s2"); !strings.Contains(out, "Requirements  memory limit 1.0 GiB, cpu limit 500m, max duration 2s, max output 64 KiB\n") {
+		t.Errorf("info printed:\n%s", out)
+	}
+	if out := c.ok("sandbox", "info", "s1"); !strings.Contains(out, "Requirements  the node's defaults\n") {
+		t.Errorf("info printed:\n%s", out)
+	}
 	if out := c.ok("sandbox", "info", "s1", "--format", "{{json .Requirements.Limits}}"); out != "{}\n" {
 		t.Errorf("--format json printed %q", out)
 	}
