@@ -1,8 +1,11 @@
 package main
 
 import (
+	"github.com/spf13/cobra"
+
 	"context"
 	"fmt"
+	"github.com/otpbox/otpbox/api"
 	"io"
 	"log/slog"
 	"net"
@@ -14,69 +17,110 @@ import (
 	"time"
 
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/bench"
-	"github.com/otpbox/otpbox/cmd/otpbox/internal/client"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/node"
+	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
 )
 
-// bench runs `otpbox bench`: the design's load test against --addr (or
-// OTPBOX_ADDR), or against a node started in process when neither is set.
-func (m *Main) bench(ctx context.Context, args []string) error {
-	c := m.newCommand("bench", "")
+// benchCommand is `otpbox bench`: the design's load test against --addr
+// (or OTPBOX_ADDR), or against a node started in process when neither is
+// set.
+func (m *Main) benchCommand() *cobra.Command {
 	var (
-		levels   string
-		requests int
-		o        bench.Options
+		addr, token, levels string
+		asJSON              bool
+		requests            int
+		o                   bench.Options
 	)
-	c.fs.StringVar(&c.addr, "addr", m.Getenv("OTPBOX_ADDR"), "node API address; env OTPBOX_ADDR (default: a node started in process)")
-	c.fs.StringVar(&c.token, "token", m.Getenv("OTPBOX_TOKEN"), "bearer token; env OTPBOX_TOKEN")
-	c.fs.BoolVar(&c.json, "json", false, `print {"levels":[…]} for scripts`)
-	c.fs.StringVar(&levels, "levels", "10,50,100,500,1000", "concurrency levels, comma-separated")
-	c.fs.IntVar(&requests, "requests-per-level", 0, "requests per level (default max(5×concurrency, 500))")
-	c.fs.DurationVar(&o.LevelTimeout, "level-timeout", bench.DefaultLevelTimeout, "deadline of one level")
-	c.fs.DurationVar(&o.RequestTimeout, "timeout", bench.DefaultRequestTimeout, "deadline of one request")
-	if _, err := c.parse(args, 0, 0); err != nil {
-		return err
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Load-test a node: create a sandbox, execute \"1 + 1\", terminate it",
+		Long: `Bench runs the design's load test: at each concurrency level (--levels), that
+many workers run requests (create a sandbox, execute "1 + 1", terminate it)
+until the level's request count is reached (--requests-per-level, by default
+max(5 x concurrency, 500)). Per level it reports requests, errors, error rate,
+average, p50, p99 and max latency, and throughput. Without --addr (or
+OTPBOX_ADDR) it starts a node in process on a free loopback port with a
+scratch data directory. A progress bar is drawn on stderr when it is a
+terminal.`,
+		Example: `  otpbox bench
+  otpbox bench --levels 10,100 --requests-per-level 1000
+  otpbox bench --addr http://127.0.0.1:4000 --json`,
+		Args: args(0, 0, ""),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if o.Levels, err = parseLevels(levels); err != nil {
+				return usage(cmd, "%v", err)
+			}
+			if requests > 0 {
+				o.Requests = func(int) int { return requests }
+			}
+			ctx := cmd.Context()
+			if addr == "" {
+				n, stop, err := m.benchNode()
+				if err != nil {
+					return fmt.Errorf("bench: start a node in process: %w", err)
+				}
+				defer stop()
+				addr = n.HTTPAddr()
+				fmt.Fprintf(m.Stderr, "bench: started a node in process on %s\n", addr)
+			}
+			maxC := slices.Max(o.Levels)
+			transport := &http.Transport{
+				DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+				MaxIdleConns:        2 * maxC,
+				MaxIdleConnsPerHost: 2 * maxC,
+				IdleConnTimeout:     90 * time.Second,
+			}
+			defer transport.CloseIdleConnections()
+			// No retries: a refusal is a result of the load test.
+			cl, err := api.NewClient(&api.Config{Address: addr, Token: token, Retry: api.NoRetry,
+				HTTPClient: &http.Client{Transport: transport}, UserAgent: "otpbox-bench"})
+			if err != nil {
+				return usage(cmd, "--addr: %v", err)
+			}
+			if isTerminal(m.Stderr) {
+				p := &progressBar{w: m.Stderr}
+				o.Progress = p.update
+				defer p.finish()
+			}
+			rep, err := bench.Run(ctx, benchTarget{cl.Sandboxes()}, o)
+			if err != nil {
+				return fmt.Errorf("bench: %w", err)
+			}
+			out := clientOpts{json: asJSON}
+			return out.print(cmd, rep, func(w io.Writer) error { printReport(w, rep); return nil })
+		},
 	}
-	var err error
-	if o.Levels, err = parseLevels(levels); err != nil {
-		return err
-	}
-	if requests > 0 {
-		o.Requests = func(int) int { return requests }
-	}
-	addr := c.addr
-	if addr == "" {
-		n, stop, err := m.benchNode()
-		if err != nil {
-			return err
-		}
-		defer stop()
-		addr = n.HTTPAddr()
-		fmt.Fprintf(m.Stderr, "bench: started a node in process on %s\n", addr)
-	}
-	maxC := slices.Max(o.Levels)
-	transport := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        2 * maxC,
-		MaxIdleConnsPerHost: 2 * maxC,
-		IdleConnTimeout:     90 * time.Second,
-	}
-	defer transport.CloseIdleConnections()
-	cl, err := client.New(addr, c.token, &http.Client{Transport: transport})
-	if err != nil {
-		return err
-	}
-	if isTerminal(m.Stderr) {
-		p := &progressBar{w: m.Stderr}
-		o.Progress = p.update
-		defer p.finish()
-	}
-	rep, err := bench.Run(ctx, cl, o)
-	if err != nil {
-		return err
-	}
-	return c.output(rep, func(w io.Writer) { printReport(w, rep) })
+	fs := cmd.Flags()
+	fs.StringVar(&addr, "addr", m.Getenv("OTPBOX_ADDR"), "node API address; env OTPBOX_ADDR (default: a node started in process)")
+	fs.StringVar(&token, "token", m.Getenv("OTPBOX_TOKEN"), "bearer token; env OTPBOX_TOKEN")
+	fs.BoolVar(&asJSON, "json", false, `print {"levels":[…]} for scripts`)
+	fs.StringVar(&levels, "levels", "10,50,100,500,1000", "concurrency levels, comma-separated")
+	fs.IntVar(&requests, "requests-per-level", 0, "requests per level (default max(5×concurrency, 500))")
+	fs.DurationVar(&o.LevelTimeout, "level-timeout", bench.DefaultLevelTimeout, "deadline of one level")
+	fs.DurationVar(&o.RequestTimeout, "timeout", bench.DefaultRequestTimeout, "deadline of one request")
+	return cmd
 }
+
+// benchTarget drives a node through the api client.
+type benchTarget struct{ s *api.Sandboxes }
+
+func (t benchTarget) Create(ctx context.Context, id string, _ server.Requirements) (*server.Info, error) {
+	if _, err := t.s.Create(ctx, id, api.Requirements{}); err != nil {
+		return nil, err
+	}
+	return &server.Info{ID: id}, nil
+}
+
+func (t benchTarget) Execute(ctx context.Context, id, code string) (*server.Result, error) {
+	r, err := t.s.Exec(ctx, id, code)
+	if err != nil {
+		return nil, err
+	}
+	return &server.Result{Value: r.Value, Output: r.Output, Steps: r.Steps, Duration: r.Duration}, nil
+}
+
+func (t benchTarget) Terminate(ctx context.Context, id string) error { return t.s.Terminate(ctx, id) }
 
 // benchNode starts a node on a free loopback port with a scratch data
 // directory; stop shuts it down and removes the directory.
@@ -108,7 +152,7 @@ func parseLevels(s string) ([]int, error) {
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {
-			return nil, fmt.Errorf("--levels: %q is not a positive number: %w", f, ErrUsage)
+			return nil, fmt.Errorf("--levels: %q is not a positive number", f)
 		}
 		out = append(out, n)
 	}

@@ -288,7 +288,7 @@ func classify(err error, stepsHit bool, ctx context.Context, limits server.Limit
 	switch {
 	case stepsHit:
 		return &server.LimitError{Limit: "steps", Max: limits.MaxSteps, Got: steps}
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) && limits.MaxDuration > 0:
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) && limits.MaxDuration > 0 && d >= limits.MaxDuration:
 		return &server.LimitError{Limit: "duration", Max: uint64(limits.MaxDuration), Got: uint64(d)}
 	case ctx.Err() != nil:
 		return ctx.Err()

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/eventstream"
 
 	"github.com/otpbox/otpbox/sandbox/otp"
@@ -27,6 +28,19 @@ func (m *Metrics) WatchSupervision(es *eventstream.EventStream, treeOf TreeOf) (
 			m.restarts.WithLabelValues(bounded(trees, treeOf(ev.Name))).Inc()
 		case ev.Kind == supervision.IntensityExceeded:
 			m.shutdowns.WithLabelValues(bounded(trees, treeOf(ev.Name))).Inc()
+		}
+	})
+	return func() { es.Unsubscribe(sub) }
+}
+
+// WatchDeadLetters counts the messages protoactor could not deliver (to
+// a stopped or unknown actor) into otpbox_deadletters_total, in place of
+// protoactor's log line per dead letter. It returns a function that stops
+// watching.
+func (m *Metrics) WatchDeadLetters(es *eventstream.EventStream) (stop func()) {
+	sub := es.Subscribe(func(evt any) {
+		if _, ok := evt.(*actor.DeadLetterEvent); ok {
+			m.deadLetters.Inc()
 		}
 	})
 	return func() { es.Unsubscribe(sub) }

@@ -141,9 +141,10 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	// forever. One node per process.
 	otel.SetMeterProvider(meters)
 	n.system = actor.NewActorSystem(
-		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return o.log.With("lib", "protoactor") }),
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return libraryLogger(o.log, cfg.LogLevel) }),
 		actor.WithMetricProviders(meters),
 	)
+	metrics.PrimeProtoactor(meters, n.system.Address())
 	n.members = newNodeMembership(cfg, o.host)
 	if n.cache, n.closeL3, err = newCache(cfg, n.system, n.members); err != nil {
 		return nil, err
@@ -151,6 +152,7 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	m.Registry().MustRegister(n.cache)
 	n.memMetrics = memoryoptimizer.NewMetrics()
 	m.Registry().MustRegister(n.memMetrics.Collector())
+	m.Registry().MustRegister(memoryGauges(n.members.memCap)...)
 	if sh, ok := o.host.(*SandboxHost); ok {
 		sh.SetCompileCache(sandbox.NewSharedCompileCache(n.cache))
 		sh.OnRecord(func(_ string, r sandbox.RestartRecord) { m.SandboxRecord(r.Kind) })
@@ -161,7 +163,9 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 		}
 		return nil, err
 	}
-	n.unwatch = m.WatchSupervision(n.system.EventStream, treeOf)
+	unwatch := m.WatchSupervision(n.system.EventStream, treeOf)
+	undead := m.WatchDeadLetters(n.system.EventStream)
+	n.unwatch = func() { unwatch(); undead() }
 	m.ObserveSandboxes(o.host)
 	boxes := metrics.NewMailboxes("node")
 	samplers := []metrics.MailboxSampler{boxes}
@@ -186,6 +190,7 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 		Recorder:       m,
 		Logger:         o.log,
 	})
+	m.InitRoutes(n.api.Routes())
 	app, err := supervision.Start(n.system, supervision.Spec{
 		Name:     AppName,
 		Flags:    supervision.Flags{Strategy: supervision.OneForOne, Intensity: 3, Period: 5 * time.Second},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	goredis "github.com/redis/go-redis/v9"
+	bbolt "go.etcd.io/bbolt"
 
 	"github.com/otpbox/otpbox/cluster"
 	"github.com/otpbox/otpbox/cluster/consul"
@@ -193,6 +194,9 @@ func (h *SandboxHost) openStore() (s sandbox.Store, where string, err error) {
 	}
 	where = filepath.Join(h.dataDir, StoreFile)
 	b, err := bolt.Open(where)
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return nil, "", fmt.Errorf("sandbox store %s is locked: another otpbox node uses data directory %s (one node per data directory; stop it or pass another --data-dir): %w", where, h.dataDir, err)
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("sandbox store: %w", err)
 	}

@@ -214,7 +214,7 @@ func TestSandboxHostRequestTimeout(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.RequestTimeout = node.Duration{Duration: 200 * time.Millisecond}
 	n, _ := startReal(t, cfg)
-	want(t, n, "POST", "/v1/sandboxes", `{"id":"spin","requirements":{"limits":{"max_steps":1000000000000,"max_duration":1000000000}}}`, http.StatusCreated, nil)
+	want(t, n, "POST", "/v1/sandboxes", `{"id":"spin","requirements":{"limits":{"max_steps":100000000,"max_duration":"1s"}}}`, http.StatusCreated, nil)
 	var p server.Problem
 	want(t, n, "POST", "/v1/sandboxes/spin/exec", `{"code":"while True:\n  pass"}`, http.StatusServiceUnavailable, &p)
 	if p.Kind() != "timeout" {
@@ -330,7 +330,8 @@ func TestStartFailsOnLockedStore(t *testing.T) {
 	defer other.Close()
 	_, err = node.Start(cfg, quiet())
 	var failed *supervision.FailedToStartError
-	if !errors.As(err, &failed) || failed.ID != node.HostChildID || !strings.Contains(err.Error(), node.StoreFile) {
+	if !errors.As(err, &failed) || failed.ID != node.HostChildID || !strings.Contains(err.Error(), node.StoreFile) ||
+		!strings.Contains(err.Error(), "another otpbox node uses data directory") {
 		t.Fatalf("Start on a locked store = %v", err)
 	}
 }

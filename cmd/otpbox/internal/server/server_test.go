@@ -286,7 +286,7 @@ func TestExecuteErrors(t *testing.T) {
 
 func TestRequestTimeout(t *testing.T) {
 	a := newAPI(t, server.Config{RequestTimeout: 50 * time.Millisecond})
-	a.create("spin", server.Requirements{Limits: server.Limits{MaxSteps: 1 << 62}})
+	a.create("spin", server.Requirements{Limits: server.Limits{MaxSteps: 100_000_000}})
 	a.do("POST", "/v1/sandboxes/spin/exec", `{"code":"while True:\n  pass"}`).
 		wantProblem(t, http.StatusServiceUnavailable, "timeout")
 }
