@@ -27,7 +27,7 @@ import (
 // returned, the neighbour's p99, and how long the attack took to stop.
 func TestHostilePrograms(t *testing.T) {
 	bin := binary(t)
-	p := startNode(t, bin, t.TempDir(), "--admin", "off", "--log-level", "error")
+	p := startNode(t, bin, t.TempDir(), "--admin", "off")
 	go func() { // drain the log: a node blocked on stderr would stall
 		for range p.lines {
 		}
@@ -87,9 +87,10 @@ start_supervisor(supervisor(intensity=1000000000, period=1, children=[{"id": "w"
 `, want: api.ErrLimitExceeded, limit: "steps"},
 		{name: "worker state growth", setup: worker + `
 def grow(msg, state):
-    return state + [msg] * 1000
+    return state + [msg * 1000]
 sup = start_supervisor(supervisor(children=[{"id": "w", "start": worker(init=lambda a: [], handle_cast=grow)}]))
-`, code: "for i in range(100):\n    cast(whereis(sup, \"w\"), \"x\" * 1000)", want: api.ErrLimitExceeded, limit: "heap"},
+`, code: "for i in range(100):\n    cast(whereis(sup, \"w\"), \"x\" * 1000)", want: api.ErrLimitExceeded, limit: "heap",
+			req: api.Requirements{Limits: api.Limits{MaxSteps: 100_000_000, MaxHeapBytes: 16 << 20}}},
 		{name: "nested values through mailboxes", setup: worker + `
 def keep(msg, state):
     return msg
@@ -139,12 +140,13 @@ sup = start_supervisor(supervisor(children=[{"id": "w", "start": worker(init=ini
 			wg.Wait()
 			stopped := time.Since(start)
 			cpuAttack := cpuTime(t, pid) - cpu0
-			// What the node does once the attack returned: nothing of the
-			// attacker's runs between executions.
+			lat := stopNeighbour()
+			// What the node does once the attack returned and the
+			// neighbour stopped: nothing of the attacker's runs between
+			// executions.
 			cpu1 := cpuTime(t, pid)
 			time.Sleep(500 * time.Millisecond) // a measuring window, not a synchronisation
 			cpuAfter := cpuTime(t, pid) - cpu1
-			lat := stopNeighbour()
 
 			for k, err := range errs {
 				if a.want == "" {
