@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -26,6 +29,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		levels   string
 		requests int
 		o        bench.Options
+		open     openFlags
 	)
 	c.fs.StringVar(&c.addr, "addr", m.Getenv("OTPBOX_ADDR"), "node API address; env OTPBOX_ADDR (default: a node started in process)")
 	c.fs.StringVar(&c.token, "token", m.Getenv("OTPBOX_TOKEN"), "bearer token; env OTPBOX_TOKEN")
@@ -34,10 +38,15 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	c.fs.IntVar(&requests, "requests-per-level", 0, "requests per level (default max(5×concurrency, 500))")
 	c.fs.DurationVar(&o.LevelTimeout, "level-timeout", bench.DefaultLevelTimeout, "deadline of one level")
 	c.fs.DurationVar(&o.RequestTimeout, "timeout", bench.DefaultRequestTimeout, "deadline of one request")
+	open.register(c.fs)
 	if _, err := c.parse(args, 0, 0); err != nil {
 		return err
 	}
-	var err error
+	oo, err := open.options(c.fs)
+	if err != nil {
+		return err
+	}
+	oo.RequestTimeout = o.RequestTimeout
 	if o.Levels, err = parseLevels(levels); err != nil {
 		return err
 	}
@@ -55,16 +64,34 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stderr, "bench: started a node in process on %s\n", addr)
 	}
 	maxC := slices.Max(o.Levels)
+	if oo.Users > 0 {
+		maxC = max(oo.Connections, bench.DefaultSetupConcurrency)
+	}
 	transport := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:        2 * maxC,
 		MaxIdleConnsPerHost: 2 * maxC,
 		IdleConnTimeout:     90 * time.Second,
 	}
+	if oo.Users > 0 {
+		transport.MaxConnsPerHost = maxC // the open model's connections
+	}
 	defer transport.CloseIdleConnections()
 	cl, err := client.New(addr, c.token, &http.Client{Transport: transport})
 	if err != nil {
 		return err
+	}
+	if oo.Users > 0 {
+		if isTerminal(m.Stderr) {
+			p := &progressBar{w: m.Stderr}
+			oo.Progress = p.phase
+			defer p.finish()
+		}
+		rep, err := bench.RunOpen(ctx, cl, oo)
+		if err != nil {
+			return err
+		}
+		return c.output(rep, func(w io.Writer) { printOpenReport(w, rep, oo) })
 	}
 	if isTerminal(m.Stderr) {
 		p := &progressBar{w: m.Stderr}
@@ -130,20 +157,29 @@ func printReport(w io.Writer, rep bench.Report) {
 	}
 }
 
-// progressBar draws one line per level on a terminal, redrawn when the
-// percentage changes. bench.Run serialises the calls.
+// progressBar draws one line per level (or phase) on a terminal, redrawn
+// when the percentage changes. bench.Run and bench.RunOpen serialise the
+// calls.
 type progressBar struct {
 	w        io.Writer
-	level    int
+	label    string
 	last     int
 	drawn    bool
 	finished bool
 }
 
 func (p *progressBar) update(level, done, total int) {
-	if level != p.level {
+	p.draw(fmt.Sprintf("concurrency %5d", level), done, total)
+}
+
+func (p *progressBar) phase(name string, done, total int) {
+	p.draw(fmt.Sprintf("%-9s", name), done, total)
+}
+
+func (p *progressBar) draw(label string, done, total int) {
+	if label != p.label {
 		p.finish()
-		p.level, p.last, p.finished = level, -1, false
+		p.label, p.last, p.finished = label, -1, false
 	}
 	pct := done * 100 / max(total, 1)
 	if pct == p.last {
@@ -152,7 +188,7 @@ func (p *progressBar) update(level, done, total int) {
 	p.last, p.drawn = pct, true
 	const width = 30
 	fill := pct * width / 100
-	fmt.Fprintf(p.w, "\rconcurrency %5d [%s%s] %3d%% %d/%d", level,
+	fmt.Fprintf(p.w, "\r%s [%s%s] %3d%% %d/%d", label,
 		strings.Repeat("=", fill), strings.Repeat(" ", width-fill), pct, done, total)
 }
 
@@ -161,5 +197,97 @@ func (p *progressBar) finish() {
 	if p.drawn && !p.finished {
 		fmt.Fprintln(p.w)
 		p.finished = true
+	}
+}
+
+// openFlags are the flags of the open-model load test (--users).
+type openFlags struct {
+	users, connections int
+	rates, thinks      string
+	duration           time.Duration
+}
+
+func (f *openFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&f.users, "users", 0, "open model: this many users, each with its own sandbox, execute `n += 1` at --rate (or every --think) whatever the latency")
+	fs.StringVar(&f.rates, "rate", "", "open model: aggregate `executions/s`; a comma-separated list sweeps them and prints the knee")
+	fs.StringVar(&f.thinks, "think", "", "open model: each user's `time` between executions (rate = users / think), instead of --rate; a list sweeps")
+	fs.DurationVar(&f.duration, "duration", bench.DefaultDuration, "open model: how long each rate runs")
+	fs.IntVar(&f.connections, "connections", bench.DefaultConnections, "open model: most requests outstanding at once; one due while all are busy waits, its latency counted from when it was due")
+}
+
+// options checks the open-model flags against each other; Users is 0
+// without --users.
+func (f *openFlags) options(fs *flag.FlagSet) (bench.OpenOptions, error) {
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if f.users <= 0 {
+		if set["users"] {
+			return bench.OpenOptions{}, fmt.Errorf("--users: %d is not a positive number: %w", f.users, ErrUsage)
+		}
+		for _, name := range []string{"rate", "think", "duration", "connections"} {
+			if set[name] {
+				return bench.OpenOptions{}, fmt.Errorf("--%s needs --users: %w", name, ErrUsage)
+			}
+		}
+		return bench.OpenOptions{}, nil
+	}
+	if set["levels"] || set["requests-per-level"] || set["level-timeout"] {
+		return bench.OpenOptions{}, fmt.Errorf("--users (open model) and --levels (closed loop) exclude each other: %w", ErrUsage)
+	}
+	o := bench.OpenOptions{Users: f.users, Duration: f.duration, Connections: f.connections}
+	if f.duration <= 0 {
+		return o, fmt.Errorf("--duration: %v is not positive: %w", f.duration, ErrUsage)
+	}
+	if f.connections <= 0 {
+		return o, fmt.Errorf("--connections: %d is not a positive number: %w", f.connections, ErrUsage)
+	}
+	switch {
+	case (f.rates == "") == (f.thinks == ""):
+		return o, fmt.Errorf("--users needs one of --rate and --think: %w", ErrUsage)
+	case f.rates != "":
+		for _, s := range strings.Split(f.rates, ",") {
+			r, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			if err != nil || !(r > 0) || math.IsInf(r, 0) {
+				return o, fmt.Errorf("--rate: %q is not a positive number: %w", s, ErrUsage)
+			}
+			o.Rates = append(o.Rates, r)
+		}
+	default:
+		for _, s := range strings.Split(f.thinks, ",") {
+			d, err := time.ParseDuration(strings.TrimSpace(s))
+			if err != nil || d <= 0 {
+				return o, fmt.Errorf("--think: %q is not a positive duration: %w", s, ErrUsage)
+			}
+			o.Rates = append(o.Rates, float64(f.users)/d.Seconds())
+		}
+	}
+	return o, nil
+}
+
+func printOpenReport(w io.Writer, rep bench.OpenReport, o bench.OpenOptions) {
+	fmt.Fprintf(w, "%d users, one sandbox each (set-up %.1f s); %q at each rate for %v, latency from each request's scheduled time\n",
+		rep.Users, rep.SetupS, rep.Code, o.Duration)
+	t := table(w)
+	fmt.Fprintln(t, "RATE/s\tACHIEVED/s\tREQUESTS\tERRORS\tP50 ms\tP90 ms\tP99 ms\tP99.9 ms\tMAX ms")
+	for _, s := range rep.Steps {
+		fmt.Fprintf(t, "%.0f\t%.1f\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\n", s.TargetRate, s.AchievedRate, s.Requests, s.Errors,
+			s.P50MS, s.P90MS, s.P99MS, s.P999MS, s.MaxMS)
+	}
+	t.Flush()
+	for _, s := range rep.Steps {
+		if s.Errors == 0 {
+			continue
+		}
+		kinds := slices.Sorted(maps.Keys(s.ErrorsByKind))
+		parts := make([]string, len(kinds))
+		for i, k := range kinds {
+			parts[i] = fmt.Sprintf("%s %d", k, s.ErrorsByKind[k])
+		}
+		fmt.Fprintf(w, "%.0f/s: errors: %s; first: %s\n", s.TargetRate, strings.Join(parts, ", "), s.FirstError)
+	}
+	if rep.Knee > 0 {
+		fmt.Fprintf(w, "knee: %.0f/s (the highest rate with p99 ≤ %v and no errors)\n", rep.Knee, bench.KneeP99)
+	} else {
+		fmt.Fprintf(w, "knee: none (no rate had p99 ≤ %v and no errors)\n", bench.KneeP99)
 	}
 }
