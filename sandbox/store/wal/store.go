@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/otpbox/otpbox/sandbox"
 	"github.com/otpbox/otpbox/sandbox/store/internal/codec"
@@ -43,6 +44,8 @@ type Store struct {
 
 	compactMu   sync.Mutex // one compaction at a time
 	compactKick chan struct{}
+
+	writes, syncs atomic.Int64 // for Stats
 
 	stop       chan struct{} // closed by Close
 	writerDone chan struct{} // closed when the writer wrote everything and left
@@ -234,17 +237,50 @@ func (s *Store) Load(ctx context.Context, id string) ([]sandbox.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, wrap("load", id, err)
 	}
+	for {
+		// Wait for the latest write without holding reclaim (the syncer
+		// takes it), then read if no newer write came meanwhile.
+		s.mu.Lock()
+		err := s.usable()
+		var b *batch
+		if bx := s.boxes[id]; bx != nil {
+			b = bx.pending
+		}
+		s.mu.Unlock()
+		if err == nil {
+			err = b.wait()
+		}
+		if err != nil {
+			return nil, wrap("load", id, err)
+		}
+		es, ok, err := s.read(id)
+		if err != nil {
+			return nil, wrap("load", id, err)
+		}
+		if ok {
+			return es, nil
+		}
+	}
+}
+
+// read reads id's entries if all of them are acknowledged; ok is false
+// when a write is still pending.
+func (s *Store) read(id string) (es []sandbox.Entry, ok bool, err error) {
 	s.reclaim.RLock()
 	defer s.reclaim.RUnlock()
 	s.mu.Lock()
 	if err := s.usable(); err != nil {
 		s.mu.Unlock()
-		return nil, wrap("load", id, err)
+		return nil, false, err
 	}
 	bx := s.boxes[id]
 	if bx == nil || len(bx.entries) == 0 {
 		s.mu.Unlock()
-		return nil, nil
+		return nil, true, nil
+	}
+	if !bx.pending.acknowledged() {
+		s.mu.Unlock()
+		return nil, false, nil
 	}
 	locs := slices.Clone(bx.entries)
 	segs := make(map[uint32]*segment)
@@ -253,16 +289,9 @@ func (s *Store) Load(ctx context.Context, id string) ([]sandbox.Entry, error) {
 			segs[l.seg] = s.segment(l.seg)
 		}
 	}
-	b := bx.pending
 	s.mu.Unlock()
-	if err := b.wait(); err != nil {
-		return nil, wrap("load", id, err)
-	}
-	out, err := readEntries(locs, segs)
-	if err != nil {
-		return nil, wrap("load", id, err)
-	}
-	return out, nil
+	es, err = readEntries(locs, segs)
+	return es, err == nil, err
 }
 
 // Truncate implements sandbox.Store.
@@ -449,13 +478,17 @@ type Stats struct {
 	Bytes, LiveBytes int64
 	// Sandboxes is the number of sandboxes with metadata or entries.
 	Sandboxes int
+	// Writes and Syncs count the write(2) and fdatasync calls of
+	// records since Open: under concurrent appends, many records share
+	// each.
+	Writes, Syncs int64
 }
 
 // Stats returns the log's figures.
 func (s *Store) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Segments: len(s.segs), Sandboxes: len(s.boxes)}
+	st := Stats{Segments: len(s.segs), Sandboxes: len(s.boxes), Writes: s.writes.Load(), Syncs: s.syncs.Load()}
 	for _, seg := range s.segs {
 		st.Bytes += seg.size
 		st.LiveBytes += seg.live

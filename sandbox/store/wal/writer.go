@@ -27,6 +27,19 @@ func (b *batch) wait() error {
 	return b.err
 }
 
+// acknowledged reports whether b was acknowledged (nil is).
+func (b *batch) acknowledged() bool {
+	if b == nil {
+		return true
+	}
+	select {
+	case <-b.done:
+		return true
+	default:
+		return false
+	}
+}
+
 func (b *batch) finish(err error) {
 	b.err = err
 	close(b.done)
@@ -110,6 +123,7 @@ func (s *Store) write(b *batch) error {
 		}
 	}
 	_, err := f.WriteAt(b.buf, b.off)
+	s.writes.Add(1)
 	b.buf = nil
 	return err
 }
@@ -141,6 +155,10 @@ func (s *Store) syncLoop() {
 // syncOnce syncs the segments written since the last sync and
 // acknowledges the batches waiting for it.
 func (s *Store) syncOnce() error {
+	// Hold reclaim so that the compactor does not close a segment
+	// under the sync (it drops a removed segment from dirty first).
+	s.reclaim.RLock()
+	defer s.reclaim.RUnlock()
 	s.syncMu.Lock()
 	batches, dirty := s.toSync, s.dirty
 	s.toSync, s.dirty = nil, nil
@@ -148,6 +166,7 @@ func (s *Store) syncOnce() error {
 	var err error
 	if err = s.failure(); err == nil {
 		for _, seg := range dirty {
+			s.syncs.Add(1)
 			if e := datasync(seg.f.Load()); e != nil {
 				err = s.fail(e)
 				break
