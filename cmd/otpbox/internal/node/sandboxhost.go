@@ -20,14 +20,20 @@ import (
 	"github.com/otpbox/otpbox/sandbox"
 	"github.com/otpbox/otpbox/sandbox/store/bolt"
 	"github.com/otpbox/otpbox/sandbox/store/redis"
+	"github.com/otpbox/otpbox/sandbox/store/wal"
 	"github.com/otpbox/otpbox/supervision"
 )
 
 // errNotRunning answers calls before the host started and after it closed.
 var errNotRunning = fmt.Errorf("%w: the sandbox host is not running", server.ErrUnavailable)
 
-// StoreFile is the bolt file of the sandbox store, in the data directory.
-const StoreFile = "sandboxes.db"
+// StoreFile is the bolt file of the sandbox store (--journal bolt), and
+// JournalDir the directory of the wal store (--journal wal, the default),
+// in the data directory.
+const (
+	StoreFile  = "sandboxes.db"
+	JournalDir = "journal"
+)
 
 // redisPingTimeout bounds the check that Redis answers when the host
 // opens its store.
@@ -48,6 +54,9 @@ const redisPingTimeout = 5 * time.Second
 // It is safe for concurrent use.
 type SandboxHost struct {
 	dataDir, redisURL, node string
+	journal                 string       // "wal" or "bolt"
+	journalSync             wal.SyncMode // of the wal journal
+	journalSyncInterval     time.Duration
 	drainTimeout            time.Duration
 	log                     *slog.Logger
 
@@ -83,14 +92,18 @@ func NewSandboxHost(cfg Config, log *slog.Logger) *SandboxHost {
 	if log == nil {
 		log = slog.Default()
 	}
+	mode, _ := wal.ParseSyncMode(cfg.JournalSync) // validated; "" is always
 	return &SandboxHost{
-		dataDir:      cfg.DataDir,
-		redisURL:     cfg.Redis,
-		node:         cfg.Node,
-		drainTimeout: cfg.DrainTimeout.Duration,
-		member:       memberConfigOf(cfg),
-		log:          log.With("component", "sandbox"),
-		gate:         gate{max: int(cfg.MaxInFlight)},
+		journalSync:         mode,
+		dataDir:             cfg.DataDir,
+		redisURL:            cfg.Redis,
+		node:                cfg.Node,
+		journal:             cfg.Journal,
+		journalSyncInterval: cfg.JournalSyncInterval.Duration,
+		drainTimeout:        cfg.DrainTimeout.Duration,
+		member:              memberConfigOf(cfg),
+		log:                 log.With("component", "sandbox"),
+		gate:                gate{max: int(cfg.MaxInFlight)},
 	}
 }
 
@@ -182,12 +195,24 @@ func (h *SandboxHost) openStore() (s sandbox.Store, where string, err error) {
 	if err := os.MkdirAll(h.dataDir, 0o750); err != nil {
 		return nil, "", fmt.Errorf("sandbox store: %w", err)
 	}
-	where = filepath.Join(h.dataDir, StoreFile)
-	b, err := bolt.Open(where)
+	boltFile := filepath.Join(h.dataDir, StoreFile)
+	if h.journal == "bolt" {
+		b, err := bolt.Open(boltFile)
+		if err != nil {
+			return nil, "", fmt.Errorf("sandbox store: %w", err)
+		}
+		return b, boltFile, nil
+	}
+	where = filepath.Join(h.dataDir, JournalDir)
+	w, err := wal.Open(where, wal.Config{Sync: h.journalSync, SyncInterval: h.journalSyncInterval, Logger: h.log})
 	if err != nil {
 		return nil, "", fmt.Errorf("sandbox store: %w", err)
 	}
-	return b, where, nil
+	if err := migrateBolt(boltFile, w, h.log); err != nil {
+		_ = w.Close()
+		return nil, "", fmt.Errorf("sandbox store: %w", err)
+	}
+	return w, fmt.Sprintf("%s (sync %s)", where, h.journalSync), nil
 }
 
 // passivateAll passivates every sandbox within the drain timeout.
