@@ -3,7 +3,7 @@ GO       ?= go
 PKGS     ?= ./...
 TESTFLAGS ?=
 
-.PHONY: run test test-short test-deps consul bench lint vet fmt proto
+.PHONY: run test test-short test-deps consul bench bench-journal lint vet fmt proto
 
 ## run: start a single node with the embedded defaults (Ctrl-C or SIGTERM stops it gracefully)
 run: bin/otpbox
@@ -33,9 +33,14 @@ test-deps:
 consul:
 	@bash scripts/consul.sh install
 
-## bench: every benchmark, with allocations
-bench:
+## bench: every benchmark, with allocations (and the journal candidates, below)
+bench: bench-journal
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+## bench-journal: the journal candidates (bolt, pebble, wal) side by side, beside one durable append
+## (sandbox/store/pebble is a module of its own, so that the node does not depend on Pebble)
+bench-journal:
+	cd sandbox/store/pebble && $(GO) test -count=1 ./... && $(GO) test -run='^$$' -bench=. -benchmem -benchtime=2s ./...
 
 ## lint: go vet and gofmt
 lint: vet fmt

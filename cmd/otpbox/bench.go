@@ -30,6 +30,8 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		requests int
 		o        bench.Options
 		open     openFlags
+		journal  = node.DefaultConfig().Journal
+		sync     = node.DefaultConfig().JournalSync
 	)
 	c.fs.StringVar(&c.addr, "addr", m.Getenv("OTPBOX_ADDR"), "node API address; env OTPBOX_ADDR (default: a node started in process)")
 	c.fs.StringVar(&c.token, "token", m.Getenv("OTPBOX_TOKEN"), "bearer token; env OTPBOX_TOKEN")
@@ -39,6 +41,8 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	c.fs.DurationVar(&o.LevelTimeout, "level-timeout", bench.DefaultLevelTimeout, "deadline of one level")
 	c.fs.DurationVar(&o.RequestTimeout, "timeout", bench.DefaultRequestTimeout, "deadline of one request")
 	open.register(c.fs)
+	c.fs.StringVar(&journal, "journal", journal, "the in-process node's journal store: wal or bolt (without --addr)")
+	c.fs.StringVar(&sync, "journal-sync", sync, "the in-process node's --journal-sync: always or interval (without --addr)")
 	if _, err := c.parse(args, 0, 0); err != nil {
 		return err
 	}
@@ -55,13 +59,13 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	}
 	addr := c.addr
 	if addr == "" {
-		n, stop, err := m.benchNode()
+		n, stop, err := m.benchNode(journal, sync)
 		if err != nil {
 			return err
 		}
 		defer stop()
 		addr = n.HTTPAddr()
-		fmt.Fprintf(m.Stderr, "bench: started a node in process on %s\n", addr)
+		fmt.Fprintf(m.Stderr, "bench: started a node in process on %s (journal %s, sync %s)\n", addr, journal, sync)
 	}
 	maxC := slices.Max(o.Levels)
 	if oo.Users > 0 {
@@ -107,13 +111,18 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 
 // benchNode starts a node on a free loopback port with a scratch data
 // directory; stop shuts it down and removes the directory.
-func (m *Main) benchNode() (*node.Node, func(), error) {
+func (m *Main) benchNode(journal, sync string) (*node.Node, func(), error) {
 	dir, err := os.MkdirTemp("", "otpbox-bench-")
 	if err != nil {
 		return nil, nil, err
 	}
 	cfg := node.DefaultConfig()
 	cfg.HTTPAddr, cfg.AdminAddr, cfg.DataDir = "127.0.0.1:0", "off", dir
+	cfg.Journal, cfg.JournalSync = journal, sync
+	if err := cfg.Validate(); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, nil, fmt.Errorf("%w: %w", err, ErrUsage)
+	}
 	log := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	n, err := node.Start(cfg, append([]node.Option{node.WithLogger(log)}, m.NodeOptions...)...)
 	if err != nil {
