@@ -51,6 +51,9 @@ const (
 	// DefaultCompactRatio is how many times its live bytes the log may
 	// grow to before the compactor rewrites its oldest segment.
 	DefaultCompactRatio = 2.0
+	// MaxSegmentSize bounds Config.SegmentSize (offsets in a segment
+	// are 32-bit).
+	MaxSegmentSize = 1 << 30
 	// MaxRecordSize bounds one record (a sandbox's code and request id,
 	// or its metadata).
 	MaxRecordSize = 64 << 20
@@ -65,7 +68,7 @@ type Config struct {
 	// DefaultSyncInterval).
 	SyncInterval time.Duration
 	// SegmentSize is the size past which a new segment starts (default
-	// DefaultSegmentSize).
+	// DefaultSegmentSize, at most MaxSegmentSize).
 	SegmentSize int64
 	// CompactRatio bounds the log's size as a multiple of its live
 	// bytes (default DefaultCompactRatio; at least 1.1). The log always
@@ -82,6 +85,7 @@ func (c Config) withDefaults() Config {
 	if c.SegmentSize <= 0 {
 		c.SegmentSize = DefaultSegmentSize
 	}
+	c.SegmentSize = min(c.SegmentSize, MaxSegmentSize)
 	if c.CompactRatio <= 0 {
 		c.CompactRatio = DefaultCompactRatio
 	}
