@@ -27,8 +27,9 @@ var Appenders = []int{1, 16, 256}
 // BenchAppend measures s under appenders goroutines, each appending
 // EntrySize-byte entries to its own sandbox (as sandboxes do: one
 // execution at a time each), b.N appends in all. Besides ns/op (the
-// reciprocal of the throughput) it reports appends/s and the p50 and p99
-// latency of one append, in µs.
+// reciprocal of the throughput) it reports appends/s, the p50 and p99
+// latency of one append in µs, and the process's CPU time (user and
+// system, the kernel's work for syncs included) per append.
 func BenchAppend(b *testing.B, s sandbox.Store, appenders int) {
 	b.Helper()
 	ctx := context.Background()
@@ -47,7 +48,7 @@ func BenchAppend(b *testing.B, s sandbox.Store, appenders int) {
 	)
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	for a := range appenders {
 		id := fmt.Sprintf("bench-%d", a)
 		wg.Go(func() {
@@ -66,12 +67,13 @@ func BenchAppend(b *testing.B, s sandbox.Store, appenders int) {
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), cpuTime()-cpu0
 	b.StopTimer()
 	if err := fail.Load(); err != nil {
 		b.Fatal(*err)
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "appends/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/op")
 	b.ReportMetric(float64(lat.ValueAtQuantile(50)), "p50-µs")
 	b.ReportMetric(float64(lat.ValueAtQuantile(99)), "p99-µs")
 }
@@ -90,7 +92,7 @@ func BenchDurableAppend(b *testing.B, dir string) {
 	lat := hdr.New(1, int64(time.Minute/time.Microsecond), 3)
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	for range b.N {
 		t0 := time.Now()
 		if _, err := f.Write(rec); err != nil {
@@ -101,9 +103,10 @@ func BenchDurableAppend(b *testing.B, dir string) {
 		}
 		_ = lat.RecordValue(max(time.Since(t0).Microseconds(), 1))
 	}
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), cpuTime()-cpu0
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "appends/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/op")
 	b.ReportMetric(float64(lat.ValueAtQuantile(50)), "p50-µs")
 	b.ReportMetric(float64(lat.ValueAtQuantile(99)), "p99-µs")
 }
