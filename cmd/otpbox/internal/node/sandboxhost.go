@@ -41,8 +41,9 @@ const redisPingTimeout = 5 * time.Second
 
 // SandboxHost is the node's sandbox host: the sandbox package's grains on
 // a single-member protoactor cluster (sandbox.Local) on the node's actor
-// system, with their journals and metadata in <data dir>/sandboxes.db
-// (bolt) or, with Config.Redis, in Redis.
+// system, with their journals and metadata in the embedded Config.Journal
+// (<data dir>/journal, the wal store, or <data dir>/sandboxes.db, bolt)
+// or, with Config.Redis, in Redis.
 //
 // Its child in the node's tree (sandbox_host) owns the member: the
 // child's init opens the store and starts the member the first time, and
