@@ -3,35 +3,52 @@ GO       ?= go
 PKGS     ?= ./...
 TESTFLAGS ?=
 
-.PHONY: run test test-short test-deps consul bench bench-journal lint vet fmt proto
+PREFIX   ?= $(HOME)/.local
 
-## run: start a single node with the embedded defaults (Ctrl-C or SIGTERM stops it gracefully)
+.PHONY: run test test-short test-deps consul promtool install bench bench-journal fuzz lint vet fmt proto
+
+## run: build bin/otpbox and start a single node with the embedded defaults (Ctrl-C or SIGTERM stops it gracefully)
 run: bin/otpbox
+	@echo "make run: the binary is $(CURDIR)/bin/otpbox; put it on PATH with"
+	@echo "    export PATH=\"$(CURDIR)/bin:\$$PATH\"    (or: make install, into $(PREFIX)/bin)"
+	@echo "then, in another shell: otpbox sandbox create s1 && otpbox sandbox exec s1 '1 + 1'"
 	exec ./bin/otpbox node
 
 .PHONY: bin/otpbox
 bin/otpbox:
 	$(GO) build -o bin/otpbox ./cmd/otpbox
 
+## install: build otpbox and copy it to $(PREFIX)/bin (default ~/.local/bin; PREFIX=/usr/local as root)
+install: bin/otpbox
+	@mkdir -p "$(PREFIX)/bin"
+	install -m 0755 bin/otpbox "$(PREFIX)/bin/otpbox"
+	@echo "installed $(PREFIX)/bin/otpbox"
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; *) echo "$(PREFIX)/bin is not on PATH: export PATH=\"$(PREFIX)/bin:\$$PATH\"";; esac
+
 ## test: install what the tests need, then run every test with -race
 test: test-deps
 	$(GO) test -race -count=1 $(TESTFLAGS) $(PKGS)
 	@# Several protoactor remotes in one process race in grpc's global logger
 	@# (protoactor sets it on every remote.Start): these run without -race.
-	$(GO) test -count=1 -run Remote ./cache/
+	$(GO) test -count=1 -run 'Remote|AcrossHosts' ./cache/ ./sandbox/
 
 ## test-short: the fast subset, no external services
 test-short:
 	$(GO) test -race -count=1 -short $(TESTFLAGS) $(PKGS)
 
-## test-deps: services the integration tests start (Redis from Debian, the pinned Consul)
+## test-deps: what the integration tests start or run (Redis from Debian, the pinned Consul, promtool)
 test-deps:
 	@bash scripts/redis.sh install
 	@bash scripts/consul.sh install
+	@bash scripts/promtool.sh install
 
 ## consul: put the pinned Consul v1.14.11 at bin/consul (cached; built from tools/consul if needed)
 consul:
 	@bash scripts/consul.sh install
+
+## promtool: put Prometheus's promtool at bin/promtool (cached; built from tools/promtool if needed)
+promtool:
+	@bash scripts/promtool.sh install
 
 ## bench: every benchmark, with allocations (and the journal candidates, below)
 bench: bench-journal
@@ -42,6 +59,13 @@ bench: bench-journal
 bench-journal:
 	cd sandbox/store/pebble && $(GO) test -count=1 ./... && $(GO) test -run='^$$' -bench=. -benchmem -benchtime=2s ./...
 
+## fuzz: the differential replay fuzzer: 10,000 random OTP programs run, replayed and compared in-process,
+## then 200 through real hosts (passivation, another member, a restart) on Redis; a divergence prints a minimal program
+FUZZ_PROGRAMS ?= 10000
+fuzz: test-deps
+	$(GO) test -run='^$$' -fuzz=FuzzReplay -fuzztime=$(FUZZ_PROGRAMS)x ./sandbox/otp/
+	OTPBOX_REPLAY_PROGRAMS=200 $(GO) test -count=1 -run=TestReplayAcrossHosts ./sandbox/
+
 ## lint: go vet and gofmt
 lint: vet fmt
 vet:
@@ -50,6 +74,6 @@ fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 
 ## proto: regenerate the protobuf messages (needs protoc and protoc-gen-go v1.36.11 on PATH)
-PROTOS := sandbox/sandbox.proto cache/internal/cachepb/cache.proto cluster/clusterpb/placement.proto
+PROTOS := sandbox/internal/wire/wire.proto cache/internal/cachepb/cache.proto cluster/clusterpb/placement.proto
 proto:
 	for p in $(PROTOS); do (cd $$(dirname $$p) && protoc --go_out=. --go_opt=paths=source_relative $$(basename $$p)) || exit 1; done

@@ -289,7 +289,8 @@ func TestMetrics(t *testing.T) {
 			}
 		}
 	}
-	assert.Equal(t, 2.0, got["otpbox_cache_requests_total"])
+	assert.Equal(t, 2.0, got["otpbox_cache_requests_total/l1"], "every Get reaches L1")
+	assert.Equal(t, 1.0, got["otpbox_cache_requests_total/l3"], "the L1 miss reaches L3")
 	assert.Equal(t, 1.0, got["otpbox_cache_hits_total/l1"])
 	assert.Equal(t, 0.0, got["otpbox_cache_hits_total/l3"])
 	assert.Equal(t, 1.0, got["otpbox_cache_misses_total/l1"])

@@ -1,5 +1,5 @@
 // Package cache is otpbox's multi-tier cache: the design's CacheManager
-// (shared/spec/performance-design.md, "Caching Systems") without a process
+// (docs/performance.md) without a process
 // on the read path.
 //
 // # Tiers

@@ -108,7 +108,7 @@ func (c *Cache) Health() Health {
 }
 
 var (
-	descRequests    = prometheus.NewDesc("otpbox_cache_requests_total", "Cache Get calls.", nil, nil)
+	descRequests    = prometheus.NewDesc("otpbox_cache_requests_total", "Lookups that reached the tier (its hits and misses); the first tier's are every Get.", []string{"tier"}, nil)
 	descHits        = prometheus.NewDesc("otpbox_cache_hits_total", "Lookups answered by the tier.", []string{"tier"}, nil)
 	descMisses      = prometheus.NewDesc("otpbox_cache_misses_total", "Lookups the tier did not have.", []string{"tier"}, nil)
 	descErrors      = prometheus.NewDesc("otpbox_cache_errors_total", "Tier operations that failed.", []string{"tier"}, nil)
@@ -133,11 +133,10 @@ func (c *Cache) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c *Cache) Collect(ch chan<- prometheus.Metric) {
-	reqs, _ := c.requests()
-	ch <- prometheus.MustNewConstMetric(descRequests, prometheus.CounterValue, float64(reqs))
 	for _, ts := range c.tiers {
 		l := ts.id.String()
 		h, m, e := ts.sum()
+		ch <- prometheus.MustNewConstMetric(descRequests, prometheus.CounterValue, float64(h+m), l)
 		st := ts.t.Stats()
 		deg := 0.0
 		if ts.degraded.Load() {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/otpbox/otpbox/cluster"
 	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/sandbox/internal/wire"
 )
 
 // twoMembers is the membership of two in-process members, a and b, whose
@@ -95,7 +96,7 @@ func BenchmarkBaselineRemoteRequest(b *testing.B) {
 		systems = append(systems, l.Cluster.ActorSystem)
 	}
 	echo, err := systems[1].Root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
-		if m, ok := ctx.Message().(*sandbox.Describe); ok {
+		if m, ok := ctx.Message().(*wire.Describe); ok {
 			ctx.Respond(m)
 		}
 	}), "echo")
@@ -104,7 +105,7 @@ func BenchmarkBaselineRemoteRequest(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := systems[0].Root.RequestFuture(echo, &sandbox.Describe{}, 5*time.Second).Result(); err != nil {
+		if _, err := systems[0].Root.RequestFuture(echo, &wire.Describe{}, 5*time.Second).Result(); err != nil {
 			b.Fatal(err)
 		}
 	}

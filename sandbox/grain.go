@@ -9,6 +9,9 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	pcluster "github.com/asynkron/protoactor-go/cluster"
+	"github.com/otpbox/otpbox/sandbox/engine"
+	"github.com/otpbox/otpbox/sandbox/internal/wire"
+	"github.com/otpbox/otpbox/sandbox/otp"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -34,8 +37,9 @@ type grain struct {
 	meta       *meta     // nil: not loaded, or the sandbox does not exist
 	seq        uint64    // the journal's last sequence number, as loaded or appended
 	done       *answered // the answers of the latest executions with a request id
-	sess       *Session
-	otp        *otpRuntime
+	sess       *engine.Session
+	otp        *otp.Runtime
+	cpu        cpuBucket // the sandbox's CPU share (cpu_limit)
 	lastActive time.Time
 }
 
@@ -53,12 +57,12 @@ func (g *grain) Receive(ctx actor.Context) {
 		g.host.passivations.Add(1)
 		g.retire(ctx)
 	case *actor.Stopping:
-		g.stopTree()
+		g.drop()
 	case proto.Message:
 		if g.retired {
 			// Sent before this activation left the directory: the caller
 			// looks the sandbox up again.
-			ctx.Respond(&Reply{Failure: &Failure{Kind: kindRetry}})
+			ctx.Respond(&wire.Reply{Failure: &wire.Failure{Kind: kindRetry}})
 			return
 		}
 		g.handle(ctx, m)
@@ -70,7 +74,7 @@ func (g *grain) Receive(ctx actor.Context) {
 // answered (with a retry).
 func (g *grain) retire(ctx actor.Context) {
 	g.retired = true
-	g.stopTree()
+	g.drop()
 	if g.identity != nil && g.host.dir != nil {
 		g.host.dir.RemovePid(g.identity, ctx.Self())
 	}
@@ -78,12 +82,12 @@ func (g *grain) retire(ctx actor.Context) {
 }
 
 func (g *grain) handle(ctx actor.Context, msg proto.Message) {
-	if _, create := msg.(*Create); !create {
+	if _, create := msg.(*wire.Create); !create {
 		if err := g.load(); errors.Is(err, ErrNotFound) {
 			// No such sandbox: answer and do not linger as an empty
 			// activation.
-			if _, exec := msg.(*Exec); exec {
-				ctx.Respond(&ExecResult{Failure: toFailure(err)})
+			if _, exec := msg.(*wire.Exec); exec {
+				ctx.Respond(&wire.ExecResult{Failure: toFailure(err)})
 			} else {
 				ctx.Respond(failure(err))
 			}
@@ -92,26 +96,26 @@ func (g *grain) handle(ctx actor.Context, msg proto.Message) {
 		}
 	}
 	switch m := msg.(type) {
-	case *Create:
+	case *wire.Create:
 		ctx.Respond(g.create(m))
-	case *Exec:
+	case *wire.Exec:
 		ctx.Respond(g.exec(m))
 		if g.stale {
 			g.retire(ctx)
 		}
-	case *Describe:
+	case *wire.Describe:
 		ctx.Respond(g.describe())
-	case *Reset:
+	case *wire.Reset:
 		ctx.Respond(g.reset())
-	case *Destroy:
+	case *wire.Destroy:
 		reply := g.destroy()
 		g.retire(ctx) // out of the directory before the caller hears back
 		ctx.Respond(reply)
-	case *Passivate:
+	case *wire.Passivate:
 		g.host.passivations.Add(1)
 		g.retire(ctx)
-		ctx.Respond(&Reply{})
-	case *Query:
+		ctx.Respond(&wire.Reply{})
+	case *wire.Query:
 		ctx.Respond(g.query(m))
 	}
 }
@@ -159,14 +163,15 @@ func (g *grain) load() error {
 		g.seq = entries[n-1].Seq
 	}
 	for _, e := range entries {
-		res, err := g.sess.Execute(context.Background(), e.Code)
+		g.otp.SetClock(e.At)
+		res, err := g.sess.Replay(context.Background(), e.Code)
 		if err == nil && e.ID != "" {
 			g.done.put(e.ID, execResult(res))
 		}
 		if err != nil {
-			// Starlark is deterministic: an accepted execution replays. A
-			// difference means the limits or the runtime changed; say so
-			// and go on with what replayed.
+			// A sandbox is deterministic: an accepted execution replays
+			// the same. A difference means the runtime changed under the
+			// journal; say so and go on with what replayed.
 			g.host.log.Warn("sandbox replay diverged", slog.String("id", g.id), slog.Uint64("seq", e.Seq), slog.Any("error", err))
 		}
 	}
@@ -176,25 +181,25 @@ func (g *grain) load() error {
 
 // fresh starts a new session (and no tree) with the sandbox's limits.
 func (g *grain) fresh() {
-	g.stopTree()
-	g.otp = newOTPRuntime(g.host, g.id, g.meta.Requirements.Limits)
-	opts := []Option{WithEnv(g.host.env), WithLocal(otpLocal, g.otp)}
+	limits := g.meta.Requirements.Limits
+	g.otp = otp.New(otp.Config{Limits: limits})
+	opts := []engine.Option{engine.WithEnv(g.host.env), engine.WithWorld(g.otp), engine.WithLocal(otp.LocalKey, g.otp)}
 	if g.host.compile != nil {
-		opts = append(opts, WithCompileCache(g.host.compile))
+		opts = append(opts, engine.WithCompileCache(g.host.compile))
 	}
-	g.sess = NewSession(g.meta.Requirements.Limits, opts...)
+	g.sess = engine.NewSession(g.meta.Requirements.Limits, opts...)
+	g.cpu = newCPUBucket(g.meta.Requirements.CPULimit, g.sess.Limits().MaxDuration, g.host.now())
 	g.done = newAnswered()
 	g.lastActive = g.host.now()
 }
 
-func (g *grain) stopTree() {
-	if g.otp != nil {
-		g.otp.stop()
-		g.otp = nil
-	}
+// drop lets go of the session and its processes: nothing of a sandbox
+// runs between executions, so there is nothing to stop.
+func (g *grain) drop() {
+	g.sess, g.otp = nil, nil
 }
 
-func (g *grain) create(m *Create) *Reply {
+func (g *grain) create(m *wire.Create) *wire.Reply {
 	err := g.load()
 	switch {
 	case err == nil:
@@ -219,9 +224,9 @@ func (g *grain) create(m *Create) *Reply {
 	return g.describe()
 }
 
-func (g *grain) exec(m *Exec) *ExecResult {
+func (g *grain) exec(m *wire.Exec) *wire.ExecResult {
 	if err := g.load(); err != nil {
-		return &ExecResult{Failure: toFailure(err)}
+		return &wire.ExecResult{Failure: toFailure(err)}
 	}
 	if r, ok := g.done.get(m.RequestId); ok {
 		return r // a retry of an execution already journaled
@@ -232,39 +237,67 @@ func (g *grain) exec(m *Exec) *ExecResult {
 		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, m.DeadlineUnixNs))
 		defer cancel()
 	}
+	at := g.host.now()
+	if wait := g.cpu.wait(at); wait > 0 {
+		return &wire.ExecResult{Failure: toFailure(&ThrottledError{RetryAfter: wait})}
+	}
+	g.otp.SetClock(at)
+	seen := g.otp.LastRecord()
+	start := time.Now()
+	run := g.host.execs.start(g.id, g.sess.Limits().MaxDuration)
 	res, err := g.sess.Execute(ctx, m.Code)
+	g.host.execs.done(run)
+	if run.abandoned.Load() {
+		// Stuck past its limits, this activation was given up: another
+		// may have started from the journal. Keep nothing, and go.
+		g.meta = nil
+		g.drop()
+		g.stale = true // retire once answered
+		return &wire.ExecResult{Failure: &wire.Failure{Kind: kindRetry}}
+	}
+	g.cpu.take(g.host.now(), time.Since(start))
 	g.lastActive = g.host.now()
+	if errors.Is(err, engine.ErrBroken) {
+		// The session could not undo the failed execution: rebuild it
+		// from the journal on the next call.
+		g.meta = nil
+		g.drop()
+	}
 	if err != nil {
-		return &ExecResult{Failure: toFailure(err)}
+		return &wire.ExecResult{Failure: toFailure(err)}
 	}
 	sctx, cancel := g.ctx()
 	defer cancel()
 	// The expected sequence number fences the journal: an activation
 	// that is not the only one (moved away while its member was
 	// unreachable) cannot write behind the other's back.
-	seq, err := g.host.store.Append(sctx, g.id, Entry{Seq: g.seq + 1, Code: m.Code, At: g.lastActive, ID: m.RequestId})
+	seq, err := g.host.store.Append(sctx, g.id, Entry{Seq: g.seq + 1, Code: m.Code, At: at, ID: m.RequestId})
 	if err != nil {
 		// The execution is not durable: rebuild from what is, so memory
 		// never holds state the journal lost.
 		g.meta = nil
-		g.stopTree()
-		g.sess = nil
+		g.drop()
 		if errors.Is(err, ErrConflict) {
 			// Another activation wrote: the caller asks again, and finds
 			// either this one, reloaded, or the one now placed.
 			g.stale = g.moved(sctx)
-			return &ExecResult{Failure: &Failure{Kind: kindRetry}}
+			return &wire.ExecResult{Failure: &wire.Failure{Kind: kindRetry}}
 		}
-		return &ExecResult{Failure: toFailure(&StoreError{Op: "append", Err: err})}
+		return &wire.ExecResult{Failure: toFailure(&StoreError{Op: "append", Err: err})}
 	}
 	g.seq = seq
+	if f := g.host.onRecord; f != nil {
+		for _, rec := range g.otp.RecordsSince(seen) {
+			f(g.id, rec)
+		}
+	}
 	r := execResult(res)
 	g.done.put(m.RequestId, r)
 	return r
 }
 
-func execResult(res *Result) *ExecResult {
-	return &ExecResult{Value: res.Value, Output: res.Output, Steps: res.Steps, DurationNs: int64(res.Duration)}
+func execResult(res *Result) *wire.ExecResult {
+	return &wire.ExecResult{Value: res.Value, Output: res.Output, Steps: res.Steps, DurationNs: int64(res.Duration)}
 }
 
 // answeredMax is how many answers a grain keeps for retried calls: the
@@ -278,12 +311,12 @@ type answered struct{ list []answer }
 
 type answer struct {
 	id string
-	r  *ExecResult
+	r  *wire.ExecResult
 }
 
 func newAnswered() *answered { return &answered{} }
 
-func (a *answered) get(id string) (*ExecResult, bool) {
+func (a *answered) get(id string) (*wire.ExecResult, bool) {
 	if id == "" {
 		return nil, false
 	}
@@ -295,7 +328,7 @@ func (a *answered) get(id string) (*ExecResult, bool) {
 	return nil, false
 }
 
-func (a *answered) put(id string, r *ExecResult) {
+func (a *answered) put(id string, r *wire.ExecResult) {
 	if id == "" {
 		return
 	}
@@ -306,7 +339,7 @@ func (a *answered) put(id string, r *ExecResult) {
 	a.list = append(a.list, answer{id, r})
 }
 
-func (g *grain) describe() *Reply {
+func (g *grain) describe() *wire.Reply {
 	if err := g.load(); err != nil {
 		return failure(err)
 	}
@@ -321,13 +354,13 @@ func (g *grain) describe() *Reply {
 		Executions:   st.Executions,
 		Globals:      st.Globals,
 		HeapBytes:    st.HeapBytes,
-		Actors:       g.otp.actorCount(),
+		Actors:       g.otp.Actors(),
 	}
 	raw, _ := json.Marshal(&info)
-	return &Reply{Json: raw}
+	return &wire.Reply{Json: raw}
 }
 
-func (g *grain) reset() *Reply {
+func (g *grain) reset() *wire.Reply {
 	if err := g.load(); err != nil {
 		return failure(err)
 	}
@@ -341,32 +374,32 @@ func (g *grain) reset() *Reply {
 	return g.describe()
 }
 
-func (g *grain) destroy() *Reply {
+func (g *grain) destroy() *wire.Reply {
 	if err := g.load(); err != nil {
 		return failure(err)
 	}
-	g.stopTree()
+	g.drop()
 	ctx, cancel := g.ctx()
 	defer cancel()
 	if err := g.host.store.Delete(ctx, g.id); err != nil {
 		return failure(&StoreError{Op: "delete", Err: err})
 	}
 	g.meta = nil
-	return &Reply{}
+	return &wire.Reply{}
 }
 
-func (g *grain) query(m *Query) *Reply {
+func (g *grain) query(m *wire.Query) *wire.Reply {
 	if err := g.load(); err != nil {
 		return failure(err)
 	}
 	var v any
 	switch m.What {
 	case "tree":
-		v = g.otp.tree()
+		v = g.otp.Tree()
 	case "restarts":
-		v = g.otp.restarts()
+		v = g.otp.Records()
 	case "trace":
-		v = g.otp.trace()
+		v = g.otp.Trace()
 	default:
 		return failure(errors.New("sandbox: unknown query " + m.What))
 	}
@@ -374,5 +407,5 @@ func (g *grain) query(m *Query) *Reply {
 	if err != nil {
 		return failure(err)
 	}
-	return &Reply{Json: raw}
+	return &wire.Reply{Json: raw}
 }

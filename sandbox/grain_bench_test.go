@@ -18,6 +18,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/sandbox/internal/wire"
 	"github.com/otpbox/otpbox/sandbox/store/bolt"
 )
 
@@ -79,13 +80,13 @@ func BenchmarkExec(b *testing.B) {
 type evalGrain struct{}
 
 func (evalGrain) Receive(ctx actor.Context) {
-	if m, ok := ctx.Message().(*sandbox.Exec); ok {
+	if m, ok := ctx.Message().(*wire.Exec); ok {
 		v, err := starlark.EvalOptions(&syntax.FileOptions{}, &starlark.Thread{}, "x", m.Code, nil)
 		if err != nil {
-			ctx.Respond(&sandbox.ExecResult{Failure: &sandbox.Failure{Message: err.Error()}})
+			ctx.Respond(&wire.ExecResult{Failure: &wire.Failure{Message: err.Error()}})
 			return
 		}
-		ctx.Respond(&sandbox.ExecResult{Value: v.String()})
+		ctx.Respond(&wire.ExecResult{Value: v.String()})
 		ctx.Poison(ctx.Self())
 	}
 }
@@ -104,11 +105,11 @@ func BenchmarkBaselineGrain(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		i++
-		res, err := c.Request(fmt.Sprintf("g%d", i), "eval", &sandbox.Exec{Code: "1 + 1"}, pcluster.WithTimeout(5*time.Second))
+		res, err := c.Request(fmt.Sprintf("g%d", i), "eval", &wire.Exec{Code: "1 + 1"}, pcluster.WithTimeout(5*time.Second))
 		if err != nil {
 			b.Fatal(err)
 		}
-		if r := res.(*sandbox.ExecResult); r.Value != "2" {
+		if r := res.(*wire.ExecResult); r.Value != "2" {
 			b.Fatalf("got %q", r.Value)
 		}
 	}

@@ -13,9 +13,13 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	pcluster "github.com/asynkron/protoactor-go/cluster"
+	"go.starlark.net/starlark"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otpbox/otpbox/cluster"
+	"github.com/otpbox/otpbox/sandbox/engine"
+	"github.com/otpbox/otpbox/sandbox/internal/wire"
+	"github.com/otpbox/otpbox/sandbox/otp"
 )
 
 // Sandbox states reported in Info.
@@ -62,7 +66,21 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock defaults to time.Now.
 	Clock func() time.Time
-	// CompileCache keeps compiled programs; default the process-wide LRU.
+	// Builtins are extra Starlark builtins every sandbox of the host
+	// predeclares, on top of Starlark's and the OTP builtins: an
+	// embedding service's way to give its sandboxes more. They must keep
+	// sandboxes deterministic (replays run them again) and charge their
+	// work with engine.Charge.
+	Builtins starlark.StringDict
+	// Policy sets the defaults of new sandboxes' requirements and the
+	// ceilings they must stay under (zero: the engine's defaults and
+	// DefaultCeilings).
+	Policy Policy
+	// OnRecord, when set, hears of every restart and supervisor exit in
+	// the sandboxes' trees that an accepted execution made (not those of
+	// replays). It runs on the sandbox's goroutine: it must not block.
+	OnRecord func(id string, r RestartRecord)
+	// CompileCache keeps compiled programs; default the process-wide LRU of the engine.
 	// NewSharedCompileCache shares them between nodes through the cache.
 	CompileCache CompileCache
 }
@@ -76,10 +94,13 @@ type Host struct {
 	idle         time.Duration
 	storeTimeout time.Duration
 	reqTimeout   time.Duration
-	env          *Env
 	log          *slog.Logger
 	now          func() time.Time
 	compile      CompileCache // nil: the sessions' default
+	onRecord     func(id string, r RestartRecord)
+	policy       Policy
+	execs        executions // in progress, for the watchdog
+	env          *engine.Env
 	replays      atomic.Uint64
 	passivations atomic.Uint64
 }
@@ -90,9 +111,17 @@ func NewHost(cfg Config) (*Host, error) {
 		return nil, errors.New("sandbox: Config.Store is required")
 	}
 	h := &Host{store: cfg.Store, node: cfg.Node, idle: cfg.IdleTimeout, storeTimeout: cfg.StoreTimeout,
-		reqTimeout: cfg.RequestTimeout, log: cfg.Logger, now: cfg.Clock, env: otpEnv, compile: cfg.CompileCache}
+		reqTimeout: cfg.RequestTimeout, log: cfg.Logger, now: cfg.Clock, compile: cfg.CompileCache, onRecord: cfg.OnRecord, policy: cfg.Policy}
 	if h.node == "" {
 		h.node = "local"
+	}
+	h.env = otp.Env
+	if len(cfg.Builtins) > 0 {
+		env, err := otp.Env.With(cfg.Builtins)
+		if err != nil {
+			return nil, err
+		}
+		h.env = env
 	}
 	switch {
 	case h.idle == 0:
@@ -218,7 +247,7 @@ func (m *Manager) request(ctx context.Context, id string, msg proto.Message) (an
 		}
 		switch {
 		case err == nil:
-			if r, ok := res.(*Reply); ok && r.Failure != nil && r.Failure.Kind == kindNotFound {
+			if r, ok := res.(*wire.Reply); ok && r.Failure != nil && r.Failure.Kind == kindNotFound {
 				_ = m.dir.Forget(ctx, Kind, id) // no sandbox: no placement either
 			}
 			return res, nil
@@ -230,8 +259,14 @@ func (m *Manager) request(ctx context.Context, id string, msg proto.Message) (an
 }
 
 // timedOut says that a call ran out of time: the caller's deadline or
-// cancellation as is, our own request timeout as ErrUnavailable.
+// cancellation as is, our own request timeout as ErrUnavailable. A
+// sandbox whose execution is stuck loses its activation (see Stuck).
 func (m *Manager) timedOut(caller context.Context, id string, err error) error {
+	if m.abandonStuck(id) {
+		if pid, ok := m.dir.Lookup(Kind, id); ok {
+			m.dir.RemovePid(pcluster.NewClusterIdentity(id, Kind), pid)
+		}
+	}
 	if caller.Err() != nil {
 		return caller.Err()
 	}
@@ -254,9 +289,9 @@ func pause(ctx context.Context, attempt int) error {
 // retrying reports an answer from an activation that was retiring.
 func retrying(res any) bool {
 	switch r := res.(type) {
-	case *Reply:
+	case *wire.Reply:
 		return r.Failure != nil && r.Failure.Kind == kindRetry
-	case *ExecResult:
+	case *wire.ExecResult:
 		return r.Failure != nil && r.Failure.Kind == kindRetry
 	}
 	return false
@@ -267,11 +302,11 @@ func (m *Manager) reply(ctx context.Context, id string, msg proto.Message, out a
 	if err != nil {
 		return err
 	}
-	r, ok := res.(*Reply)
+	r, ok := res.(*wire.Reply)
 	if !ok {
 		return fmt.Errorf("sandbox: unexpected reply %T", res)
 	}
-	if err := r.Failure.err(); err != nil {
+	if err := failureErr(r.Failure); err != nil {
 		return err
 	}
 	if out != nil && len(r.Json) > 0 {
@@ -280,13 +315,18 @@ func (m *Manager) reply(ctx context.Context, id string, msg proto.Message, out a
 	return nil
 }
 
-// Create creates the sandbox id with req and activates it. A duplicate id
-// gives ErrAlreadyExists, a bad id ErrInvalidID.
+// Create creates the sandbox id with req and activates it. Zero fields of
+// req take the host's defaults, and every limit must be within its
+// ceilings (see Policy.Resolve): the sandbox keeps the requirements so
+// resolved, which its Info shows. A duplicate id gives ErrAlreadyExists,
+// a bad id ErrInvalidID, requirements out of bounds ErrInvalidRequirements
+// (a *CeilingError above a ceiling).
 func (m *Manager) Create(ctx context.Context, id string, req Requirements) (*Info, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
-	if err := req.Validate(); err != nil {
+	req, err := m.host.policy.Resolve(req)
+	if err != nil {
 		return nil, err
 	}
 	raw, err := json.Marshal(req)
@@ -294,7 +334,7 @@ func (m *Manager) Create(ctx context.Context, id string, req Requirements) (*Inf
 		return nil, err
 	}
 	var info Info
-	if err := m.reply(ctx, id, &Create{Requirements: raw}, &info); err != nil {
+	if err := m.reply(ctx, id, &wire.Create{Requirements: raw}, &info); err != nil {
 		return nil, err
 	}
 	return &info, nil
@@ -307,27 +347,54 @@ func (m *Manager) Execute(ctx context.Context, id, code string) (*Result, error)
 	// One request id for the call and its retries: a retry after the
 	// first attempt was journaled (its member lost before it answered) is
 	// answered from the journal, not run twice.
-	msg := &Exec{Code: code, RequestId: rand.Text()}
+	msg := &wire.Exec{Code: code, RequestId: rand.Text()}
 	if d, ok := ctx.Deadline(); ok {
 		msg.DeadlineUnixNs = d.UnixNano()
 	}
-	res, err := m.request(ctx, id, msg)
-	if err != nil {
-		return nil, err
-	}
-	r, ok := res.(*ExecResult)
+	deadline, ok := ctx.Deadline()
 	if !ok {
-		return nil, fmt.Errorf("sandbox: unexpected reply %T", res)
+		deadline = time.Now().Add(m.host.reqTimeout)
 	}
-	if err := r.Failure.err(); err != nil {
-		return nil, err
+	for {
+		res, err := m.request(ctx, id, msg)
+		if err != nil {
+			return nil, err
+		}
+		r, ok := res.(*wire.ExecResult)
+		if !ok {
+			return nil, fmt.Errorf("sandbox: unexpected reply %T", res)
+		}
+		err = failureErr(r.Failure)
+		var th *ThrottledError
+		if errors.As(err, &th) && waitFor(ctx, th.RetryAfter, deadline) {
+			continue // slowed down, within the caller's time
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &Result{Value: r.Value, Output: r.Output, Steps: r.Steps, Duration: time.Duration(r.DurationNs)}, nil
 	}
-	return &Result{Value: r.Value, Output: r.Output, Steps: r.Steps, Duration: time.Duration(r.DurationNs)}, nil
+}
+
+// waitFor waits d unless ctx ends first, or the wait would end after
+// deadline: it reports whether it waited.
+func waitFor(ctx context.Context, d time.Duration, deadline time.Time) bool {
+	if time.Until(deadline) < d {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // Terminate stops the sandbox and deletes its journal.
 func (m *Manager) Terminate(ctx context.Context, id string) error {
-	if err := m.reply(ctx, id, &Destroy{}, nil); err != nil {
+	if err := m.reply(ctx, id, &wire.Destroy{}, nil); err != nil {
 		return err
 	}
 	return m.dir.Forget(ctx, Kind, id)
@@ -337,7 +404,7 @@ func (m *Manager) Terminate(ctx context.Context, id string) error {
 // its journal is emptied.
 func (m *Manager) Restart(ctx context.Context, id string) (*Info, error) {
 	var info Info
-	if err := m.reply(ctx, id, &Reset{}, &info); err != nil {
+	if err := m.reply(ctx, id, &wire.Reset{}, &info); err != nil {
 		return nil, err
 	}
 	return &info, nil
@@ -353,7 +420,7 @@ func (m *Manager) Info(ctx context.Context, id string) (*Info, error) {
 		return m.passivated(ctx, id)
 	}
 	var info Info
-	if err := m.reply(ctx, id, &Describe{}, &info); err != nil {
+	if err := m.reply(ctx, id, &wire.Describe{}, &info); err != nil {
 		return nil, err
 	}
 	return &info, nil
@@ -521,7 +588,7 @@ func (m *Manager) Passivate(ctx context.Context, id string) error {
 	if _, active := m.dir.Lookup(Kind, id); !active {
 		return nil
 	}
-	if err := m.reply(ctx, id, &Passivate{}, nil); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := m.reply(ctx, id, &wire.Passivate{}, nil); err != nil && !errors.Is(err, ErrNotFound) {
 		return err // a sandbox terminated meanwhile has nothing to passivate
 	}
 	return nil
@@ -556,7 +623,7 @@ func (m *Manager) Drain(ctx context.Context) error {
 // Tree returns the sandbox's supervision trees.
 func (m *Manager) Tree(ctx context.Context, id string) (*Tree, error) {
 	var t Tree
-	if err := m.reply(ctx, id, &Query{What: "tree"}, &t); err != nil {
+	if err := m.reply(ctx, id, &wire.Query{What: "tree"}, &t); err != nil {
 		return nil, err
 	}
 	return &t, nil
@@ -565,7 +632,7 @@ func (m *Manager) Tree(ctx context.Context, id string) (*Tree, error) {
 // Restarts returns the sandbox's restart history, oldest first.
 func (m *Manager) Restarts(ctx context.Context, id string) ([]RestartRecord, error) {
 	var out []RestartRecord
-	if err := m.reply(ctx, id, &Query{What: "restarts"}, &out); err != nil {
+	if err := m.reply(ctx, id, &wire.Query{What: "restarts"}, &out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -574,7 +641,7 @@ func (m *Manager) Restarts(ctx context.Context, id string) ([]RestartRecord, err
 // Trace returns the recent messages of each of the sandbox's actors.
 func (m *Manager) Trace(ctx context.Context, id string) ([]TraceEntry, error) {
 	var out []TraceEntry
-	if err := m.reply(ctx, id, &Query{What: "trace"}, &out); err != nil {
+	if err := m.reply(ctx, id, &wire.Query{What: "trace"}, &out); err != nil {
 		return nil, err
 	}
 	return out, nil

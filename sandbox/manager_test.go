@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/sandbox/internal/wire"
 	"github.com/otpbox/otpbox/testkit"
 )
 
@@ -226,13 +227,13 @@ func TestRetriedExecutionRunsOnce(t *testing.T) {
 	n.create("r")
 	_, err := n.local.Execute(n.ctx, "r", "n = 0")
 	require.NoError(t, err)
-	exec := func(reqID string) *sandbox.ExecResult {
+	exec := func(reqID string) *wire.ExecResult {
 		t.Helper()
 		pid := n.local.Cluster.Get("r", sandbox.Kind)
 		require.NotNil(t, pid)
-		res, err := n.kit.System().Root.RequestFuture(pid, &sandbox.Exec{Code: "n += 1\nn", RequestId: reqID}, 5*time.Second).Result()
+		res, err := n.kit.System().Root.RequestFuture(pid, &wire.Exec{Code: "n += 1\nn", RequestId: reqID}, 5*time.Second).Result()
 		require.NoError(t, err)
-		r, ok := res.(*sandbox.ExecResult)
+		r, ok := res.(*wire.ExecResult)
 		require.True(t, ok, "%T", res)
 		require.Nil(t, r.Failure)
 		return r

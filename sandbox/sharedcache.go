@@ -9,6 +9,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/otpbox/otpbox/cache"
+	"github.com/otpbox/otpbox/sandbox/engine"
 )
 
 // sharedCompileTimeout bounds a compile-cache lookup or store in the
@@ -23,15 +24,15 @@ const sharedCompileTimeout = 50 * time.Millisecond
 // the same as the default cache.
 type SharedCompileCache struct {
 	c     *cache.Cache
-	local *LRU
+	local *engine.LRU
 }
 
 var _ CompileCache = (*SharedCompileCache)(nil)
 
 // NewSharedCompileCache returns a compile cache over c with a local LRU of
-// DefaultCacheSize programs.
+// [engine.DefaultCacheSize] programs.
 func NewSharedCompileCache(c *cache.Cache) *SharedCompileCache {
-	return &SharedCompileCache{c: c, local: NewLRU(DefaultCacheSize)}
+	return &SharedCompileCache{c: c, local: engine.NewLRU(engine.DefaultCacheSize)}
 }
 
 func compileKey(key [32]byte) string { return "starlark:" + hex.EncodeToString(key[:]) }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/otpbox/otpbox/cache"
 	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/sandbox/engine"
 )
 
 // TestSharedCompileCache: a program compiled by one node's session is
@@ -16,8 +17,8 @@ func TestSharedCompileCache(t *testing.T) {
 	c, err := cache.New(cache.Config{L1Size: 1 << 20})
 	require.NoError(t, err)
 	nodeA, nodeB := sandbox.NewSharedCompileCache(c), sandbox.NewSharedCompileCache(c)
-	a := sandbox.NewSession(sandbox.Limits{}, sandbox.WithCompileCache(nodeA))
-	b := sandbox.NewSession(sandbox.Limits{}, sandbox.WithCompileCache(nodeB))
+	a := engine.NewSession(engine.Limits{}, engine.WithCompileCache(nodeA))
+	b := engine.NewSession(engine.Limits{}, engine.WithCompileCache(nodeB))
 	const code = "xs = [i * i for i in range(5)]\nlen(xs) * 6"
 
 	res, err := a.Execute(t.Context(), code)

@@ -7,7 +7,8 @@ import (
 
 // Entry is one accepted execution in a sandbox's journal. Replaying a
 // journal's entries in order, in a fresh session with the same
-// requirements, rebuilds the session's globals: Starlark is deterministic.
+// requirements and each entry's clock, rebuilds the sandbox: its globals
+// and its processes (see package sandbox/otp).
 type Entry struct {
 	// Seq is the entry's position in the journal, from 1. Append assigns
 	// it; a non-zero Seq given to Append must be the next one, else the
@@ -15,8 +16,9 @@ type Entry struct {
 	Seq uint64 `json:"seq"`
 	// Code is the source that was executed.
 	Code string `json:"code"`
-	// At is when the execution was accepted (stored with nanosecond
-	// precision, in UTC).
+	// At is when the execution started: the sandbox's clock while it ran
+	// (stored with nanosecond precision, in UTC), so that replaying it
+	// times restarts as the first run did.
 	At time.Time `json:"at"`
 	// ID is the caller's request id ("" for none, at most 255 bytes). A
 	// call retried with the same id (its member was lost after journaling

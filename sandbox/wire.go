@@ -3,6 +3,9 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/otpbox/otpbox/sandbox/internal/wire"
 )
 
 // Manager errors.
@@ -39,38 +42,42 @@ const (
 	kindStore         = "store"
 	kindInvalid       = "invalid_requirements"
 	kindOther         = "error"
+	kindThrottled     = "throttled"
 	// kindRetry: the activation was retiring; look the sandbox up again.
 	kindRetry = "retry"
 )
 
 // toFailure encodes err for the wire.
-func toFailure(err error) *Failure {
+func toFailure(err error) *wire.Failure {
 	var (
 		le *LimitError
 		se *SyntaxError
 		re *RuntimeError
 		st *StoreError
+		th *ThrottledError
 	)
 	switch {
 	case errors.As(err, &le):
-		return &Failure{Kind: kindLimit, Message: le.Error(), Limit: le.Limit, Max: int64(le.Max), Got: int64(le.Got)}
+		return &wire.Failure{Kind: kindLimit, Message: le.Error(), Limit: le.Limit, Max: int64(le.Max), Got: int64(le.Got)}
 	case errors.As(err, &se):
-		return &Failure{Kind: kindSyntax, Message: se.Msg, Line: int32(se.Line), Col: int32(se.Col)}
+		return &wire.Failure{Kind: kindSyntax, Message: se.Msg, Line: int32(se.Line), Col: int32(se.Col)}
 	case errors.As(err, &re):
-		return &Failure{Kind: kindRuntime, Message: re.Msg, Backtrace: re.Backtrace}
+		return &wire.Failure{Kind: kindRuntime, Message: re.Msg, Backtrace: re.Backtrace}
 	case errors.Is(err, ErrNotFound):
-		return &Failure{Kind: kindNotFound, Message: err.Error()}
+		return &wire.Failure{Kind: kindNotFound, Message: err.Error()}
 	case errors.Is(err, ErrAlreadyExists):
-		return &Failure{Kind: kindAlreadyExists, Message: err.Error()}
+		return &wire.Failure{Kind: kindAlreadyExists, Message: err.Error()}
 	case errors.Is(err, ErrInvalidRequirements):
-		return &Failure{Kind: kindInvalid, Message: err.Error()}
+		return &wire.Failure{Kind: kindInvalid, Message: err.Error()}
 	case errors.As(err, &st):
-		return &Failure{Kind: kindStore, Message: err.Error()}
+		return &wire.Failure{Kind: kindStore, Message: err.Error()}
+	case errors.As(err, &th):
+		return &wire.Failure{Kind: kindThrottled, Message: err.Error(), RetryAfterNs: int64(th.RetryAfter)}
 	}
-	return &Failure{Kind: kindOther, Message: err.Error()}
+	return &wire.Failure{Kind: kindOther, Message: err.Error()}
 }
 
-func failure(err error) *Reply { return &Reply{Failure: toFailure(err)} }
+func failure(err error) *wire.Reply { return &wire.Reply{Failure: toFailure(err)} }
 
 // remoteError is an error decoded from a Failure without a local type.
 type remoteError struct {
@@ -82,7 +89,7 @@ func (e *remoteError) Error() string { return e.msg }
 func (e *remoteError) Unwrap() error { return e.base }
 
 // err decodes a Failure into the error it encodes (nil for none).
-func (f *Failure) err() error {
+func failureErr(f *wire.Failure) error {
 	if f == nil {
 		return nil
 	}
@@ -101,6 +108,8 @@ func (f *Failure) err() error {
 		return &remoteError{msg: f.Message, base: ErrInvalidRequirements}
 	case kindStore:
 		return &StoreError{Op: "remote", Err: errors.New(f.Message)}
+	case kindThrottled:
+		return &ThrottledError{RetryAfter: time.Duration(f.RetryAfterNs)}
 	}
 	return errors.New(f.Message)
 }

@@ -144,7 +144,7 @@ func (s *Supervisor) Kill() {
 	s.p.kill(s.system)
 }
 
-func (s *Supervisor) call(ctx context.Context, op func(*supervisor) result) result {
+func (s *Supervisor) call(ctx context.Context, op func(*Machine) result) result {
 	req := &request{op: op, reply: make(chan result, 1)}
 	s.system.Root.Send(s.pid, req)
 	select {
@@ -168,14 +168,14 @@ func (s *Supervisor) call(ctx context.Context, op func(*supervisor) result) resu
 // child is temporary. A start error discards the spec and is returned as
 // is; an invalid spec gives a *SpecError.
 func (s *Supervisor) StartChild(ctx context.Context, spec ChildSpec) (*actor.PID, error) {
-	r := s.call(ctx, func(sv *supervisor) result { return sv.startChild(spec) })
+	r := s.call(ctx, func(m *Machine) result { pid, err := m.StartChild(spec); return result{pid: pid, err: err} })
 	return r.pid, r.err
 }
 
 // StartChildWith starts a SimpleOneForOne child from the template with
 // extra arguments (H1). A nil pid with a nil error means ignore.
 func (s *Supervisor) StartChildWith(ctx context.Context, args ...any) (*actor.PID, error) {
-	r := s.call(ctx, func(sv *supervisor) result { return sv.startChildWith(args) })
+	r := s.call(ctx, func(m *Machine) result { pid, err := m.StartChildWith(args); return result{pid: pid, err: err} })
 	return r.pid, r.err
 }
 
@@ -183,43 +183,43 @@ func (s *Supervisor) StartChildWith(ctx context.Context, args ...any) (*actor.PI
 // its spec (a temporary child's spec is removed). It never causes a restart
 // (G4).
 func (s *Supervisor) TerminateChild(ctx context.Context, id string) error {
-	return s.call(ctx, func(sv *supervisor) result { return sv.terminateChild(id) }).err
+	return s.call(ctx, func(m *Machine) result { return result{err: m.TerminateChild(id)} }).err
 }
 
 // TerminateChildPID stops a SimpleOneForOne child by pid (H3). A pid that is
 // no longer alive is fine; a live pid that is not a child is ErrNotFound.
 func (s *Supervisor) TerminateChildPID(ctx context.Context, pid *actor.PID) error {
-	return s.call(ctx, func(sv *supervisor) result { return sv.terminateChildPID(pid) }).err
+	return s.call(ctx, func(m *Machine) result { return result{err: m.TerminateChildPID(pid)} }).err
 }
 
 // RestartChild starts a child whose spec is kept but which is not running
 // (G5). It does not count toward intensity. A nil pid with a nil error
 // means ignore.
 func (s *Supervisor) RestartChild(ctx context.Context, id string) (*actor.PID, error) {
-	r := s.call(ctx, func(sv *supervisor) result { return sv.restartChild(id) })
+	r := s.call(ctx, func(m *Machine) result { pid, err := m.RestartChild(id); return result{pid: pid, err: err} })
 	return r.pid, r.err
 }
 
 // DeleteChild removes the spec of a child that is not running (G6).
 func (s *Supervisor) DeleteChild(ctx context.Context, id string) error {
-	return s.call(ctx, func(sv *supervisor) result { return sv.deleteChild(id) }).err
+	return s.call(ctx, func(m *Machine) result { return result{err: m.DeleteChild(id)} }).err
 }
 
 // WhichChildren lists the children, most recently started first (G8).
 func (s *Supervisor) WhichChildren(ctx context.Context) ([]ChildInfo, error) {
-	r := s.call(ctx, func(sv *supervisor) result { return sv.whichChildren() })
+	r := s.call(ctx, func(m *Machine) result { return result{children: m.WhichChildren()} })
 	return r.children, r.err
 }
 
 // CountChildren counts the children (G8).
 func (s *Supervisor) CountChildren(ctx context.Context) (Counts, error) {
-	r := s.call(ctx, func(sv *supervisor) result { return sv.countChildren() })
+	r := s.call(ctx, func(m *Machine) result { return result{counts: m.CountChildren()} })
 	return r.counts, r.err
 }
 
 // GetChildSpec returns the spec of the child with id (A7). Under
 // SimpleOneForOne, id is a child's PID Id and the template is returned.
 func (s *Supervisor) GetChildSpec(ctx context.Context, id string) (ChildSpec, error) {
-	r := s.call(ctx, func(sv *supervisor) result { return sv.getChildSpec(id) })
+	r := s.call(ctx, func(m *Machine) result { spec, err := m.GetChildSpec(id); return result{spec: spec, err: err} })
 	return r.spec, r.err
 }

@@ -1,6 +1,7 @@
 package supervision
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -76,4 +77,10 @@ func (h *History) Rate(window time.Duration, now time.Time) float64 {
 		}
 	}
 	return float64(n) / window.Seconds()
+}
+
+func (h *History) clone() *History {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return &History{records: slices.Clone(h.records), next: h.next, total: h.total, limit: h.limit}
 }

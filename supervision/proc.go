@@ -31,10 +31,6 @@ type proc struct {
 
 	// dispatch runs the process's init inline; see inlineFirst.
 	dispatch inlineFirst
-
-	// ch is the supervisor's record; only the supervisor's goroutine
-	// touches it.
-	ch *child
 }
 
 func newProc(sup *actor.PID) *proc {

@@ -66,7 +66,7 @@ func (sc *StartContext) spawnSupervisor(spec Spec) (*Supervisor, error) {
 		spec.Name = sc.path
 	}
 	d := newPinned()
-	h := &Supervisor{system: sc.system, name: spec.Name, strategy: spec.Strategy, history: newHistory(spec.HistorySize)}
+	h := &Supervisor{system: sc.system, name: spec.Name, strategy: spec.Strategy}
 	pid, err := sc.spawn(func(p *proc) actor.Actor {
 		h.p = p
 		return newSupervisor(p, spec, d, h)

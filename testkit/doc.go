@@ -1,8 +1,9 @@
 // Package testkit tests actors from the outside, in the spirit of Akka's
 // TestKit: a real actor system per test, probes that stand in for the
 // actors around the one under test, deadline-bound waits that never sleep,
-// a virtual clock, a goroutine-leak check and a recorder of supervision
-// events. Only *_test.go files import it.
+// a virtual clock, a goroutine-leak check, a recorder of supervision
+// events, and real otpbox clusters for behaviour tests. Only tests and
+// examples import it.
 //
 // # Kit
 //
@@ -51,6 +52,25 @@
 // parallel turn it off with WithoutLeakCheck and check once for the package:
 //
 //	func TestMain(m *testing.M) { goleak.VerifyTestMain(m, testkit.LeakOptions()...) }
+//
+// # Clusters
+//
+// StartCluster is to otpbox what Orleans' TestCluster is to Orleans: one
+// call starts a real Consul agent and Redis (found as `make test`
+// installs them), builds otpbox and starts N `otpbox node` members that
+// join through them, and waits until the membership settles. The test
+// drives the members through the api client and breaks them: Kill (kill
+// -9), Stop (graceful), Pause and Resume (SIGSTOP, SIGCONT), Restart (the
+// same port and data directory), Add; WaitSettled waits until every live
+// member sees exactly the live members alive and passing. Everything
+// stops in t.Cleanup, and the members' logs are shown if the test failed.
+//
+//	c := testkit.StartCluster(t, testkit.ClusterConfig{Members: 3})
+//	info, err := c.Client("n1").Sandboxes().Create(ctx, "cart-1", api.Requirements{})
+//	c.Kill(info.Node)
+//
+// LaunchNode starts one node without a *testing.T (examples use it);
+// $OTPBOX_BINARY names a prebuilt binary to run instead of building one.
 //
 // # Supervision events
 //

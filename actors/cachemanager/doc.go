@@ -1,5 +1,5 @@
 // Package cachemanager is the design's CacheManager GenServer
-// (shared/spec/performance-design.md, "Caching Systems") as a supervised
+// (docs/performance.md) as a supervised
 // protoactor actor around a cache.Cache.
 //
 // The GenServer's public functions map to Client methods: get → Get,

@@ -118,6 +118,7 @@ func (a *balancerActor) start(ctx actor.Context) {
 		a.unsubscribe = ms.Subscribe(func(ev cluster.Event) { root.Send(self, &MembershipEvent{Event: ev}) })
 		a.publish(ctx, a.b.Sync(ms.Members())...)
 	}
+	a.b.Distribution() // the gauges of the known nodes exist from the start
 	if d := a.b.Config().HealthCheckInterval; d > 0 {
 		a.cancelTimer = scheduler.NewTimerScheduler(ctx.ActorSystem().Root).SendRepeatedly(d, d, ctx.Self(), &Tick{})
 	}

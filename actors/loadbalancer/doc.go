@@ -1,5 +1,5 @@
 // Package loadbalancer is the design's LoadBalancer GenServer
-// (shared/spec/performance-design.md, "Load Balancing") as a concurrency-safe
+// (docs/performance.md) as a concurrency-safe
 // core, Balancer, and a supervised protoactor actor that manages it.
 //
 // # Placement

@@ -1,5 +1,5 @@
 // Package memoryoptimizer is the design's MemoryOptimizer GenServer
-// (shared/spec/performance-design.md, "Memory Management") as a supervised
+// (docs/performance.md) as a supervised
 // protoactor actor.
 //
 // The GenServer's public functions map to Client methods:

@@ -1,5 +1,5 @@
 // Package scalability is the design's ScalabilityManager GenServer
-// (shared/spec/performance-design.md, "Scalability Strategy") as a
+// (docs/performance.md) as a
 // supervised protoactor actor that adds and removes otpbox nodes.
 //
 // The GenServer's public functions map to Client methods:

@@ -48,6 +48,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			m.operations.WithLabelValues(k.String(), r)
 		}
 		m.pending.WithLabelValues(k.String())
+		m.duration.WithLabelValues(k.String())
 	}
 	if reg == nil {
 		return m, nil

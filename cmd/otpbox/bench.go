@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,113 +15,176 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/otpbox/otpbox/api"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/bench"
-	"github.com/otpbox/otpbox/cmd/otpbox/internal/client"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/node"
+	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
 )
 
-// bench runs `otpbox bench`: the design's load test against --addr (or
-// OTPBOX_ADDR), or against a node started in process when neither is set.
-func (m *Main) bench(ctx context.Context, args []string) error {
-	c := m.newCommand("bench", "")
+// benchCommand is `otpbox bench`: the design's load test against --addr
+// (or OTPBOX_ADDR), or against a node started in process when neither is
+// set.
+func (m *Main) benchCommand() *cobra.Command {
 	var (
-		levels   string
-		requests int
-		o        bench.Options
-		open     openFlags
-		journal  = node.DefaultConfig().Journal
-		sync     = node.DefaultConfig().JournalSync
+		addr, token, levels string
+		asJSON              bool
+		requests            int
+		o                   bench.Options
+		open                openFlags
+		journal             = node.DefaultConfig().Journal
+		journalSync         = node.DefaultConfig().JournalSync
 	)
-	c.fs.StringVar(&c.addr, "addr", m.Getenv("OTPBOX_ADDR"), "node API address; env OTPBOX_ADDR (default: a node started in process)")
-	c.fs.StringVar(&c.token, "token", m.Getenv("OTPBOX_TOKEN"), "bearer token; env OTPBOX_TOKEN")
-	c.fs.BoolVar(&c.json, "json", false, `print {"levels":[…]} for scripts`)
-	c.fs.StringVar(&levels, "levels", "10,50,100,500,1000", "concurrency levels, comma-separated")
-	c.fs.IntVar(&requests, "requests-per-level", 0, "requests per level (default max(5×concurrency, 500))")
-	c.fs.DurationVar(&o.LevelTimeout, "level-timeout", bench.DefaultLevelTimeout, "deadline of one level")
-	c.fs.DurationVar(&o.RequestTimeout, "timeout", bench.DefaultRequestTimeout, "deadline of one request")
-	open.register(c.fs)
-	c.fs.StringVar(&journal, "journal", journal, "the in-process node's journal store: wal or bolt (without --addr)")
-	c.fs.StringVar(&sync, "journal-sync", sync, "the in-process node's --journal-sync: always or interval (without --addr)")
-	if _, err := c.parse(args, 0, 0); err != nil {
-		return err
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Load-test a node: closed-loop lifecycles, or users executing at a rate (--users)",
+		Long: `Bench runs the design's load test: at each concurrency level (--levels), that
+many workers run requests (create a sandbox, execute "1 + 1", terminate it)
+until the level's request count is reached (--requests-per-level, by default
+max(5 x concurrency, 500)). Per level it reports requests, errors, error rate,
+average, p50, p99 and max latency, and throughput. Without --addr (or
+OTPBOX_ADDR) it starts a node in process on a free loopback port with a
+scratch data directory (--journal and --journal-sync choose its store). A
+progress bar is drawn on stderr when it is a terminal.
+
+With --users it runs an open model instead: that many users, each with its
+own sandbox (created first), execute "n += 1" at the aggregate --rate (or
+each every --think) for --duration, whatever the latency, as wrk2 and
+vegeta load a server. Latency runs from each request's scheduled send
+time, so a stall shows in every request it delayed. Per rate it reports
+the achieved rate, p50/p90/p99/p99.9/max and errors by problem type; a
+list of rates sweeps them and prints the knee, the highest rate with p99
+at most 100ms and no errors.`,
+		Example: `  otpbox bench
+  otpbox bench --levels 10,100 --requests-per-level 1000
+  otpbox bench --addr http://127.0.0.1:4000 --json
+  otpbox bench --users 10000 --rate 1000,2000,4000 --duration 10s
+  otpbox bench --users 100000 --think 5s --journal-sync interval`,
+		Args: args(0, 0, ""),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			oo, err := open.options(cmd.Flags())
+			if err != nil {
+				return usage(cmd, "%v", err)
+			}
+			oo.RequestTimeout = o.RequestTimeout
+			if o.Levels, err = parseLevels(levels); err != nil {
+				return usage(cmd, "%v", err)
+			}
+			if requests > 0 {
+				o.Requests = func(int) int { return requests }
+			}
+			ctx := cmd.Context()
+			cfg, err := benchConfig(journal, journalSync)
+			if err != nil {
+				return usage(cmd, "%v", err)
+			}
+			if addr == "" {
+				n, stop, err := m.benchNode(cfg)
+				if err != nil {
+					return fmt.Errorf("bench: start a node in process: %w", err)
+				}
+				defer stop()
+				addr = n.HTTPAddr()
+				fmt.Fprintf(m.Stderr, "bench: started a node in process on %s (journal %s, sync %s)\n", addr, journal, journalSync)
+			}
+			maxC := slices.Max(o.Levels)
+			if oo.Users > 0 {
+				maxC = max(oo.Connections, bench.DefaultSetupConcurrency)
+			}
+			transport := &http.Transport{
+				DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+				MaxIdleConns:        2 * maxC,
+				MaxIdleConnsPerHost: 2 * maxC,
+				IdleConnTimeout:     90 * time.Second,
+			}
+			if oo.Users > 0 {
+				transport.MaxConnsPerHost = maxC // the open model's connections
+			}
+			defer transport.CloseIdleConnections()
+			// No retries: a refusal is a result of the load test.
+			cl, err := api.NewClient(&api.Config{Address: addr, Token: token, Retry: api.NoRetry,
+				HTTPClient: &http.Client{Transport: transport}, UserAgent: "otpbox-bench"})
+			if err != nil {
+				return usage(cmd, "--addr: %v", err)
+			}
+			out := clientOpts{json: asJSON}
+			if oo.Users > 0 {
+				if isTerminal(m.Stderr) {
+					p := &progressBar{w: m.Stderr}
+					oo.Progress = p.phase
+					defer p.finish()
+				}
+				rep, err := bench.RunOpen(ctx, benchTarget{cl.Sandboxes()}, oo)
+				if err != nil {
+					return fmt.Errorf("bench: %w", err)
+				}
+				return out.print(cmd, rep, func(w io.Writer) error { printOpenReport(w, rep, oo); return nil })
+			}
+			if isTerminal(m.Stderr) {
+				p := &progressBar{w: m.Stderr}
+				o.Progress = p.update
+				defer p.finish()
+			}
+			rep, err := bench.Run(ctx, benchTarget{cl.Sandboxes()}, o)
+			if err != nil {
+				return fmt.Errorf("bench: %w", err)
+			}
+			return out.print(cmd, rep, func(w io.Writer) error { printReport(w, rep); return nil })
+		},
 	}
-	oo, err := open.options(c.fs)
-	if err != nil {
-		return err
-	}
-	oo.RequestTimeout = o.RequestTimeout
-	if o.Levels, err = parseLevels(levels); err != nil {
-		return err
-	}
-	if requests > 0 {
-		o.Requests = func(int) int { return requests }
-	}
-	addr := c.addr
-	if addr == "" {
-		n, stop, err := m.benchNode(journal, sync)
-		if err != nil {
-			return err
-		}
-		defer stop()
-		addr = n.HTTPAddr()
-		fmt.Fprintf(m.Stderr, "bench: started a node in process on %s (journal %s, sync %s)\n", addr, journal, sync)
-	}
-	maxC := slices.Max(o.Levels)
-	if oo.Users > 0 {
-		maxC = max(oo.Connections, bench.DefaultSetupConcurrency)
-	}
-	transport := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        2 * maxC,
-		MaxIdleConnsPerHost: 2 * maxC,
-		IdleConnTimeout:     90 * time.Second,
-	}
-	if oo.Users > 0 {
-		transport.MaxConnsPerHost = maxC // the open model's connections
-	}
-	defer transport.CloseIdleConnections()
-	cl, err := client.New(addr, c.token, &http.Client{Transport: transport})
-	if err != nil {
-		return err
-	}
-	if oo.Users > 0 {
-		if isTerminal(m.Stderr) {
-			p := &progressBar{w: m.Stderr}
-			oo.Progress = p.phase
-			defer p.finish()
-		}
-		rep, err := bench.RunOpen(ctx, cl, oo)
-		if err != nil {
-			return err
-		}
-		return c.output(rep, func(w io.Writer) { printOpenReport(w, rep, oo) })
-	}
-	if isTerminal(m.Stderr) {
-		p := &progressBar{w: m.Stderr}
-		o.Progress = p.update
-		defer p.finish()
-	}
-	rep, err := bench.Run(ctx, cl, o)
-	if err != nil {
-		return err
-	}
-	return c.output(rep, func(w io.Writer) { printReport(w, rep) })
+	fs := cmd.Flags()
+	fs.StringVar(&addr, "addr", m.Getenv("OTPBOX_ADDR"), "node API address; env OTPBOX_ADDR (default: a node started in process)")
+	fs.StringVar(&token, "token", m.Getenv("OTPBOX_TOKEN"), "bearer token; env OTPBOX_TOKEN")
+	fs.BoolVar(&asJSON, "json", false, `print {"levels":[…]} (with --users {"steps":[…],"knee_rate":…}) for scripts`)
+	fs.StringVar(&levels, "levels", "10,50,100,500,1000", "concurrency levels, comma-separated")
+	fs.IntVar(&requests, "requests-per-level", 0, "requests per level (default max(5×concurrency, 500))")
+	fs.DurationVar(&o.LevelTimeout, "level-timeout", bench.DefaultLevelTimeout, "deadline of one level")
+	fs.DurationVar(&o.RequestTimeout, "timeout", bench.DefaultRequestTimeout, "deadline of one request")
+	open.register(fs)
+	fs.StringVar(&journal, "journal", journal, "the in-process node's journal store: wal or bolt (without --addr)")
+	fs.StringVar(&journalSync, "journal-sync", journalSync, "the in-process node's --journal-sync: always or interval (without --addr)")
+	return cmd
 }
 
-// benchNode starts a node on a free loopback port with a scratch data
-// directory; stop shuts it down and removes the directory.
-func (m *Main) benchNode(journal, sync string) (*node.Node, func(), error) {
+// benchTarget drives a node through the api client.
+type benchTarget struct{ s *api.Sandboxes }
+
+func (t benchTarget) Create(ctx context.Context, id string, _ server.Requirements) (*server.Info, error) {
+	if _, err := t.s.Create(ctx, id, api.Requirements{}); err != nil {
+		return nil, err
+	}
+	return &server.Info{ID: id}, nil
+}
+
+func (t benchTarget) Execute(ctx context.Context, id, code string) (*server.Result, error) {
+	r, err := t.s.Exec(ctx, id, code)
+	if err != nil {
+		return nil, err
+	}
+	return &server.Result{Value: r.Value, Output: r.Output, Steps: r.Steps, Duration: r.Duration}, nil
+}
+
+func (t benchTarget) Terminate(ctx context.Context, id string) error { return t.s.Terminate(ctx, id) }
+
+// benchConfig is the in-process node's configuration, on a free loopback
+// port, with the journal given; benchNode sets its data directory.
+func benchConfig(journal, sync string) (node.Config, error) {
+	cfg := node.DefaultConfig()
+	cfg.HTTPAddr, cfg.AdminAddr, cfg.DataDir = "127.0.0.1:0", "off", os.TempDir()
+	cfg.Journal, cfg.JournalSync = journal, sync
+	return cfg, cfg.Validate()
+}
+
+// benchNode starts a node of cfg with a scratch data directory; stop
+// shuts it down and removes the directory.
+func (m *Main) benchNode(cfg node.Config) (*node.Node, func(), error) {
 	dir, err := os.MkdirTemp("", "otpbox-bench-")
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg := node.DefaultConfig()
-	cfg.HTTPAddr, cfg.AdminAddr, cfg.DataDir = "127.0.0.1:0", "off", dir
-	cfg.Journal, cfg.JournalSync = journal, sync
-	if err := cfg.Validate(); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, nil, fmt.Errorf("%w: %w", err, ErrUsage)
-	}
+	cfg.DataDir = dir
 	log := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	n, err := node.Start(cfg, append([]node.Option{node.WithLogger(log)}, m.NodeOptions...)...)
 	if err != nil {
@@ -144,7 +206,7 @@ func parseLevels(s string) ([]int, error) {
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {
-			return nil, fmt.Errorf("--levels: %q is not a positive number: %w", f, ErrUsage)
+			return nil, fmt.Errorf("--levels: %q is not a positive number", f)
 		}
 		out = append(out, n)
 	}
@@ -216,48 +278,47 @@ type openFlags struct {
 	duration           time.Duration
 }
 
-func (f *openFlags) register(fs *flag.FlagSet) {
+func (f *openFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.users, "users", 0, "open model: this many users, each with its own sandbox, execute `n += 1` at --rate (or every --think) whatever the latency")
-	fs.StringVar(&f.rates, "rate", "", "open model: aggregate `executions/s`; a comma-separated list sweeps them and prints the knee")
-	fs.StringVar(&f.thinks, "think", "", "open model: each user's `time` between executions (rate = users / think), instead of --rate; a list sweeps")
+	fs.StringVar(&f.rates, "rate", "", "open model: aggregate executions per second; a comma-separated list sweeps them and prints the knee")
+	fs.StringVar(&f.thinks, "think", "", "open model: each user's time between executions (rate = users / think), instead of --rate; a list sweeps")
 	fs.DurationVar(&f.duration, "duration", bench.DefaultDuration, "open model: how long each rate runs")
 	fs.IntVar(&f.connections, "connections", bench.DefaultConnections, "open model: most requests outstanding at once; one due while all are busy waits, its latency counted from when it was due")
 }
 
-// options checks the open-model flags against each other; Users is 0
-// without --users.
-func (f *openFlags) options(fs *flag.FlagSet) (bench.OpenOptions, error) {
-	set := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+// options checks the open-model flags against each other and the
+// closed loop's; Users is 0 without --users.
+func (f *openFlags) options(fs *pflag.FlagSet) (bench.OpenOptions, error) {
+	set := func(name string) bool { return fs.Changed(name) }
 	if f.users <= 0 {
-		if set["users"] {
-			return bench.OpenOptions{}, fmt.Errorf("--users: %d is not a positive number: %w", f.users, ErrUsage)
+		if set("users") {
+			return bench.OpenOptions{}, fmt.Errorf("--users: %d is not a positive number", f.users)
 		}
 		for _, name := range []string{"rate", "think", "duration", "connections"} {
-			if set[name] {
-				return bench.OpenOptions{}, fmt.Errorf("--%s needs --users: %w", name, ErrUsage)
+			if set(name) {
+				return bench.OpenOptions{}, fmt.Errorf("--%s needs --users", name)
 			}
 		}
 		return bench.OpenOptions{}, nil
 	}
-	if set["levels"] || set["requests-per-level"] || set["level-timeout"] {
-		return bench.OpenOptions{}, fmt.Errorf("--users (open model) and --levels (closed loop) exclude each other: %w", ErrUsage)
+	if set("levels") || set("requests-per-level") || set("level-timeout") {
+		return bench.OpenOptions{}, fmt.Errorf("--users (open model) and --levels (closed loop) exclude each other")
 	}
 	o := bench.OpenOptions{Users: f.users, Duration: f.duration, Connections: f.connections}
 	if f.duration <= 0 {
-		return o, fmt.Errorf("--duration: %v is not positive: %w", f.duration, ErrUsage)
+		return o, fmt.Errorf("--duration: %v is not positive", f.duration)
 	}
 	if f.connections <= 0 {
-		return o, fmt.Errorf("--connections: %d is not a positive number: %w", f.connections, ErrUsage)
+		return o, fmt.Errorf("--connections: %d is not a positive number", f.connections)
 	}
 	switch {
 	case (f.rates == "") == (f.thinks == ""):
-		return o, fmt.Errorf("--users needs one of --rate and --think: %w", ErrUsage)
+		return o, fmt.Errorf("--users needs one of --rate and --think")
 	case f.rates != "":
 		for _, s := range strings.Split(f.rates, ",") {
 			r, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 			if err != nil || !(r > 0) || math.IsInf(r, 0) {
-				return o, fmt.Errorf("--rate: %q is not a positive number: %w", s, ErrUsage)
+				return o, fmt.Errorf("--rate: %q is not a positive number", s)
 			}
 			o.Rates = append(o.Rates, r)
 		}
@@ -265,7 +326,7 @@ func (f *openFlags) options(fs *flag.FlagSet) (bench.OpenOptions, error) {
 		for _, s := range strings.Split(f.thinks, ",") {
 			d, err := time.ParseDuration(strings.TrimSpace(s))
 			if err != nil || d <= 0 {
-				return o, fmt.Errorf("--think: %q is not a positive duration: %w", s, ErrUsage)
+				return o, fmt.Errorf("--think: %q is not a positive duration", s)
 			}
 			o.Rates = append(o.Rates, float64(f.users)/d.Seconds())
 		}

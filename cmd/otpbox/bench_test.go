@@ -126,9 +126,11 @@ func TestBenchOpenUsage(t *testing.T) {
 		{"--users", "5", "--rate", "10", "--levels", "1"},
 		{"--users", "5", "--rate", "10", "--duration", "0s"},
 		{"--users", "5", "--rate", "10", "--connections", "0"},
+		{"--users", "5", "--rate", "10", "--journal", "sqlite"},
 	} {
 		_, errOut, err := newCLI(t).run(append([]string{"bench", "--addr", "127.0.0.1:1"}, args...)...)
-		if !errors.Is(err, ErrUsage) || !strings.Contains(errOut, "otpbox: ") && errOut != "" {
+		var ue *UsageError
+		if !errors.As(err, &ue) {
 			t.Errorf("bench %v = %v (stderr %q), want a usage error", args, err, errOut)
 		}
 	}

@@ -5,145 +5,51 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/consul/api"
 
-	"github.com/otpbox/otpbox/cluster/consul/consultest"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
-	"github.com/otpbox/otpbox/sandbox/store/redis/redistest"
 	"github.com/otpbox/otpbox/testkit"
 )
 
-// e2eCluster is a real cluster on 127.0.0.1: a Consul dev agent, a
-// redis-server and `otpbox node` processes.
+// e2eCluster is a real cluster on 127.0.0.1 (testkit.StartCluster: a
+// Consul agent, a redis-server and `otpbox node` processes), with the
+// checks these tests make through Consul's catalog.
 type e2eCluster struct {
+	*testkit.Cluster
 	t      *testing.T
-	bin    string
-	agent  *consultest.Agent
-	redis  string
 	name   string
-	mu     sync.Mutex
-	nodes  map[string]*member
 	client *http.Client
 }
 
-// member is one node of the cluster: its process and fixed API port.
-type member struct {
-	name, http, dir string
-	p               *proc
-}
-
-// proc is a node process whose log goes to a file.
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed when it exited, with err
-	err  error
-}
-
-// wait waits for the process to exit.
-func (p *proc) wait() error {
-	<-p.done
-	return p.err
-}
-
 func newE2ECluster(t *testing.T) *e2eCluster {
-	bin := binary(t)
-	return &e2eCluster{t: t, bin: bin, agent: consultest.Start(t), redis: redistest.Start(t).Addr, name: "e2e",
-		nodes: make(map[string]*member), client: &http.Client{Timeout: 30 * time.Second}}
+	c := testkit.StartCluster(t, testkit.ClusterConfig{Members: -1, Name: "e2e"})
+	return &e2eCluster{Cluster: c, t: t, name: "e2e", client: &http.Client{Timeout: 30 * time.Second}}
 }
 
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// start starts (or restarts, on the same port and directory) node name.
-func (c *e2eCluster) start(name string, extra ...string) *member {
+// start starts member name (or restarts it, on the same port and
+// directory) and returns it.
+func (c *e2eCluster) start(name string, extra ...string) *testkit.Node {
 	c.t.Helper()
-	c.mu.Lock()
-	m, ok := c.nodes[name]
-	if !ok {
-		m = &member{name: name, http: freeAddr(c.t), dir: c.t.TempDir()}
-		c.nodes[name] = m
+	if c.Member(name) != nil {
+		c.Restart(name)
+		return c.Member(name)
 	}
-	c.mu.Unlock()
-	args := append([]string{"--node", name, "--http", m.http, "--admin", "off", "--consul", c.agent.Addr,
-		"--cluster", c.name, "--redis", "redis://" + c.redis, "--consul-ttl", "1s", "--drain-timeout", "20s",
-	}, extra...)
-	m.p = startLogged(c.t, c.bin, m.dir, m.http, args...)
-	return m
-}
-
-// startLogged starts `otpbox node` with its log in dir/node.log (shown
-// when the test fails) and waits until its API answers.
-func startLogged(t *testing.T, bin, dir, addr string, args ...string) *proc {
-	t.Helper()
-	logf, err := os.OpenFile(filepath.Join(dir, "node.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, append([]string{"node", "--data-dir", dir}, args...)...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		logf.Close()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		// A graceful stop first: a node stops the nodes it started.
-		_ = cmd.Process.Signal(syscall.SIGCONT)
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "node.log"))
-			t.Logf("log of %s:\n%s", args, b)
-		}
-	})
-	testkit.Eventually(t, 30*time.Second, func() error {
-		select {
-		case <-p.done:
-			return fmt.Errorf("node exited: %v", p.err)
-		default:
-		}
-		resp, err := http.Get("http://" + addr + "/v1/health/live")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		return nil
-	})
-	return p
+	return c.Add(name, extra...)
 }
 
 // entries returns the cluster's service entries in Consul, each with its
 // checks (nil when the agent does not answer).
 func (c *e2eCluster) entries() []*api.ServiceEntry {
-	entries, _, err := c.agent.Client().Health().Service(c.name, "", false, nil)
+	entries, _, err := c.Consul().Client().Health().Service(c.name, "", false, nil)
 	if err != nil {
 		return nil
 	}
@@ -207,13 +113,13 @@ func (c *e2eCluster) awaitPassing(want ...string) {
 
 // call sends a request to member m's API and decodes a 2xx answer into
 // out; it returns the status.
-func (c *e2eCluster) call(m *member, method, path string, body, out any) (int, error) {
+func (c *e2eCluster) call(m *testkit.Node, method, path string, body, out any) (int, error) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, "http://"+m.http+path, rd)
+	req, _ := http.NewRequest(method, m.URL()+path, rd)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.client.Do(req)
 	if err != nil {
@@ -230,14 +136,14 @@ func (c *e2eCluster) call(m *member, method, path string, body, out any) (int, e
 	return resp.StatusCode, nil
 }
 
-func (c *e2eCluster) must(m *member, method, path string, body, out any) {
+func (c *e2eCluster) must(m *testkit.Node, method, path string, body, out any) {
 	c.t.Helper()
 	if _, err := c.call(m, method, path, body, out); err != nil {
 		c.t.Fatal(err)
 	}
 }
 
-func (c *e2eCluster) exec(m *member, id, code string) (string, error) {
+func (c *e2eCluster) exec(m *testkit.Node, id, code string) (string, error) {
 	var res server.Result
 	if _, err := c.call(m, "POST", "/v1/sandboxes/"+id+"/exec", map[string]string{"code": code}, &res); err != nil {
 		return "", err
@@ -245,7 +151,7 @@ func (c *e2eCluster) exec(m *member, id, code string) (string, error) {
 	return res.Value, nil
 }
 
-func (c *e2eCluster) info(m *member, id string) server.Info {
+func (c *e2eCluster) info(m *testkit.Node, id string) server.Info {
 	c.t.Helper()
 	var in server.Info
 	c.must(m, "GET", "/v1/sandboxes/"+id, nil, &in)
@@ -254,7 +160,7 @@ func (c *e2eCluster) info(m *member, id string) server.Info {
 
 // active returns, for every node, the sandboxes active there, as each
 // node reports its own.
-func (c *e2eCluster) active(via *member) map[string][]string {
+func (c *e2eCluster) active(via *testkit.Node) map[string][]string {
 	c.t.Helper()
 	var list server.SandboxList
 	c.must(via, "GET", "/v1/sandboxes", nil, &list)
@@ -338,7 +244,7 @@ func TestClusterOnConsul(t *testing.T) {
 	// others hear it exists, and one activation runs.
 	var wg sync.WaitGroup
 	codes := make(chan int, 3)
-	for _, m := range []*member{n1, n2, n3} {
+	for _, m := range []*testkit.Node{n1, n2, n3} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -370,7 +276,7 @@ func TestClusterOnConsul(t *testing.T) {
 	// Every sandbox keeps a counter; each acknowledged increment must
 	// survive whatever happens next. Calls go through the other nodes.
 	acked := make(map[string]int)
-	via := []*member{n1, n2, n3}
+	via := []*testkit.Node{n1, n2, n3}
 	for i, id := range ids {
 		if _, err := c.exec(via[(i+1)%3], id, "n = 0"); err != nil {
 			t.Fatal(err)
@@ -441,10 +347,7 @@ func TestClusterOnConsul(t *testing.T) {
 		t.Fatal("n2 holds no sandbox")
 	}
 	killed := time.Now()
-	if err := n2.p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = n2.p.wait()
+	c.Kill("n2")
 	var failover time.Duration
 	for _, id := range victims {
 		var v string
@@ -504,10 +407,7 @@ func TestClusterOnConsul(t *testing.T) {
 		}
 		return nil
 	})
-	if err := n3.p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := n3.p.wait(); err != nil {
+	if err := n3.Stop(); err != nil {
 		t.Errorf("n3 exit: %v", err)
 	}
 	c.awaitPassing("n1", "n2")
@@ -521,9 +421,7 @@ func TestClusterOnConsul(t *testing.T) {
 	// A member whose heartbeats stall (SIGSTOP past its TTL) turns
 	// critical, and rejoins by itself when it resumes.
 	phase = time.Now()
-	if err := n2.p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	c.Pause("n2")
 	testkit.Eventually(t, 30*time.Second, func() error {
 		if h := c.check("n2", ""); h != api.HealthCritical {
 			return fmt.Errorf("stalled n2 is %s", h)
@@ -532,9 +430,7 @@ func TestClusterOnConsul(t *testing.T) {
 	})
 	t.Logf("stall: n2 critical %v after SIGSTOP", time.Since(phase).Round(time.Millisecond))
 	phase = time.Now()
-	if err := n2.p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
+	c.Resume("n2")
 	// Rejoined: its heartbeat passes again and the others see it alive.
 	// (Its readiness may report a cache tier still backing off after the
 	// stall, a warning, for a few seconds.)
@@ -589,7 +485,7 @@ type scalingOp struct {
 	FinishedAt time.Time `json:"finished_at"`
 }
 
-func (c *e2eCluster) scaling(m *member) []scalingOp {
+func (c *e2eCluster) scaling(m *testkit.Node) []scalingOp {
 	c.t.Helper()
 	var out struct {
 		Operations []scalingOp `json:"operations"`
@@ -611,7 +507,7 @@ func TestAutoScalingOnConsul(t *testing.T) {
 	// Load: 20 concurrent create → exec → terminate cycles, far over 10
 	// slots, for a few seconds.
 	start := time.Now()
-	out, err := exec.Command(c.bin, "bench", "--addr", "http://"+n1.http, "--levels", "20",
+	out, err := exec.Command(c.Binary(), "bench", "--addr", n1.URL(), "--levels", "20",
 		"--requests-per-level", "3000", "--json").CombinedOutput()
 	if err != nil {
 		t.Fatalf("otpbox bench: %v\n%s", err, out)

@@ -128,7 +128,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("call printed %q", out)
 	}
 	treeLine := regexp.MustCompile(`(?m)^    └── c \(worker\) running state=1$`)
-	if out := cli(p, "sandbox", "tree", "s1"); !treeLine.MatchString(out) || !strings.HasPrefix(out, "sandbox/s1/otp (supervisor, one_for_one) running\n") {
+	if out := cli(p, "sandbox", "tree", "s1"); !treeLine.MatchString(out) || !strings.HasPrefix(out, "root (supervisor, one_for_one) running\n") {
 		t.Errorf("tree printed:\n%s", out)
 	}
 	if out := cli(p, "sandbox", "trace", "s1"); !strings.Contains(out, "call") {

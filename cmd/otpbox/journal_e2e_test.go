@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otpbox/otpbox/cmd/otpbox/internal/client"
-	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
+	"github.com/otpbox/otpbox/api"
 )
 
 // TestKillUnderLoad kills a node (SIGKILL) while 16 users execute in
@@ -24,18 +23,15 @@ func TestKillUnderLoad(t *testing.T) {
 			dir := t.TempDir()
 			args := []string{"--admin", "off", "--journal-sync", mode}
 			p := startNode(t, bin, dir, args...)
-			c, err := client.New(p.http, "", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := newAPI(t, p.http)
 			ctx := context.Background()
 			const users = 16
 			for u := range users {
 				id := fmt.Sprintf("u%d", u)
-				if _, err := c.Create(ctx, id, server.Requirements{}); err != nil {
+				if _, err := c.Create(ctx, id, api.Requirements{}); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := c.Execute(ctx, id, "n = 0"); err != nil {
+				if _, err := c.Exec(ctx, id, "n = 0"); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -56,7 +52,7 @@ func TestKillUnderLoad(t *testing.T) {
 							return
 						default:
 						}
-						res, err := c.Execute(ctx, id, "n += 1\nn")
+						res, err := c.Exec(ctx, id, "n += 1\nn")
 						if err != nil {
 							return // the node is gone
 						}
@@ -85,12 +81,9 @@ func TestKillUnderLoad(t *testing.T) {
 			wg.Wait()
 
 			p = startNode(t, bin, dir, args...)
-			c, err = client.New(p.http, "", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c = newAPI(t, p.http)
 			for u := range users {
-				res, err := c.Execute(ctx, fmt.Sprintf("u%d", u), "n")
+				res, err := c.Exec(ctx, fmt.Sprintf("u%d", u), "n")
 				if err != nil {
 					t.Fatalf("u%d after the kill: %v", u, err)
 				}
@@ -102,4 +95,15 @@ func TestKillUnderLoad(t *testing.T) {
 			t.Logf("%s: %d executions answered before the kill, all found", mode, total.Load())
 		})
 	}
+}
+
+// newAPI is a client of the node at addr that does not retry: a refused
+// execution is not answered.
+func newAPI(t *testing.T, addr string) *api.Sandboxes {
+	t.Helper()
+	c, err := api.NewClient(&api.Config{Address: addr, Retry: api.NoRetry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Sandboxes()
 }

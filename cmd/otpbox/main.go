@@ -3,7 +3,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -12,8 +11,6 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	context.AfterFunc(ctx, stop) // after the first signal, a second one kills the process at once
-	if err := (&Main{}).Run(ctx, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "otpbox:", err)
-		os.Exit(1)
-	}
+	m := &Main{}
+	os.Exit(m.Exit(m.Run(ctx, os.Args[1:])))
 }

@@ -99,7 +99,8 @@ func TestNodeRefusesBadConfig(t *testing.T) {
 	if _, _, err = c.run("node", "--config", filepath.Join(t.TempDir(), "missing.json")); err == nil {
 		t.Error("missing config file accepted")
 	}
-	if _, _, err = c.run("node", "extra"); !errors.Is(err, ErrUsage) {
+	var usageErr *UsageError
+	if _, _, err = c.run("node", "extra"); !errors.As(err, &usageErr) {
 		t.Errorf("node with an argument = %v", err)
 	}
 }

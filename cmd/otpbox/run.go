@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/node"
 )
@@ -22,70 +25,84 @@ type Main struct {
 	NodeOptions []node.Option
 }
 
-// ErrUsage reports a command line that names no known command or has the
-// wrong arguments.
-var ErrUsage = errors.New("usage error")
+// Exit codes, as Consul's: 0 success, 1 an error, 2 a usage error, 127
+// no such command.
+const (
+	ExitOK        = 0
+	ExitError     = 1
+	ExitUsage     = 2
+	ExitNoCommand = 127
+)
 
-const usage = `Usage: otpbox <command> [flags] [args]
+// UsageError is a command line with wrong flags or arguments. Its
+// message says what is wrong; Command is the command it was for.
+type UsageError struct {
+	Command string // "otpbox sandbox exec"
+	Err     error
+}
 
-Node:
-  node                     run a node (HTTP API on 127.0.0.1:4000)
+// Error returns what is wrong with the command line.
+func (e *UsageError) Error() string { return e.Err.Error() }
 
-Client (flags --addr, --token, --json; env OTPBOX_ADDR, OTPBOX_TOKEN):
-  sandbox create ID        create a sandbox
-  sandbox exec ID [CODE]   execute code (CODE absent or "-": read stdin)
-  sandbox rm ID            terminate a sandbox
-  sandbox ls               list sandboxes
-  sandbox info ID          describe a sandbox
-  sandbox restart ID       restart a sandbox
-  sandbox migrate ID NODE  move a sandbox to another node
-  sandbox tree ID          show a sandbox's supervision tree
-  sandbox restarts ID      show a sandbox's restart history
-  sandbox trace ID         show a sandbox's supervision trace
-  repl ID                  interactive session in a sandbox
-  cluster status|nodes|load
-  cache stats
-  bench                    load test: create, execute "1 + 1", terminate
-  version                  print the version
+// Unwrap returns the cause.
+func (e *UsageError) Unwrap() error { return e.Err }
 
-Run "otpbox <command> -h" for a command's flags.
-`
+// UnknownCommandError is a command name that does not exist, with the
+// names it may have been a typo of.
+type UnknownCommandError struct {
+	Name        string // the unknown name
+	Parent      string // "otpbox sandbox"
+	Suggestions []string
+}
 
-// Run runs the command named by args[0]. It returns nil after -h.
+// Error names the command and the names it may be a typo of.
+func (e *UnknownCommandError) Error() string {
+	msg := fmt.Sprintf("unknown command %q for %q", e.Name, e.Parent)
+	if len(e.Suggestions) > 0 {
+		msg += "; did you mean " + strings.Join(quoteAll(e.Suggestions), " or ") + "?"
+	}
+	return msg
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
+}
+
+// Run runs the command line args (without the program name). Help asked
+// for (-h, --help, help) is printed on Stdout and returns nil.
 func (m *Main) Run(ctx context.Context, args []string) error {
 	m.defaults()
-	if len(args) == 0 {
-		fmt.Fprint(m.Stderr, usage)
-		return fmt.Errorf("no command given: %w", ErrUsage)
+	root := m.root()
+	root.SetArgs(normalizeArgs(root, args))
+	return root.ExecuteContext(ctx)
+}
+
+// Exit prints err (if any) on Stderr as "otpbox: …" and returns the exit
+// code: ExitUsage for a *UsageError (with where to find help),
+// ExitNoCommand for an *UnknownCommandError, ExitError otherwise.
+func (m *Main) Exit(err error) int {
+	m.defaults()
+	if err == nil {
+		return ExitOK
 	}
-	cmd, rest := args[0], args[1:]
-	var err error
-	switch cmd {
-	case "node":
-		err = m.node(ctx, rest)
-	case "sandbox":
-		err = m.sandbox(ctx, rest)
-	case "repl":
-		err = m.repl(ctx, rest)
-	case "cluster":
-		err = m.cluster(ctx, rest)
-	case "cache":
-		err = m.cache(ctx, rest)
-	case "bench":
-		err = m.bench(ctx, rest)
-	case "version":
-		err = m.version(rest)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(m.Stdout, usage)
-		return nil
-	default:
-		fmt.Fprint(m.Stderr, usage)
-		return fmt.Errorf("unknown command %q: %w", cmd, ErrUsage)
+	fmt.Fprintln(m.Stderr, "otpbox:", err)
+	var (
+		usage   *UsageError
+		unknown *UnknownCommandError
+	)
+	switch {
+	case errors.As(err, &unknown):
+		fmt.Fprintf(m.Stderr, "Run '%s --help' for the commands.\n", unknown.Parent)
+		return ExitNoCommand
+	case errors.As(err, &usage):
+		fmt.Fprintf(m.Stderr, "Run '%s --help' for usage.\n", usage.Command)
+		return ExitUsage
 	}
-	if errors.Is(err, errHelp) {
-		return nil
-	}
-	return err
+	return ExitError
 }
 
 func (m *Main) defaults() {
@@ -100,5 +117,24 @@ func (m *Main) defaults() {
 	}
 	if m.Getenv == nil {
 		m.Getenv = os.Getenv
+	}
+}
+
+// usage returns a *UsageError for cmd.
+func usage(cmd *cobra.Command, format string, a ...any) error {
+	return &UsageError{Command: cmd.CommandPath(), Err: fmt.Errorf(format, a...)}
+}
+
+// args returns a positional-argument check: between min and max
+// arguments (max < 0: any), named by names ("ID [CODE]") in the error.
+func args(min, max int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if len(a) < min || (max >= 0 && len(a) > max) {
+			if names == "" {
+				return usage(cmd, "%s takes no arguments, got %q", cmd.CommandPath(), a)
+			}
+			return usage(cmd, "%s takes %s, got %d argument(s)", cmd.CommandPath(), names, len(a))
+		}
+		return nil
 	}
 }

@@ -6,8 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/otpbox/otpbox/cmd/otpbox/internal/client"
-	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
+	"github.com/otpbox/otpbox/api"
 )
 
 func TestSandboxCommands(t *testing.T) {
@@ -15,10 +14,10 @@ func TestSandboxCommands(t *testing.T) {
 	c := newCLI(t, "OTPBOX_ADDR", n.url)
 
 	out := c.ok("sandbox", "create", "s1", "--max-steps", "5000")
-	if !strings.Contains(out, "s1") || !strings.Contains(out, "active") || !strings.Contains(out, `"max_steps":5000`) {
+	if !strings.Contains(out, "s1") || !strings.Contains(out, "active") || !strings.Contains(out, "Requirements  max steps 5000") {
 		t.Errorf("create printed:\n%s", out)
 	}
-	var info server.Info
+	var info api.Info
 	decode(t, c.ok("sandbox", "create", "--json", "--requirements", `{"memory_limit":4096}`, "s2"), &info)
 	if info.ID != "s2" || info.Requirements.MemoryLimit != 4096 {
 		t.Errorf("create --json = %+v", info)
@@ -35,7 +34,7 @@ func TestSandboxCommands(t *testing.T) {
 		t.Errorf("exec from stdin printed %q", out)
 	}
 	c.stdin = ""
-	var res server.Result
+	var res api.Result
 	decode(t, c.ok("sandbox", "exec", "s1", "--json", "3 * 3"), &res) // a flag after the id
 	if res.Value != "9" || res.Steps == 0 {
 		t.Errorf("exec --json = %+v", res)
@@ -48,7 +47,7 @@ func TestSandboxCommands(t *testing.T) {
 	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], "ID") {
 		t.Errorf("ls printed:\n%s", out)
 	}
-	var list server.SandboxList
+	var list api.SandboxList
 	decode(t, c.ok("sandbox", "ls", "--json", "--node", "node1"), &list)
 	if len(list.Sandboxes) != 2 {
 		t.Errorf("ls --json = %+v", list)
@@ -60,22 +59,22 @@ func TestSandboxCommands(t *testing.T) {
 	if out := c.ok("sandbox", "restarts", "s1"); !strings.Contains(out, "restart requested") {
 		t.Errorf("restarts printed:\n%s", out)
 	}
-	if out := c.ok("sandbox", "trace", "s1"); !strings.Contains(out, "sandbox/s1/otp/session  call  x * 2") {
+	if out := c.ok("sandbox", "trace", "s1"); !strings.Contains(out, "<0.2.0>  call  x * 2") {
 		t.Errorf("trace printed:\n%s", out)
 	}
 	decode(t, c.ok("sandbox", "migrate", "s2", "node2", "--json"), &info)
 	if info.Node != "node2" {
 		t.Errorf("migrate --json = %+v", info)
 	}
-	want := "sandbox/s1/otp (supervisor, one_for_one) running\n└── session (worker) running state=0\n"
+	want := "root (supervisor, one_for_one) running\n└── session (worker) running state=0\n"
 	if out := c.ok("sandbox", "tree", "s1"); out != want {
 		t.Errorf("tree printed:\n%s\nwant:\n%s", out, want)
 	}
-	if out := c.ok("sandbox", "rm", "s1"); out != "" {
+	if out := c.ok("sandbox", "rm", "s1"); out != "removed sandbox s1\n" {
 		t.Errorf("rm printed %q", out)
 	}
 	_, _, err := c.run("sandbox", "info", "s1")
-	if client.StatusOf(err) != 404 || !strings.Contains(err.Error(), "Sandbox not found (404)") {
+	if statusOf(err) != 404 || !strings.Contains(err.Error(), "Sandbox not found (404)") {
 		t.Errorf("info after rm = %v", err)
 	}
 }
@@ -112,7 +111,7 @@ func TestToken(t *testing.T) {
 	n := newNode(t, "s3cret")
 	c := newCLI(t, "OTPBOX_ADDR", n.url)
 	_, _, err := c.run("sandbox", "create", "s1")
-	if client.StatusOf(err) != 401 || !strings.Contains(err.Error(), "Unauthorized") {
+	if statusOf(err) != 401 || !strings.Contains(err.Error(), "Unauthorized") {
 		t.Errorf("create without token = %v", err)
 	}
 	c.ok("sandbox", "create", "s1", "--token", "s3cret")
@@ -127,7 +126,7 @@ func TestClusterCommands(t *testing.T) {
 	if out := c.ok("cluster", "status", "--addr", n.url); !strings.Contains(out, "1 total, 1 active") || !strings.Contains(out, "1 active, 0 passivated") {
 		t.Errorf("cluster status printed:\n%s", out)
 	}
-	var st server.ClusterStatus
+	var st api.ClusterStatus
 	decode(t, c.ok("cluster", "status", "--addr", n.url, "--json"), &st)
 	if st.TotalNodes != 1 || st.Sandboxes.Active != 1 {
 		t.Errorf("cluster status --json = %+v", st)
@@ -142,26 +141,44 @@ func TestClusterCommands(t *testing.T) {
 
 func TestUsage(t *testing.T) {
 	c := newCLI(t)
-	for _, args := range [][]string{
-		{},
-		{"frobnicate"},
-		{"sandbox"},
-		{"sandbox", "frobnicate"},
-		{"sandbox", "create"},
-		{"sandbox", "create", "a", "b"},
-		{"sandbox", "migrate", "a"},
-		{"cluster", "everything"},
-		{"cache", "flush"},
-		{"bench", "--levels", "10,ten"},
-		{"repl"},
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{}, ExitUsage},
+		{[]string{"frobnicate"}, ExitNoCommand},
+		{[]string{"sandbox"}, ExitUsage},
+		{[]string{"sandbox", "frobnicate"}, ExitNoCommand},
+		{[]string{"sandbox", "create"}, ExitUsage},
+		{[]string{"sandbox", "create", "a", "b"}, ExitUsage},
+		{[]string{"sandbox", "create", "a", "--memory-limit", "lots"}, ExitUsage},
+		{[]string{"sandbox", "create", "a", "--max-duration", "5"}, ExitUsage},
+		{[]string{"sandbox", "migrate", "a"}, ExitUsage},
+		{[]string{"sandbox", "ls", "--json", "--format", "{{.ID}}"}, ExitUsage},
+		{[]string{"sandbox", "ls", "--format", "{{.ID"}, ExitUsage},
+		{[]string{"sandbox", "exec", "s1", "1", "--bogus"}, ExitUsage},
+		{[]string{"cluster", "everything"}, ExitNoCommand},
+		{[]string{"cache", "flush"}, ExitNoCommand},
+		{[]string{"memory", "shrink"}, ExitNoCommand},
+		{[]string{"help", "nosuch"}, ExitNoCommand},
+		{[]string{"help", "sandbox", "exc"}, ExitNoCommand},
+		{[]string{"bench", "--levels", "10,ten"}, ExitUsage},
+		{[]string{"repl"}, ExitUsage},
+		{[]string{"sandbox", "ls", "--addr", "ftp://x"}, ExitUsage},
 	} {
-		if _, _, err := c.run(args...); !errors.Is(err, ErrUsage) {
-			t.Errorf("otpbox %s = %v, want a usage error", strings.Join(args, " "), err)
+		_, _, err := c.run(tc.args...)
+		var stderr strings.Builder
+		if code := (&Main{Stderr: &stderr}).Exit(err); code != tc.code {
+			t.Errorf("otpbox %s: exit %d (%v), want %d", strings.Join(tc.args, " "), code, err, tc.code)
+		}
+		if !strings.HasPrefix(stderr.String(), "otpbox: ") || !strings.Contains(stderr.String(), "--help") {
+			t.Errorf("otpbox %s printed %q", strings.Join(tc.args, " "), stderr.String())
 		}
 	}
-	for _, args := range [][]string{{"help"}, {"--help"}, {"sandbox", "-h"}, {"sandbox", "exec", "-h"}, {"node", "-h"}} {
-		if _, _, err := c.run(args...); err != nil {
-			t.Errorf("otpbox %s = %v, want nil", strings.Join(args, " "), err)
+	for _, args := range [][]string{{"help"}, {"--help"}, {"sandbox", "-h"}, {"sandbox", "exec", "-h"}, {"node", "-h"}, {"help", "cluster", "drain"}} {
+		out, errOut, err := c.run(args...)
+		if err != nil || !strings.Contains(out, "Usage:") || errOut != "" {
+			t.Errorf("otpbox %s = %v, stdout %q, stderr %q: want help on stdout", strings.Join(args, " "), err, out, errOut)
 		}
 	}
 	if _, _, err := c.run("sandbox", "ls", "--addr", "ftp://x"); err == nil || !strings.Contains(err.Error(), "invalid node address") {
@@ -179,6 +196,15 @@ func TestVersion(t *testing.T) {
 	if v["version"] != "dev" || v["go_version"] == "" {
 		t.Errorf("version --json = %v", v)
 	}
+}
+
+// statusOf returns the HTTP status of an *api.Error in err's chain, or 0.
+func statusOf(err error) int {
+	var e *api.Error
+	if errors.As(err, &e) {
+		return e.StatusCode
+	}
+	return 0
 }
 
 func decode(t *testing.T, s string, v any) {

@@ -19,7 +19,9 @@ type LockedError struct {
 	PID int
 }
 
-func (e *LockedError) Error() string { return fmt.Sprintf("wal: %s is in use by another process", e.Dir) }
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("wal: %s is in use by another process", e.Dir)
+}
 
 // Unwrap returns ErrLocked.
 func (e *LockedError) Unwrap() error { return ErrLocked }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net"
 
-	"github.com/otpbox/otpbox/cmd/otpbox/internal/client"
+	"github.com/otpbox/otpbox/api"
 )
 
 // Error kinds of failures that carry no problem+json type.
@@ -25,12 +25,12 @@ const (
 // "http_<status>" for an error answer without one, else KindTimeout,
 // KindConnection or KindOther.
 func kindOf(err error) string {
-	var ce *client.Error
-	if errors.As(err, &ce) {
-		if k := ce.Kind(); k != "" {
-			return k
+	var ae *api.Error
+	if errors.As(err, &ae) {
+		if ae.Kind != "" {
+			return string(ae.Kind)
 		}
-		return fmt.Sprintf("http_%d", ce.Status)
+		return fmt.Sprintf("http_%d", ae.StatusCode)
 	}
 	var ne net.Error
 	switch {

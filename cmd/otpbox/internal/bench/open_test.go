@@ -10,8 +10,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/otpbox/otpbox/api"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/bench"
-	"github.com/otpbox/otpbox/cmd/otpbox/internal/client"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
 )
 
@@ -161,13 +161,13 @@ func TestOpenCoordinatedOmission(t *testing.T) {
 func TestOpenErrorsByKind(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u := newUsers()
-		overloaded := &client.Error{Status: http.StatusTooManyRequests, Problem: &server.Problem{Type: server.ProblemTypePrefix + "overloaded"}}
+		overloaded := &api.Error{StatusCode: http.StatusTooManyRequests, Type: api.ProblemTypePrefix + "overloaded", Kind: api.ErrOverloaded}
 		u.fail = func(id string, i int) error {
 			switch {
 			case i > 4 && i%10 == 0:
 				return overloaded
 			case i > 4 && i%10 == 1:
-				return &client.Error{Status: http.StatusBadGateway}
+				return &api.Error{StatusCode: http.StatusBadGateway}
 			}
 			return nil
 		}

@@ -40,6 +40,22 @@ type Host struct {
 	boxes      map[string]*box
 	overloaded bool
 	draining   bool
+	stuck      []string
+}
+
+// SetStuck makes Stuck report ids, as the real host reports sandboxes
+// whose execution runs past its limits.
+func (h *Host) SetStuck(ids ...string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stuck = ids
+}
+
+// Stuck returns what SetStuck set.
+func (h *Host) Stuck() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.stuck)
 }
 
 // box is one sandbox: its info and its Starlark globals.
@@ -157,7 +173,8 @@ func (h *Host) Create(ctx context.Context, id string, req server.Requirements) (
 	if err := sandbox.ValidateID(id); err != nil {
 		return nil, err
 	}
-	if err := req.Validate(); err != nil {
+	req, err := sandbox.Policy{}.Resolve(req) // as a real host with the default policy
+	if err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -271,7 +288,7 @@ func classify(err error, stepsHit bool, ctx context.Context, limits server.Limit
 	switch {
 	case stepsHit:
 		return &server.LimitError{Limit: "steps", Max: limits.MaxSteps, Got: steps}
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) && limits.MaxDuration > 0:
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) && limits.MaxDuration > 0 && d >= limits.MaxDuration:
 		return &server.LimitError{Limit: "duration", Max: uint64(limits.MaxDuration), Got: uint64(d)}
 	case ctx.Err() != nil:
 		return ctx.Err()
@@ -309,7 +326,7 @@ func (h *Host) Restart(ctx context.Context, id string) (*server.Info, error) {
 	b.globals = starlark.StringDict{}
 	b.info.State = server.Active
 	b.info.LastActive = now
-	b.restarts = append(b.restarts, server.RestartRecord{Supervisor: rootName(id), ChildID: "session", Reason: "restart requested", Time: now})
+	b.restarts = append(b.restarts, server.RestartRecord{Kind: "restart", Supervisor: rootPID, ChildID: "session", Reason: "restart requested", Time: now})
 	info := b.info
 	return &info, nil
 }
@@ -366,9 +383,12 @@ func (h *Host) Migrate(ctx context.Context, id, node string) (*server.Info, erro
 	return &info, nil
 }
 
-// rootName is the name of a sandbox's root supervisor, as the sandbox
-// package names it.
-func rootName(id string) string { return "sandbox/" + id + "/otp" }
+// The pids of a sandbox's root supervisor and its session worker, as the
+// sandbox numbers its processes.
+const (
+	rootPID    = "<0.1.0>"
+	sessionPID = "<0.2.0>"
+)
 
 // Tree returns the sandbox's tree: a session worker, whose state is the
 // number of globals, under the sandbox's root supervisor.
@@ -379,8 +399,8 @@ func (h *Host) Tree(ctx context.Context, id string) (*server.Tree, error) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return &server.Tree{Root: &server.Node{PID: rootName(id), Type: "supervisor", Status: "running", Strategy: "one_for_one",
-		Children: []*server.Node{{ID: "session", PID: rootName(id) + "/session", Type: "worker", Status: "running",
+	return &server.Tree{Root: &server.Node{ID: "root", PID: rootPID, Type: "supervisor", Status: "running", Strategy: "one_for_one",
+		Children: []*server.Node{{ID: "session", PID: sessionPID, Type: "worker", Status: "running",
 			State: fmt.Sprint(len(b.globals))}},
 	}}, nil
 }
@@ -408,5 +428,5 @@ func (h *Host) Trace(ctx context.Context, id string) ([]server.TraceEntry, error
 	if len(b.trace) == 0 {
 		return nil, nil
 	}
-	return []server.TraceEntry{{PID: rootName(id) + "/session", Messages: slices.Clone(b.trace)}}, nil
+	return []server.TraceEntry{{PID: sessionPID, Messages: slices.Clone(b.trace)}}, nil
 }

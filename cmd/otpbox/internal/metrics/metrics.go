@@ -3,6 +3,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,6 +40,7 @@ type Metrics struct {
 	limitHits    *prometheus.CounterVec
 	restarts     *prometheus.CounterVec
 	shutdowns    *prometheus.CounterVec
+	deadLetters  prometheus.Counter
 }
 
 // New returns the node's metrics on a fresh registry, with the build
@@ -82,6 +84,10 @@ func New(build BuildInfo) *Metrics {
 			Help: "Supervisors that exceeded their restart intensity and shut down, by tree.",
 		}, []string{"tree"}),
 	}
+	m.deadLetters = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "deadletters_total",
+		Help: "Messages protoactor could not deliver: sent to a stopped or unknown actor.",
+	})
 	info := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: Namespace, Name: "build_info",
 		Help:        "Build of the running binary; the value is 1.",
@@ -92,7 +98,7 @@ func New(build BuildInfo) *Metrics {
 		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsGC, collectors.MetricsMemory, collectors.MetricsScheduler)),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		info, m.httpRequests, m.httpDuration, m.lifecycle, m.executions, m.execDuration,
-		m.limitHits, m.restarts, m.shutdowns,
+		m.limitHits, m.restarts, m.shutdowns, m.deadLetters,
 	)
 	// Start every known series at zero so that rates work from the first
 	// scrape and dashboards show the series before the first event.
@@ -108,6 +114,25 @@ func New(build BuildInfo) *Metrics {
 		m.shutdowns.WithLabelValues(t)
 	}
 	return m
+}
+
+// InitRoutes starts the request series of every route (each with the
+// status its success answers: 201 for a create, 204 for a delete, 200
+// otherwise) at zero, so that request rates and latencies exist from the
+// first scrape.
+func (m *Metrics) InitRoutes(routes []string) {
+	for _, r := range routes {
+		method, path, _ := strings.Cut(r, " ")
+		code := "200"
+		switch {
+		case method == "POST" && path == "/v1/sandboxes":
+			code = "201"
+		case method == "DELETE":
+			code = "204"
+		}
+		m.httpRequests.WithLabelValues(bounded(methods, method), r, code)
+		m.httpDuration.WithLabelValues(r)
+	}
 }
 
 // Registry returns the registry, for collectors added by other parts of

@@ -129,3 +129,26 @@ func expect(t *testing.T, reg *prometheus.Registry, want map[string]float64) {
 		}
 	}
 }
+
+func TestDeadLetters(t *testing.T) {
+	m := metrics.New(metrics.BuildInfo{Version: "test"})
+	es := &eventstream.EventStream{}
+	stop := m.WatchDeadLetters(es)
+	expect(t, m.Registry(), map[string]float64{`otpbox_deadletters_total{}`: 0}) // from the first scrape
+	es.Publish(&actor.DeadLetterEvent{PID: actor.NewPID("nonhost", "gone"), Message: "hello"})
+	es.Publish(&actor.DeadLetterEvent{PID: actor.NewPID("nonhost", "gone"), Message: "again"})
+	es.Publish("not a dead letter")
+	stop()
+	es.Publish(&actor.DeadLetterEvent{PID: actor.NewPID("nonhost", "gone")}) // after stop
+	expect(t, m.Registry(), map[string]float64{`otpbox_deadletters_total{}`: 2})
+}
+
+func TestInitRoutes(t *testing.T) {
+	m := metrics.New(metrics.BuildInfo{Version: "test"})
+	m.InitRoutes([]string{"POST /v1/sandboxes", "DELETE /v1/sandboxes/{id}", "GET /v1/memory"})
+	expect(t, m.Registry(), map[string]float64{
+		`otpbox_http_requests_total{code="201",method="POST",route="POST /v1/sandboxes"}`:          0,
+		`otpbox_http_requests_total{code="204",method="DELETE",route="DELETE /v1/sandboxes/{id}"}`: 0,
+		`otpbox_http_requests_total{code="200",method="GET",route="GET /v1/memory"}`:               0,
+	})
+}

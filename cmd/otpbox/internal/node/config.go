@@ -3,7 +3,6 @@ package node
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"net"
@@ -17,12 +16,14 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/otpbox/otpbox/cache"
+	"github.com/otpbox/otpbox/cmd/otpbox/internal/units"
+	"github.com/otpbox/otpbox/sandbox"
 	"github.com/otpbox/otpbox/sandbox/store/wal"
 )
 
-// Config is the node's configuration. Layer it as
-// DefaultConfig().Merge(file).Merge(env).Merge(flags): a zero field
-// leaves the one below it in place. The zero Config is not usable on its
+// Config is the node's configuration. Load layers it: DefaultConfig, then
+// a JSON file, then OTPBOX_* variables, then flags; a layer sets a value
+// by naming its key, zero included. The zero Config is not usable on its
 // own; DefaultConfig documents every default.
 type Config struct {
 	// HTTPAddr is the API's listen address (default 127.0.0.1:4000).
@@ -83,10 +84,15 @@ type Config struct {
 	// text or json (default text).
 	LogLevel  string `json:"log_level"`
 	LogFormat string `json:"log_format"`
+	// Sandbox is the operator's policy for sandboxes' requirements: the
+	// defaults of what a create leaves out, and the ceilings a create may
+	// not exceed (default sandbox.DefaultCeilings). Config file only:
+	// "sandbox": {"defaults": {...}, "ceilings": {...}}, each shaped like
+	// a create's requirements.
+	Sandbox sandbox.Policy `json:"sandbox"`
 
-	// The design's performance configuration
-	// (shared/spec/performance-design.md, "Configuration"), under its
-	// names. Defaults are the design's.
+	// The design's performance configuration, under its names, with its
+	// defaults (docs/configuration.md).
 
 	// AutoScalingEnabled, MinNodes, MaxNodes, ScaleOutThreshold and
 	// ScaleInThreshold are the ScalabilityManager's settings (defaults
@@ -214,118 +220,72 @@ func DefaultConfig() Config {
 	}
 }
 
+// value is a configuration field as flags and layers set it: a
+// pflag.Value.
+type value interface {
+	String() string
+	Set(string) error
+	Type() string
+}
+
 // setting is one configuration field: its flag, environment variable and
 // help, and where it lives in a Config.
 type setting struct {
 	flag, env, json, help string
-	field                 func(*Config) flag.Value
+	field                 func(*Config) value
 }
 
 // settings lists every field; flags, environment, Merge and the
 // documentation come from it.
 var settings = []setting{
-	{"http", "OTPBOX_HTTP", "http", "API listen `address`", func(c *Config) flag.Value { return (*str)(&c.HTTPAddr) }},
-	{"admin", "OTPBOX_ADMIN", "admin", "pprof listen `address`, loopback only, or \"off\"", func(c *Config) flag.Value { return (*str)(&c.AdminAddr) }},
-	{"data-dir", "OTPBOX_DATA_DIR", "data_dir", "data `directory`", func(c *Config) flag.Value { return (*str)(&c.DataDir) }},
-	{"node", "OTPBOX_NODE", "node", "node `name`", func(c *Config) flag.Value { return (*str)(&c.Node) }},
-	{"consul", "OTPBOX_CONSUL", "consul", "Consul agent `address` (host:port): join the cluster through it (needs redis)", func(c *Config) flag.Value { return (*str)(&c.Consul) }},
-	{"cluster", "OTPBOX_CLUSTER", "cluster", "cluster `name`", func(c *Config) flag.Value { return (*str)(&c.Cluster) }},
-	{"cluster-addr", "OTPBOX_CLUSTER_ADDR", "cluster_addr", "`address` of the member's protoactor remote (port 0: a free one)", func(c *Config) flag.Value { return (*str)(&c.ClusterAddr) }},
-	{"consul-token", "OTPBOX_CONSUL_TOKEN", "consul_token", "ACL `token` for the Consul agent (service:write on the cluster's service)", func(c *Config) flag.Value { return (*str)(&c.ConsulToken) }},
-	{"zone", "OTPBOX_ZONE", "zone", "where this node runs (`zone`: a rack, zone or region), for placement locality", func(c *Config) flag.Value { return (*str)(&c.Zone) }},
-	{"consul-ttl", "OTPBOX_CONSUL_TTL", "consul_ttl", "heartbeat TTL in Consul (`duration`): a member missing it is down", func(c *Config) flag.Value { return &c.ConsulTTL }},
-	{"redis", "OTPBOX_REDIS", "redis", "Redis `URL` of the sandbox store (default: the embedded --journal in the data directory)", func(c *Config) flag.Value { return (*str)(&c.Redis) }},
-	{"journal", "OTPBOX_JOURNAL", "journal", "embedded journal `store`: wal (a log with group commit, in <data-dir>/journal) or bolt (<data-dir>/sandboxes.db)", func(c *Config) flag.Value { return (*str)(&c.Journal) }},
-	{"journal-sync", "OTPBOX_JOURNAL_SYNC", "journal_sync", "when an execution is answered (`mode`): always (after fdatasync) or interval (once written; synced every --journal-sync-interval)", func(c *Config) flag.Value { return (*str)(&c.JournalSync) }},
-	{"journal-sync-interval", "OTPBOX_JOURNAL_SYNC_INTERVAL", "journal_sync_interval", "how often --journal-sync interval syncs the journal (`duration`)", func(c *Config) flag.Value { return &c.JournalSyncInterval }},
-	{"token", "OTPBOX_TOKEN", "token", "bearer `token` required on mutating requests", func(c *Config) flag.Value { return (*str)(&c.Token) }},
-	{"drain-timeout", "OTPBOX_DRAIN_TIMEOUT", "drain_timeout", "graceful shutdown `deadline`", func(c *Config) flag.Value { return &c.DrainTimeout }},
-	{"request-timeout", "OTPBOX_REQUEST_TIMEOUT", "request_timeout", "`deadline` of each API request", func(c *Config) flag.Value { return &c.RequestTimeout }},
-	{"max-body", "OTPBOX_MAX_BODY", "max_body", "largest request body in `bytes` (or with KiB/MiB)", func(c *Config) flag.Value { return &c.MaxBody }},
-	{"max-inflight", "OTPBOX_MAX_INFLIGHT", "max_inflight", "most sandbox calls in progress before 429 (`count`)", func(c *Config) flag.Value { return &c.MaxInFlight }},
-	{"log-level", "OTPBOX_LOG_LEVEL", "log_level", "`level`: debug, info, warn or error", func(c *Config) flag.Value { return (*str)(&c.LogLevel) }},
-	{"log-format", "OTPBOX_LOG_FORMAT", "log_format", "`format`: text or json", func(c *Config) flag.Value { return (*str)(&c.LogFormat) }},
+	{"http", "OTPBOX_HTTP", "http", "API listen `address`", func(c *Config) value { return (*str)(&c.HTTPAddr) }},
+	{"admin", "OTPBOX_ADMIN", "admin", "pprof listen `address`, loopback only, or \"off\"", func(c *Config) value { return (*str)(&c.AdminAddr) }},
+	{"data-dir", "OTPBOX_DATA_DIR", "data_dir", "data `directory`", func(c *Config) value { return (*str)(&c.DataDir) }},
+	{"node", "OTPBOX_NODE", "node", "node `name`", func(c *Config) value { return (*str)(&c.Node) }},
+	{"consul", "OTPBOX_CONSUL", "consul", "Consul agent `address` (host:port): join the cluster through it (needs redis)", func(c *Config) value { return (*str)(&c.Consul) }},
+	{"cluster", "OTPBOX_CLUSTER", "cluster", "cluster `name`", func(c *Config) value { return (*str)(&c.Cluster) }},
+	{"cluster-addr", "OTPBOX_CLUSTER_ADDR", "cluster_addr", "`address` of the member's protoactor remote (port 0: a free one)", func(c *Config) value { return (*str)(&c.ClusterAddr) }},
+	{"consul-token", "OTPBOX_CONSUL_TOKEN", "consul_token", "ACL `token` for the Consul agent (service:write on the cluster's service)", func(c *Config) value { return (*str)(&c.ConsulToken) }},
+	{"zone", "OTPBOX_ZONE", "zone", "where this node runs (`zone`: a rack, zone or region), for placement locality", func(c *Config) value { return (*str)(&c.Zone) }},
+	{"consul-ttl", "OTPBOX_CONSUL_TTL", "consul_ttl", "heartbeat TTL in Consul (`duration`): a member missing it is down", func(c *Config) value { return &c.ConsulTTL }},
+	{"redis", "OTPBOX_REDIS", "redis", "Redis `URL` of the sandbox store (default: the embedded --journal in the data directory)", func(c *Config) value { return (*str)(&c.Redis) }},
+	{"journal", "OTPBOX_JOURNAL", "journal", "embedded journal `store`: wal (a log with group commit, in <data-dir>/journal) or bolt (<data-dir>/sandboxes.db)", func(c *Config) value { return (*str)(&c.Journal) }},
+	{"journal-sync", "OTPBOX_JOURNAL_SYNC", "journal_sync", "when an execution is answered (`mode`): always (after fdatasync) or interval (once written; synced every --journal-sync-interval)", func(c *Config) value { return (*str)(&c.JournalSync) }},
+	{"journal-sync-interval", "OTPBOX_JOURNAL_SYNC_INTERVAL", "journal_sync_interval", "how often --journal-sync interval syncs the journal (`duration`)", func(c *Config) value { return &c.JournalSyncInterval }},
+	{"token", "OTPBOX_TOKEN", "token", "bearer `token` required on mutating requests", func(c *Config) value { return (*str)(&c.Token) }},
+	{"drain-timeout", "OTPBOX_DRAIN_TIMEOUT", "drain_timeout", "graceful shutdown `deadline`", func(c *Config) value { return &c.DrainTimeout }},
+	{"request-timeout", "OTPBOX_REQUEST_TIMEOUT", "request_timeout", "`deadline` of each API request", func(c *Config) value { return &c.RequestTimeout }},
+	{"max-body", "OTPBOX_MAX_BODY", "max_body", "largest request body (a `size`: 1MiB, 1048576)", func(c *Config) value { return &c.MaxBody }},
+	{"max-inflight", "OTPBOX_MAX_INFLIGHT", "max_inflight", "most sandbox calls in progress before 429 (`count`)", func(c *Config) value { return &c.MaxInFlight }},
+	{"log-level", "OTPBOX_LOG_LEVEL", "log_level", "`level`: debug, info, warn or error", func(c *Config) value { return (*str)(&c.LogLevel) }},
+	{"log-format", "OTPBOX_LOG_FORMAT", "log_format", "`format`: text or json", func(c *Config) value { return (*str)(&c.LogFormat) }},
 	// The design's performance configuration.
-	{"auto-scaling-enabled", "OTPBOX_AUTO_SCALING_ENABLED", "auto_scaling_enabled", "let the ScalabilityManager act on its capacity checks", func(c *Config) flag.Value { return &c.AutoScalingEnabled }},
-	{"min-nodes", "OTPBOX_MIN_NODES", "min_nodes", "fewest nodes auto-scaling keeps (`count`)", func(c *Config) flag.Value { return &c.MinNodes }},
-	{"max-nodes", "OTPBOX_MAX_NODES", "max_nodes", "most nodes auto-scaling starts (`count`)", func(c *Config) flag.Value { return &c.MaxNodes }},
-	{"scale-out-threshold", "OTPBOX_SCALE_OUT_THRESHOLD", "scale_out_threshold", "load `fraction` above which the cluster grows", func(c *Config) flag.Value { return &c.ScaleOutThreshold }},
-	{"scale-in-threshold", "OTPBOX_SCALE_IN_THRESHOLD", "scale_in_threshold", "load `fraction` below which the cluster shrinks", func(c *Config) flag.Value { return &c.ScaleInThreshold }},
-	{"scaling-provider", "OTPBOX_SCALING_PROVIDER", "scaling_provider", "how auto-scaling adds and removes nodes: none, process or command", func(c *Config) flag.Value { return (*str)(&c.ScalingProvider) }},
-	{"scaling-command", "OTPBOX_SCALING_COMMAND", "scaling_command", "the `command` of the command provider (split on spaces), run with scale-out N or scale-in NAME", func(c *Config) flag.Value { return (*str)(&c.ScalingCommand) }},
-	{"scaling-interval", "OTPBOX_SCALING_INTERVAL", "scaling_interval", "time between capacity checks (`duration`)", func(c *Config) flag.Value { return &c.ScalingInterval }},
-	{"scaling-cooldown", "OTPBOX_SCALING_COOLDOWN", "scaling_cooldown", "least time between two scaling operations (`duration`)", func(c *Config) flag.Value { return &c.ScalingCooldown }},
-	{"load-balancing-strategy", "OTPBOX_LOAD_BALANCING_STRATEGY", "load_balancing_strategy", "`strategy`: " + strings.Join(LoadBalancingStrategies, ", "), func(c *Config) flag.Value { return (*str)(&c.LoadBalancingStrategy) }},
-	{"health-check-interval", "OTPBOX_HEALTH_CHECK_INTERVAL", "health_check_interval", "`interval` of the load balancer's node health checks", func(c *Config) flag.Value { return &c.HealthCheckInterval }},
-	{"rebalancing-enabled", "OTPBOX_REBALANCING_ENABLED", "rebalancing_enabled", "let the LoadBalancer move sandboxes off overloaded nodes", func(c *Config) flag.Value { return &c.RebalancingEnabled }},
-	{"l1-cache-size", "OTPBOX_L1_CACHE_SIZE", "l1_cache_size", "in-memory cache size in `bytes` (or with KiB/MiB/GiB)", func(c *Config) flag.Value { return &c.L1CacheSize }},
-	{"l2-cache-size", "OTPBOX_L2_CACHE_SIZE", "l2_cache_size", "this node's share of the cluster cache in `bytes` (or with KiB/MiB/GiB)", func(c *Config) flag.Value { return &c.L2CacheSize }},
-	{"l3-cache-enabled", "OTPBOX_L3_CACHE_ENABLED", "l3_cache_enabled", "cache in Redis (L3) when --redis is set", func(c *Config) flag.Value { return &c.L3CacheEnabled }},
-	{"default-cache-ttl", "OTPBOX_DEFAULT_CACHE_TTL", "default_cache_ttl", "`TTL` of cache entries stored without one", func(c *Config) flag.Value { return &c.DefaultCacheTTL }},
-	{"memory-gc-threshold", "OTPBOX_MEMORY_GC_THRESHOLD", "memory_gc_threshold", "memory utilization `fraction` above which the optimizer acts", func(c *Config) flag.Value { return &c.MemoryGCThreshold }},
-	{"memory-check-interval", "OTPBOX_MEMORY_CHECK_INTERVAL", "memory_check_interval", "`interval` of the memory optimizer's checks", func(c *Config) flag.Value { return &c.MemoryCheckInterval }},
-	{"memory-optimization-enabled", "OTPBOX_MEMORY_OPTIMIZATION_ENABLED", "memory_optimization_enabled", "check memory periodically and optimize above the threshold", func(c *Config) flag.Value { return &c.MemoryOptimizationEnabled }},
-	{"memory-limit", "OTPBOX_MEMORY_LIMIT", "memory_limit", "the memory, in `bytes` (or with KiB/MiB/GiB), that utilization is measured against (unset: the cgroup's limit, GOMEMLIMIT or the host's memory)", func(c *Config) flag.Value { return &c.MemoryLimit }},
-	{"max-connections-per-node", "OTPBOX_MAX_CONNECTIONS_PER_NODE", "max_connections_per_node", "the load balancer's capacity of a node, in connections (`count`)", func(c *Config) flag.Value { return &c.MaxConnectionsPerNode }},
-	{"connection-timeout", "OTPBOX_CONNECTION_TIMEOUT", "connection_timeout", "`deadline` to get a free connection from a Redis pool", func(c *Config) flag.Value { return &c.ConnectionTimeout }},
-	{"pool-size", "OTPBOX_POOL_SIZE", "pool_size", "Redis connection pool size (`count`)", func(c *Config) flag.Value { return &c.PoolSize }},
-	{"metrics-collection-enabled", "OTPBOX_METRICS_COLLECTION_ENABLED", "metrics_collection_enabled", "collect metrics (accepted; /metrics is always served)", func(c *Config) flag.Value { return &c.MetricsCollectionEnabled }},
-	{"metrics-retention-days", "OTPBOX_METRICS_RETENTION_DAYS", "metrics_retention_days", "advised Prometheus retention (`days`); the node stores no metrics", func(c *Config) flag.Value { return &c.MetricsRetentionDays }},
-	{"performance-alerts-enabled", "OTPBOX_PERFORMANCE_ALERTS_ENABLED", "performance_alerts_enabled", "performance alerts (accepted; alerting is Prometheus rules)", func(c *Config) flag.Value { return &c.PerformanceAlertsEnabled }},
-}
-
-// Merge returns c with every non-zero field of o laid over it.
-func (c Config) Merge(o Config) Config {
-	for _, s := range settings {
-		if v := s.field(&o).String(); v != "" {
-			_ = s.field(&c).Set(v) // a value printed by String parses back
-		}
-	}
-	return c
-}
-
-// FromEnv reads the OTPBOX_* variables through getenv.
-func FromEnv(getenv func(string) string) (Config, error) {
-	var c Config
-	for _, s := range settings {
-		if v := getenv(s.env); v != "" {
-			if err := s.field(&c).Set(v); err != nil {
-				return Config{}, &ConfigError{Field: s.env, Value: v, Err: err}
-			}
-		}
-	}
-	return c, nil
-}
-
-// LoadFile reads a JSON configuration file; unknown fields are errors.
-func LoadFile(path string) (Config, error) {
-	var c Config
-	f, err := os.Open(path)
-	if err != nil {
-		return c, fmt.Errorf("read config: %w", err)
-	}
-	defer f.Close()
-	dec := json.NewDecoder(f)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, fmt.Errorf("parse config %s: %w", path, err)
-	}
-	return c, nil
-}
-
-// Flags registers a flag for every field on fs, writing into the returned
-// Config, whose unset fields stay zero for Merge.
-func Flags(fs *flag.FlagSet) *Config {
-	c := new(Config)
-	def := DefaultConfig()
-	for _, s := range settings {
-		help := s.help
-		if d := s.field(&def).String(); d != "" {
-			help += " (default " + d + ")"
-		}
-		fs.Var(s.field(c), s.flag, help+"; env "+s.env)
-	}
-	return c
+	{"auto-scaling-enabled", "OTPBOX_AUTO_SCALING_ENABLED", "auto_scaling_enabled", "let the ScalabilityManager act on its capacity checks", func(c *Config) value { return &c.AutoScalingEnabled }},
+	{"min-nodes", "OTPBOX_MIN_NODES", "min_nodes", "fewest nodes auto-scaling keeps (`count`)", func(c *Config) value { return &c.MinNodes }},
+	{"max-nodes", "OTPBOX_MAX_NODES", "max_nodes", "most nodes auto-scaling starts (`count`)", func(c *Config) value { return &c.MaxNodes }},
+	{"scale-out-threshold", "OTPBOX_SCALE_OUT_THRESHOLD", "scale_out_threshold", "load `fraction` above which the cluster grows", func(c *Config) value { return &c.ScaleOutThreshold }},
+	{"scale-in-threshold", "OTPBOX_SCALE_IN_THRESHOLD", "scale_in_threshold", "load `fraction` below which the cluster shrinks", func(c *Config) value { return &c.ScaleInThreshold }},
+	{"scaling-provider", "OTPBOX_SCALING_PROVIDER", "scaling_provider", "how auto-scaling adds and removes nodes: none, process or command", func(c *Config) value { return (*str)(&c.ScalingProvider) }},
+	{"scaling-command", "OTPBOX_SCALING_COMMAND", "scaling_command", "the `command` of the command provider (split on spaces), run with scale-out N or scale-in NAME", func(c *Config) value { return (*str)(&c.ScalingCommand) }},
+	{"scaling-interval", "OTPBOX_SCALING_INTERVAL", "scaling_interval", "time between capacity checks (`duration`)", func(c *Config) value { return &c.ScalingInterval }},
+	{"scaling-cooldown", "OTPBOX_SCALING_COOLDOWN", "scaling_cooldown", "least time between two scaling operations (`duration`)", func(c *Config) value { return &c.ScalingCooldown }},
+	{"load-balancing-strategy", "OTPBOX_LOAD_BALANCING_STRATEGY", "load_balancing_strategy", "`strategy`: " + strings.Join(LoadBalancingStrategies, ", "), func(c *Config) value { return (*str)(&c.LoadBalancingStrategy) }},
+	{"health-check-interval", "OTPBOX_HEALTH_CHECK_INTERVAL", "health_check_interval", "`interval` of the load balancer's node health checks", func(c *Config) value { return &c.HealthCheckInterval }},
+	{"rebalancing-enabled", "OTPBOX_REBALANCING_ENABLED", "rebalancing_enabled", "let the LoadBalancer move sandboxes off overloaded nodes", func(c *Config) value { return &c.RebalancingEnabled }},
+	{"l1-cache-size", "OTPBOX_L1_CACHE_SIZE", "l1_cache_size", "in-memory cache size (a `size`: 64MiB)", func(c *Config) value { return &c.L1CacheSize }},
+	{"l2-cache-size", "OTPBOX_L2_CACHE_SIZE", "l2_cache_size", "this node's share of the cluster cache (a `size`: 64MiB)", func(c *Config) value { return &c.L2CacheSize }},
+	{"l3-cache-enabled", "OTPBOX_L3_CACHE_ENABLED", "l3_cache_enabled", "cache in Redis (L3) when --redis is set", func(c *Config) value { return &c.L3CacheEnabled }},
+	{"default-cache-ttl", "OTPBOX_DEFAULT_CACHE_TTL", "default_cache_ttl", "`TTL` of cache entries stored without one", func(c *Config) value { return &c.DefaultCacheTTL }},
+	{"memory-gc-threshold", "OTPBOX_MEMORY_GC_THRESHOLD", "memory_gc_threshold", "memory utilization `fraction` above which the optimizer acts", func(c *Config) value { return &c.MemoryGCThreshold }},
+	{"memory-check-interval", "OTPBOX_MEMORY_CHECK_INTERVAL", "memory_check_interval", "`interval` of the memory optimizer's checks", func(c *Config) value { return &c.MemoryCheckInterval }},
+	{"memory-optimization-enabled", "OTPBOX_MEMORY_OPTIMIZATION_ENABLED", "memory_optimization_enabled", "check memory periodically and optimize above the threshold", func(c *Config) value { return &c.MemoryOptimizationEnabled }},
+	{"memory-limit", "OTPBOX_MEMORY_LIMIT", "memory_limit", "the memory utilization is measured against (a `size`: 2GiB; 0: the cgroup's limit, GOMEMLIMIT or the host's memory)", func(c *Config) value { return &c.MemoryLimit }},
+	{"max-connections-per-node", "OTPBOX_MAX_CONNECTIONS_PER_NODE", "max_connections_per_node", "the load balancer's capacity of a node, in connections (`count`)", func(c *Config) value { return &c.MaxConnectionsPerNode }},
+	{"connection-timeout", "OTPBOX_CONNECTION_TIMEOUT", "connection_timeout", "`deadline` to get a free connection from a Redis pool", func(c *Config) value { return &c.ConnectionTimeout }},
+	{"pool-size", "OTPBOX_POOL_SIZE", "pool_size", "Redis connection pool size (`count`)", func(c *Config) value { return &c.PoolSize }},
+	{"metrics-collection-enabled", "OTPBOX_METRICS_COLLECTION_ENABLED", "metrics_collection_enabled", "collect metrics (accepted; /metrics is always served)", func(c *Config) value { return &c.MetricsCollectionEnabled }},
+	{"metrics-retention-days", "OTPBOX_METRICS_RETENTION_DAYS", "metrics_retention_days", "advised Prometheus retention (`days`); the node stores no metrics", func(c *Config) value { return &c.MetricsRetentionDays }},
+	{"performance-alerts-enabled", "OTPBOX_PERFORMANCE_ALERTS_ENABLED", "performance_alerts_enabled", "performance alerts (accepted; alerting is Prometheus rules)", func(c *Config) value { return &c.PerformanceAlertsEnabled }},
 }
 
 // Settings describes the configuration for documentation: flag,
@@ -437,7 +397,7 @@ func (c Config) Validate() error {
 
 // validatePerformance checks the design's performance configuration.
 func (c Config) validatePerformance() error {
-	bad := func(field string, v flag.Value, why string) error {
+	bad := func(field string, v value, why string) error {
 		return &ConfigError{Field: field, Value: v.String(), Err: fmt.Errorf("%w: %s", ErrInvalid, why)}
 	}
 	switch {
@@ -504,13 +464,11 @@ type str string
 // Count is a positive number of things.
 type Count int
 
-// String returns "" for zero, so that Merge skips it.
-func (n *Count) String() string {
-	if *n == 0 {
-		return ""
-	}
-	return strconv.Itoa(int(*n))
-}
+// String prints the count.
+func (n *Count) String() string { return strconv.Itoa(int(*n)) }
+
+// Type names the value in help.
+func (n *Count) Type() string { return "count" }
 
 // Set parses a decimal count.
 func (n *Count) Set(v string) error {
@@ -527,27 +485,26 @@ func (n *Count) UnmarshalJSON(b []byte) error { return n.Set(string(b)) }
 
 func (s *str) String() string     { return string(*s) }
 func (s *str) Set(v string) error { *s = str(v); return nil }
+func (s *str) Type() string       { return "string" }
 
 // Duration is a time.Duration written as "30s" in JSON and flags.
 type Duration struct{ time.Duration }
 
-// String returns "" for zero, so that Merge skips it.
-func (d *Duration) String() string {
-	if d.Duration == 0 {
-		return ""
-	}
-	return d.Duration.String()
-}
+// String prints the duration as Go does ("30s").
+func (d *Duration) String() string { return d.Duration.String() }
 
-// Set parses a Go duration.
+// Set parses a duration with its unit ("30s", "1m30s", "250ms"; "0").
 func (d *Duration) Set(v string) error {
-	p, err := time.ParseDuration(v)
+	p, err := units.ParseDuration(v)
 	if err != nil {
 		return err
 	}
 	d.Duration = p
 	return nil
 }
+
+// Type names the value in help.
+func (d *Duration) Type() string { return "duration" }
 
 // MarshalJSON writes the duration as a string.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
@@ -561,33 +518,25 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return d.Set(s)
 }
 
-// Size is a byte count: a number, or one with a KiB, MiB or GiB suffix.
+// Size is a byte count: a number of bytes, or a number with a unit
+// (KiB, MiB, GiB, TiB: powers of 1024; kB, MB, GB, TB: of 1000).
 type Size int64
 
-// String returns "" for zero, so that Merge skips it.
-func (s *Size) String() string {
-	if *s == 0 {
-		return ""
-	}
-	return strconv.FormatInt(int64(*s), 10)
-}
+// String prints the size in bytes.
+func (s *Size) String() string { return strconv.FormatInt(int64(*s), 10) }
 
-// Set parses "1048576" or "1MiB".
+// Set parses "1048576", "1MiB" or "1.5 GiB".
 func (s *Size) Set(v string) error {
-	mult := int64(1)
-	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
-		if strings.HasSuffix(v, suffix) {
-			v, mult = strings.TrimSuffix(v, suffix), m
-			break
-		}
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	n, err := units.ParseSize(v)
 	if err != nil {
-		return fmt.Errorf("size: %w", err)
+		return err
 	}
-	*s = Size(n * mult)
+	*s = Size(n)
 	return nil
 }
+
+// Type names the value in help.
+func (s *Size) Type() string { return "size" }
 
 // UnmarshalJSON reads a JSON number of bytes, or a string such as "64MiB".
 func (s *Size) UnmarshalJSON(b []byte) error {
@@ -601,13 +550,11 @@ func (s *Size) UnmarshalJSON(b []byte) error {
 // Ratio is a fraction such as a threshold, written 0.8.
 type Ratio float64
 
-// String returns "" for zero, so that Merge skips it.
-func (r *Ratio) String() string {
-	if *r == 0 {
-		return ""
-	}
-	return strconv.FormatFloat(float64(*r), 'g', -1, 64)
-}
+// String prints the fraction.
+func (r *Ratio) String() string { return strconv.FormatFloat(float64(*r), 'g', -1, 64) }
+
+// Type names the value in help.
+func (r *Ratio) Type() string { return "fraction" }
 
 // Set parses a decimal fraction.
 func (r *Ratio) Set(v string) error {
@@ -622,9 +569,8 @@ func (r *Ratio) Set(v string) error {
 // fraction reports whether r is in (0, 1].
 func (r Ratio) fraction() bool { return r > 0 && r <= 1 }
 
-// Bool is a setting that is on, off or unset. Unset, the zero value,
-// lets Merge tell a layer that leaves the setting alone from one that
-// turns it off; set it to True or False.
+// Bool is a setting that is on, off or unset (the zero value, which
+// counts as off and marshals as null); set it to True or False.
 type Bool uint8
 
 // The values of a Bool besides the zero value, unset.
@@ -645,8 +591,10 @@ func BoolOf(b bool) Bool {
 // Value reports whether b is True; unset counts as false.
 func (b Bool) Value() bool { return b == True }
 
-// String returns "true", "false", or "" when unset, so that Merge skips
-// it.
+// Type names the value in help.
+func (b *Bool) Type() string { return "bool" }
+
+// String returns "true", "false", or "" when unset.
 func (b *Bool) String() string {
 	switch *b {
 	case True:
@@ -666,10 +614,6 @@ func (b *Bool) Set(v string) error {
 	*b = BoolOf(p)
 	return nil
 }
-
-// IsBoolFlag lets a flag be given alone (--l3-cache-enabled) or as
-// --l3-cache-enabled=false.
-func (b *Bool) IsBoolFlag() bool { return true }
 
 // MarshalJSON writes true, false, or null when unset.
 func (b Bool) MarshalJSON() ([]byte, error) {

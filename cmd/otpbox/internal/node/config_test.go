@@ -3,36 +3,43 @@ package node_test
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/node"
 )
 
+// load layers a file with content file (none when ""), env and args.
+func load(t *testing.T, file string, env map[string]string, args ...string) (node.Config, error) {
+	t.Helper()
+	src := node.Sources{Getenv: func(k string) string { return env[k] }}
+	if file != "" {
+		src.File = filepath.Join(t.TempDir(), "otpbox.json")
+		if err := os.WriteFile(src.File, []byte(file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs := pflag.NewFlagSet("node", pflag.ContinueOnError)
+	node.RegisterFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return node.Config{}, err
+	}
+	src.Flags = fs
+	return node.Load(src)
+}
+
 func TestConfigLayers(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "otpbox.json")
-	if err := os.WriteFile(file, []byte(`{"http":"127.0.0.1:5000","data_dir":"/file","token":"from-file","drain_timeout":"5s","max_body":2048}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	fromFile, err := node.LoadFile(file)
+	got, err := load(t, `{"http":"127.0.0.1:5000","data_dir":"/file","token":"from-file","drain_timeout":"5s","max_body":2048}`,
+		map[string]string{"OTPBOX_DATA_DIR": "/env", "OTPBOX_TOKEN": "from-env", "OTPBOX_MAX_BODY": "1MiB"},
+		"--token", "from-flag", "--request-timeout", "2s")
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"OTPBOX_DATA_DIR": "/env", "OTPBOX_TOKEN": "from-env", "OTPBOX_MAX_BODY": "1MiB"}
-	fromEnv, err := node.FromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs := flag.NewFlagSet("node", flag.ContinueOnError)
-	flags := node.Flags(fs)
-	if err := fs.Parse([]string{"--token", "from-flag", "--request-timeout", "2s"}); err != nil {
-		t.Fatal(err)
-	}
-	got := node.DefaultConfig().Merge(fromFile).Merge(fromEnv).Merge(*flags)
 	want := node.DefaultConfig()
 	want.HTTPAddr = "127.0.0.1:5000"                             // file
 	want.DrainTimeout = node.Duration{Duration: 5 * time.Second} // file
@@ -48,21 +55,70 @@ func TestConfigLayers(t *testing.T) {
 	}
 }
 
+// TestConfigZeroWins: every layer can set a value back to zero, and a
+// flag's default is not a layer.
+func TestConfigZeroWins(t *testing.T) {
+	file := `{"memory_limit":"1GiB","token":"t","min_nodes":3,"scaling_cooldown":"1m","rebalancing_enabled":true,"zone":"east"}`
+	got, err := load(t, file, nil, "--memory-limit", "0", "--token", "", "--rebalancing-enabled=false", "--scaling-cooldown", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.MemoryLimit != 0 || got.Token != "" || got.RebalancingEnabled != node.False || got.ScalingCooldown.Duration != 0 {
+		t.Errorf("flags set to zero kept %v %q %v %v", got.MemoryLimit, got.Token, got.RebalancingEnabled, got.ScalingCooldown)
+	}
+	if got.MinNodes != 3 || got.Zone != "east" {
+		t.Errorf("keys no flag named changed: min_nodes %v, zone %q", got.MinNodes, got.Zone)
+	}
+	got, err = load(t, file, map[string]string{"OTPBOX_MEMORY_LIMIT": "0", "OTPBOX_SCALING_COOLDOWN": "0s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.MemoryLimit != 0 || got.ScalingCooldown.Duration != 0 {
+		t.Errorf("env set to zero kept memory_limit %v, scaling_cooldown %v", got.MemoryLimit, got.ScalingCooldown)
+	}
+	// A file can set a default value to zero too; null leaves it alone.
+	got, err = load(t, `{"max_connections_per_node":0,"l3_cache_enabled":null}`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.MaxConnectionsPerNode != 0 || got.L3CacheEnabled != node.True {
+		t.Errorf("file: max_connections_per_node %v, l3_cache_enabled %v", got.MaxConnectionsPerNode, got.L3CacheEnabled)
+	}
+	if err := got.Validate(); !errors.Is(err, node.ErrInvalid) {
+		t.Errorf("a zero capacity passed Validate: %v", err)
+	}
+}
+
+// TestConfigHumanUnits: sizes and durations in human units in every layer.
+func TestConfigHumanUnits(t *testing.T) {
+	got, err := load(t, `{"l1_cache_size":"128MiB","l2_cache_size":"1GB","max_body":4096}`,
+		map[string]string{"OTPBOX_MEMORY_LIMIT": "1.5GiB"}, "--max-body", "2MiB", "--consul-ttl", "1500ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.L1CacheSize != 128<<20 || got.L2CacheSize != 1e9 || got.MemoryLimit != 3<<29 || got.MaxBody != 2<<20 ||
+		got.ConsulTTL.Duration != 1500*time.Millisecond {
+		t.Errorf("units: %+v", got)
+	}
+}
+
 func TestConfigErrors(t *testing.T) {
-	if _, err := node.FromEnv(func(k string) string {
-		if k == "OTPBOX_DRAIN_TIMEOUT" {
-			return "soon"
-		}
-		return ""
-	}); err == nil || !strings.Contains(err.Error(), "OTPBOX_DRAIN_TIMEOUT") {
+	if _, err := load(t, "", map[string]string{"OTPBOX_DRAIN_TIMEOUT": "soon"}); err == nil || !strings.Contains(err.Error(), "OTPBOX_DRAIN_TIMEOUT") {
 		t.Errorf("bad env duration = %v", err)
 	}
-	file := filepath.Join(t.TempDir(), "bad.json")
-	_ = os.WriteFile(file, []byte(`{"htpp":"typo"}`), 0o600)
-	if _, err := node.LoadFile(file); err == nil || !strings.Contains(err.Error(), "htpp") {
-		t.Errorf("unknown field in file = %v", err)
+	if _, err := load(t, `{"htpp":"typo"}`, nil); !errors.Is(err, node.ErrUnknownKey) || !strings.Contains(err.Error(), "htpp") {
+		t.Errorf("unknown key in file = %v", err)
 	}
-	if _, err := node.LoadFile(filepath.Join(t.TempDir(), "missing.json")); err == nil {
+	if _, err := load(t, `{"drain_timeout":30}`, nil); err == nil || !strings.Contains(err.Error(), `"30s"`) {
+		t.Errorf("bare number as a duration = %v", err)
+	}
+	if _, err := load(t, `{"memory_limit":"lots"}`, nil); err == nil || !strings.Contains(err.Error(), "memory_limit") {
+		t.Errorf("bad size in file = %v", err)
+	}
+	if _, err := load(t, "", nil, "--memory-limit", "-1GiB"); err == nil {
+		t.Error("negative size flag accepted")
+	}
+	if _, err := node.Load(node.Sources{File: filepath.Join(t.TempDir(), "missing.json")}); err == nil {
 		t.Error("missing file accepted")
 	}
 }
@@ -148,6 +204,26 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestConfigSandboxPolicy: the file's "sandbox" object sets the defaults
+// and ceilings of sandboxes' requirements, in human units.
+func TestConfigSandboxPolicy(t *testing.T) {
+	got, err := load(t, `{"http":"127.0.0.1:5000","sandbox":{"defaults":{"cpu_limit":"250m","limits":{"max_steps":5000}},
+		"ceilings":{"memory_limit":"16MiB","limits":{"max_duration":"10s","max_actors":100}}}}`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := got.Sandbox
+	if p.Defaults.CPULimit != 250 || p.Defaults.Limits.MaxSteps != 5000 || p.Ceilings.MemoryLimit != 16<<20 ||
+		p.Ceilings.Limits.MaxDuration != 10*time.Second || p.Ceilings.Limits.MaxActors != 100 {
+		t.Errorf("sandbox policy = %+v", p)
+	}
+	for _, bad := range []string{`{"sandbox":{"ceiling":{}}}`, `{"sandbox":{"ceilings":{"limits":{"max_steps":"many"}}}}`, `{"sandbox":[]}`} {
+		if _, err := load(t, bad, nil); !errors.Is(err, node.ErrInvalid) {
+			t.Errorf("load %s = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
 // TestSettingsMatchJSON checks that every setting names its field's JSON
 // key, so the file, the flags and the documentation agree.
 func TestSettingsMatchJSON(t *testing.T) {
@@ -157,6 +233,7 @@ func TestSettingsMatchJSON(t *testing.T) {
 	}
 	var keys map[string]any
 	_ = json.Unmarshal(b, &keys)
+	delete(keys, "sandbox") // an object, file only: see TestConfigSandboxPolicy
 	settings := node.Settings()
 	if len(settings) != len(keys) {
 		t.Errorf("%d settings for %d config keys", len(settings), len(keys))
@@ -171,16 +248,17 @@ func TestSettingsMatchJSON(t *testing.T) {
 	}
 }
 
-// TestSettingsDocumented checks that the README lists every setting.
+// TestSettingsDocumented checks that docs/configuration.md lists every
+// setting.
 func TestSettingsDocumented(t *testing.T) {
-	doc, err := os.ReadFile("../../../../README.md")
+	doc, err := os.ReadFile("../../../../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range node.Settings() {
 		row := "| `" + s[0] + "` | `" + s[1] + "` | `" + s[2] + "` |"
 		if !strings.Contains(string(doc), row) {
-			t.Errorf("README.md lacks the row %s", row)
+			t.Errorf("docs/configuration.md lacks the row %s", row)
 		}
 	}
 }
@@ -189,30 +267,16 @@ func TestSettingsDocumented(t *testing.T) {
 // a higher layer turns off what a lower one turned on, and a layer that
 // leaves a boolean out changes nothing.
 func TestPerformanceConfig(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "otpbox.json")
-	if err := os.WriteFile(file, []byte(`{"auto_scaling_enabled":false,"rebalancing_enabled":true,"min_nodes":3,
+	got, err := load(t, `{"auto_scaling_enabled":false,"rebalancing_enabled":true,"min_nodes":3,
 		"scale_out_threshold":0.9,"load_balancing_strategy":"least_connections","health_check_interval":"2s",
 		"l1_cache_size":"8MiB","l2_cache_size":1048576,"l3_cache_enabled":null,"memory_limit":"1GiB",
-		"memory_optimization_enabled":true,"pool_size":10}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	fromFile, err := node.LoadFile(file)
+		"memory_optimization_enabled":true,"pool_size":10}`,
+		map[string]string{"OTPBOX_MEMORY_GC_THRESHOLD": "0.75", "OTPBOX_MEMORY_OPTIMIZATION_ENABLED": "false",
+			"OTPBOX_AUTO_SCALING_ENABLED": "1", "OTPBOX_DEFAULT_CACHE_TTL": "10m"},
+		"--memory-optimization-enabled", "--l3-cache-enabled=false", "--memory-check-interval", "100ms", "--max-nodes", "7")
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"OTPBOX_MEMORY_GC_THRESHOLD": "0.75", "OTPBOX_MEMORY_OPTIMIZATION_ENABLED": "false",
-		"OTPBOX_AUTO_SCALING_ENABLED": "1", "OTPBOX_DEFAULT_CACHE_TTL": "10m"}
-	fromEnv, err := node.FromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs := flag.NewFlagSet("node", flag.ContinueOnError)
-	flags := node.Flags(fs)
-	if err := fs.Parse([]string{"--memory-optimization-enabled", "--l3-cache-enabled=false",
-		"--memory-check-interval", "100ms", "--max-nodes", "7"}); err != nil {
-		t.Fatal(err)
-	}
-	got := node.DefaultConfig().Merge(fromFile).Merge(fromEnv).Merge(*flags)
 	want := node.DefaultConfig()
 	want.AutoScalingEnabled = node.True // env "1" over file false
 	want.MinNodes, want.ScaleOutThreshold = 3, 0.9
@@ -275,18 +339,11 @@ func TestPerformanceConfigErrors(t *testing.T) {
 		"OTPBOX_POOL_SIZE":             "fifty",
 		"OTPBOX_MEMORY_CHECK_INTERVAL": "10000", // a duration needs its unit
 	} {
-		if _, err := node.FromEnv(func(k string) string {
-			if k == name {
-				return env
-			}
-			return ""
-		}); err == nil || !strings.Contains(err.Error(), name) {
+		if _, err := load(t, "", map[string]string{name: env}); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%s: %v", name, env, err)
 		}
 	}
-	file := filepath.Join(t.TempDir(), "bad.json")
-	_ = os.WriteFile(file, []byte(`{"rebalancing_enabled":"yes"}`), 0o600)
-	if _, err := node.LoadFile(file); err == nil {
+	if _, err := load(t, `{"rebalancing_enabled":"yes"}`, nil); err == nil {
 		t.Error(`"rebalancing_enabled":"yes" accepted`)
 	}
 }

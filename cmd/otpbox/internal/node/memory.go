@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/otpbox/otpbox/actors/memoryoptimizer"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
 )
@@ -53,4 +55,27 @@ func (m memoryAPI) OptimizeMemory(ctx context.Context) (*memoryoptimizer.Optimiz
 		return nil, err
 	}
 	return cl.OptimizeMemory(ctx)
+}
+
+// memoryGauges export the memory the MemoryOptimizer measures, read at
+// scrape time: otpbox_memory_used_bytes (mapped by the Go runtime, less
+// what it returned to the OS), otpbox_memory_limit_bytes (what
+// utilization is measured against) and otpbox_memory_utilization.
+func memoryGauges(limit uint64) []prometheus.Collector {
+	used := func() float64 { return float64(server.ReadMemory().InUseBytes) }
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "otpbox_memory_used_bytes",
+			Help: "Memory mapped by the Go runtime less what it returned to the OS."}, used),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "otpbox_memory_limit_bytes",
+			Help: "Memory the utilization is measured against (--memory-limit, the cgroup's, GOMEMLIMIT or the host's)."},
+			func() float64 { return float64(limit) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "otpbox_memory_utilization",
+			Help: "otpbox_memory_used_bytes over otpbox_memory_limit_bytes, 0..1."},
+			func() float64 {
+				if limit == 0 {
+					return 0
+				}
+				return used() / float64(limit)
+			}),
+	}
 }

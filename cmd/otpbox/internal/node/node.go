@@ -141,9 +141,10 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	// forever. One node per process.
 	otel.SetMeterProvider(meters)
 	n.system = actor.NewActorSystem(
-		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return o.log.With("lib", "protoactor") }),
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return libraryLogger(o.log, cfg.LogLevel) }),
 		actor.WithMetricProviders(meters),
 	)
+	metrics.PrimeProtoactor(meters, n.system.Address())
 	n.members = newNodeMembership(cfg, o.host)
 	if n.cache, n.closeL3, err = newCache(cfg, n.system, n.members); err != nil {
 		return nil, err
@@ -151,8 +152,10 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	m.Registry().MustRegister(n.cache)
 	n.memMetrics = memoryoptimizer.NewMetrics()
 	m.Registry().MustRegister(n.memMetrics.Collector())
+	m.Registry().MustRegister(memoryGauges(n.members.memCap)...)
 	if sh, ok := o.host.(*SandboxHost); ok {
 		sh.SetCompileCache(sandbox.NewSharedCompileCache(n.cache))
+		sh.OnRecord(func(_ string, r sandbox.RestartRecord) { m.SandboxRecord(r.Kind) })
 	}
 	if err := n.startPerformance(cfg, o.host, m.Registry()); err != nil {
 		if n.closeL3 != nil {
@@ -160,7 +163,9 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 		}
 		return nil, err
 	}
-	n.unwatch = m.WatchSupervision(n.system.EventStream, treeOf)
+	unwatch := m.WatchSupervision(n.system.EventStream, treeOf)
+	undead := m.WatchDeadLetters(n.system.EventStream)
+	n.unwatch = func() { unwatch(); undead() }
 	m.ObserveSandboxes(o.host)
 	boxes := metrics.NewMailboxes("node")
 	samplers := []metrics.MailboxSampler{boxes}
@@ -185,6 +190,7 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 		Recorder:       m,
 		Logger:         o.log,
 	})
+	m.InitRoutes(n.api.Routes())
 	app, err := supervision.Start(n.system, supervision.Spec{
 		Name:     AppName,
 		Flags:    supervision.Flags{Strategy: supervision.OneForOne, Intensity: 3, Period: 5 * time.Second},
@@ -404,6 +410,12 @@ func (n *Node) readiness(ctx context.Context) server.Readiness {
 		if ago := time.Since(last.Time); ago < DegradedWindow {
 			return server.Readiness{Status: server.Degraded, Reason: fmt.Sprintf(
 				"%s restarted %s ago: %s", last.ChildID, ago.Round(time.Second), last.Reason)}
+		}
+	}
+	if st, ok := n.host.(interface{ Stuck() []string }); ok {
+		if ids := st.Stuck(); len(ids) > 0 {
+			return server.Readiness{Status: server.Degraded, Reason: fmt.Sprintf(
+				"%d sandbox execution(s) stuck past their limits (%s)", len(ids), strings.Join(ids[:min(len(ids), 3)], ", "))}
 		}
 	}
 	if o, ok := n.host.(interface{ Overloaded() (bool, string) }); ok {

@@ -198,6 +198,20 @@ func TestRestartDegradesReadiness(t *testing.T) {
 	}
 }
 
+func TestStuckExecutionDegradesReadiness(t *testing.T) {
+	host := hosttest.New()
+	n := start(t, testConfig(t), host)
+	host.SetStuck("s1")
+	code, _, body := call(t, n, "GET", "/v1/health/ready", "")
+	if code != http.StatusTooManyRequests || !strings.Contains(body, "stuck past their limits (s1)") {
+		t.Errorf("ready with a stuck execution = %d %s, want 429 degraded", code, body)
+	}
+	host.SetStuck()
+	if code, _, body := call(t, n, "GET", "/v1/health/ready", ""); code != http.StatusOK {
+		t.Errorf("ready once it ended = %d %s", code, body)
+	}
+}
+
 func TestMetrics(t *testing.T) {
 	host := hosttest.New()
 	n := start(t, testConfig(t), host)

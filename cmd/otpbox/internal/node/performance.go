@@ -251,9 +251,13 @@ func (n *Node) clusterView(host Host) *server.ClusterView {
 	if !ok {
 		return nil
 	}
+	var drain func(context.Context, string) (int, error)
+	if n.cfg.Consul != "" { // a node that runs alone has nowhere to drain to: 501
+		drain = sh.DrainNode
+	}
 	return &server.ClusterView{
 		Members: n.members.Members,
-		Drain:   sh.DrainNode,
+		Drain:   drain,
 		Status: func(ctx context.Context) (any, error) {
 			pid, err := n.child(scalability.ChildID)
 			if err != nil {

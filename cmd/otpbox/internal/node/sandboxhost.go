@@ -78,6 +78,10 @@ type SandboxHost struct {
 	// compile, when set before the host starts, keeps the sandboxes'
 	// compiled programs in the node's cache.
 	compile sandbox.CompileCache
+	// onRecord, when set before the host starts, hears of the sandboxes'
+	// restarts.
+	onRecord func(id string, r sandbox.RestartRecord)
+	policy   sandbox.Policy
 }
 
 var _ Host = (*SandboxHost)(nil)
@@ -85,6 +89,10 @@ var _ Host = (*SandboxHost)(nil)
 // SetCompileCache makes the sandboxes keep compiled programs in c; call it
 // before the node starts the host.
 func (h *SandboxHost) SetCompileCache(c sandbox.CompileCache) { h.compile = c }
+
+// OnRecord sets what the sandboxes tell of their restarts and supervisors
+// giving up (the metrics); call it before the host starts.
+func (h *SandboxHost) OnRecord(f func(id string, r sandbox.RestartRecord)) { h.onRecord = f }
 
 // NewSandboxHost returns the host of a node configured by cfg. It does no
 // I/O: the store opens and the member starts when the node starts the
@@ -105,6 +113,7 @@ func NewSandboxHost(cfg Config, log *slog.Logger) *SandboxHost {
 		member:              memberConfigOf(cfg),
 		log:                 log.With("component", "sandbox"),
 		gate:                gate{max: int(cfg.MaxInFlight)},
+		policy:              cfg.Sandbox,
 	}
 }
 
@@ -157,7 +166,7 @@ func (h *SandboxHost) open(system *actor.ActorSystem) (err error) {
 			_ = store.Close()
 		}
 	}()
-	scfg := sandbox.Config{Store: store, Node: h.node, Logger: h.log, CompileCache: h.compile}
+	scfg := sandbox.Config{Store: store, Node: h.node, Logger: h.log, CompileCache: h.compile, OnRecord: h.onRecord, Policy: h.policy}
 	var local *sandbox.Local
 	if h.member.consul != "" {
 		local, err = h.startMember(system, scfg)
@@ -199,6 +208,9 @@ func (h *SandboxHost) openStore() (s sandbox.Store, where string, err error) {
 	boltFile := filepath.Join(h.dataDir, StoreFile)
 	if h.journal == "bolt" {
 		b, err := bolt.Open(boltFile)
+		if errors.Is(err, bolt.ErrLocked) {
+			return nil, "", fmt.Errorf("sandbox store %s is locked: another otpbox node uses data directory %s (one node per data directory; stop it or pass another --data-dir): %w", boltFile, h.dataDir, err)
+		}
 		if err != nil {
 			return nil, "", fmt.Errorf("sandbox store: %w", err)
 		}
@@ -206,6 +218,9 @@ func (h *SandboxHost) openStore() (s sandbox.Store, where string, err error) {
 	}
 	where = filepath.Join(h.dataDir, JournalDir)
 	w, err := wal.Open(where, wal.Config{Sync: h.journalSync, SyncInterval: h.journalSyncInterval, Logger: h.log})
+	if errors.Is(err, wal.ErrLocked) {
+		return nil, "", fmt.Errorf("sandbox store: another otpbox node uses data directory %s (stop it or pass another --data-dir): %w", h.dataDir, err)
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("sandbox store: %w", err)
 	}
@@ -521,6 +536,15 @@ func (g *gate) overloaded() (bool, string) {
 		return false, ""
 	}
 	return true, fmt.Sprintf("overloaded: %d of %d sandbox calls in progress", g.n, g.max)
+}
+
+// Stuck returns the sandboxes whose execution runs past its limits (see
+// sandbox.Manager.Stuck): the node is degraded while there is one.
+func (h *SandboxHost) Stuck() []string {
+	if l := h.local.Load(); l != nil {
+		return l.Stuck()
+	}
+	return nil
 }
 
 // Overloaded reports whether the host is near its --max-inflight bound:

@@ -216,7 +216,7 @@ func TestSandboxHostRequestTimeout(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.RequestTimeout = node.Duration{Duration: 200 * time.Millisecond}
 	n, _ := startReal(t, cfg)
-	want(t, n, "POST", "/v1/sandboxes", `{"id":"spin","requirements":{"limits":{"max_steps":1000000000000,"max_duration":1000000000}}}`, http.StatusCreated, nil)
+	want(t, n, "POST", "/v1/sandboxes", `{"id":"spin","requirements":{"limits":{"max_steps":100000000,"max_duration":"1s"}}}`, http.StatusCreated, nil)
 	var p server.Problem
 	want(t, n, "POST", "/v1/sandboxes/spin/exec", `{"code":"while True:\n  pass"}`, http.StatusServiceUnavailable, &p)
 	if p.Kind() != "timeout" {
@@ -333,7 +333,8 @@ func TestStartFailsOnLockedStore(t *testing.T) {
 	_, err = node.Start(cfg, quiet())
 	var failed *supervision.FailedToStartError
 	if !errors.As(err, &failed) || failed.ID != node.HostChildID || !errors.Is(err, wal.ErrLocked) ||
-		!strings.Contains(err.Error(), filepath.Join(cfg.DataDir, node.JournalDir)+" is in use by process ") {
+		!strings.Contains(err.Error(), filepath.Join(cfg.DataDir, node.JournalDir)+" is in use by process ") ||
+		!strings.Contains(err.Error(), "another otpbox node uses data directory "+cfg.DataDir) {
 		t.Fatalf("Start on a locked store = %v", err)
 	}
 }
@@ -349,7 +350,8 @@ func TestStartFailsOnLockedBoltStore(t *testing.T) {
 	defer other.Close()
 	_, err = node.Start(cfg, quiet())
 	var failed *supervision.FailedToStartError
-	if !errors.As(err, &failed) || failed.ID != node.HostChildID || !errors.Is(err, bolt.ErrLocked) || !strings.Contains(err.Error(), node.StoreFile) {
+	if !errors.As(err, &failed) || failed.ID != node.HostChildID || !errors.Is(err, bolt.ErrLocked) || !strings.Contains(err.Error(), node.StoreFile) ||
+		!strings.Contains(err.Error(), "another otpbox node uses data directory") {
 		t.Fatalf("Start on a locked store = %v", err)
 	}
 }

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -287,6 +289,11 @@ func (s *Server) clusterDrain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, err := s.cfg.Cluster.Drain(r.Context(), node)
+	if errors.Is(err, ErrUnknownNode) {
+		writeProblem(w, problem(http.StatusNotFound, "unknown_node", "Unknown node",
+			fmt.Sprintf("no member %q in the cluster", node)))
+		return
+	}
 	s.answer(w, r, DrainResult{Node: node, Moved: n}, err)
 }
 

@@ -30,8 +30,11 @@ type Problem struct {
 	Title  string `json:"title"`
 	Status int    `json:"status"`
 	Detail string `json:"detail,omitempty"`
-	// Limit names the exceeded limit of a limit_exceeded problem.
+	// Limit names the exceeded limit of a limit_exceeded problem, or the
+	// requirement above the node's ceiling of an invalid_requirements one.
 	Limit string `json:"limit,omitempty"`
+	// Ceiling is the node's ceiling of that requirement.
+	Ceiling string `json:"ceiling,omitempty"`
 	// Line and Col locate a syntax_error in the submitted code.
 	Line int `json:"line,omitempty"`
 	Col  int `json:"col,omitempty"`
@@ -62,8 +65,16 @@ func problemFor(err error, retry time.Duration) *Problem {
 		syn   *SyntaxError
 		rt    *RuntimeError
 		store *StoreError
+		ceil  *CeilingError
+		th    *ThrottledError
 	)
 	switch {
+	case errors.As(err, &ceil):
+		p := problem(http.StatusBadRequest, "invalid_requirements", "Invalid requirements", err.Error())
+		p.Limit, p.Ceiling = ceil.Field, ceil.Ceiling
+		return p
+	case errors.As(err, &th):
+		return problem(http.StatusTooManyRequests, "throttled", "Sandbox throttled", err.Error()).retry(th.RetryAfter)
 	case errors.As(err, &limit):
 		p := problem(http.StatusUnprocessableEntity, "limit_exceeded", "Execution limit exceeded", err.Error())
 		p.Limit = limit.Limit

@@ -67,6 +67,10 @@ type (
 	// StoreError reports a journal or metadata operation that failed: the
 	// request had no effect.
 	StoreError = sandbox.StoreError
+	// CeilingError reports a requirement above the node's ceiling.
+	CeilingError = sandbox.CeilingError
+	// ThrottledError reports a sandbox over its CPU share (cpu_limit).
+	ThrottledError = sandbox.ThrottledError
 )
 
 // The states of a sandbox in Info.State.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 )
@@ -50,6 +51,12 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info, err := s.cfg.Sandboxes.Create(r.Context(), req.ID, req.Requirements)
+	if errors.Is(err, ErrAlreadyExists) {
+		p := problem(http.StatusConflict, "already_exists", "Sandbox already exists", fmt.Sprintf("a sandbox %q exists already", req.ID))
+		writeProblem(w, p)
+		s.cfg.Recorder.Lifecycle("create", p.Kind())
+		return
+	}
 	if err != nil {
 		s.cfg.Recorder.Lifecycle("create", s.fail(w, r, err))
 		return

@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -127,6 +130,13 @@ func New(cfg Config) *Server {
 	return s
 }
 
+// Routes returns the route patterns the server serves ("POST
+// /v1/sandboxes", …), sorted: the values of the route label of the
+// request metrics besides "other".
+func (s *Server) Routes() []string {
+	return slices.Sorted(maps.Keys(s.routes))
+}
+
 // BeginDrain makes the node refuse new work: readiness answers 503 and
 // every POST gets 503 with Retry-After. Reads, deletes, health and metrics
 // keep working. It cannot be undone.
@@ -231,8 +241,17 @@ func unmatched(w http.ResponseWriter, r *http.Request, h http.Handler) {
 // logged, since their detail is not sent.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) string {
 	p := problemFor(err, s.cfg.RetryAfter)
-	if p.Status == http.StatusInternalServerError {
+	switch p.Kind() {
+	case "internal":
 		s.cfg.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	case "store_unavailable":
+		// The store's own words (file names, bolt's) stay in the log.
+		s.cfg.Logger.Warn("sandbox store failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		p.Detail = "the sandbox store failed or is closed; the request had no effect, retry later"
+	case "not_found":
+		if id := r.PathValue("id"); id != "" {
+			p.Detail = fmt.Sprintf("no sandbox %q on this node or cluster", id)
+		}
 	}
 	writeProblem(w, p)
 	return p.Kind()

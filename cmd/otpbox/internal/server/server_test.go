@@ -179,6 +179,8 @@ func TestBadInput(t *testing.T) {
 		{"invalid id", "POST", "/v1/sandboxes", `{"id":"no spaces please"}`, 400, "invalid_id"},
 		{"missing id", "POST", "/v1/sandboxes", `{}`, 400, "invalid_id"},
 		{"invalid requirements", "POST", "/v1/sandboxes", `{"id":"a","requirements":{"memory_hint":-1}}`, 400, "invalid_requirements"},
+		{"requirement above the ceiling", "POST", "/v1/sandboxes", `{"id":"a","requirements":{"limits":{"max_steps":1e15}}}`, 400, "invalid_requirements"},
+		{"bad human unit", "POST", "/v1/sandboxes", `{"id":"a","requirements":{"memory_limit":"lots"}}`, 400, "malformed_json"},
 		{"body too large", "POST", "/v1/sandboxes", big, 413, "body_too_large"},
 		{"exec body too large", "POST", "/v1/sandboxes/s1/exec", `{"code":"` + strings.Repeat("1", 300) + `"}`, 413, "body_too_large"},
 		{"exec without code", "POST", "/v1/sandboxes/s1/exec", `{}`, 400, "missing_field"},
@@ -205,6 +207,21 @@ func TestBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a.do(tc.method, tc.path, tc.body).wantProblem(t, tc.status, tc.kind)
 		})
+	}
+}
+
+// TestCeilingProblem: a requirement above the node's ceiling is a 400
+// that names the limit and the ceiling; human units are accepted.
+func TestCeilingProblem(t *testing.T) {
+	a := newAPI(t, server.Config{})
+	p := a.do("POST", "/v1/sandboxes", `{"id":"a","requirements":{"limits":{"max_duration":"1h"}}}`).wantProblem(t, http.StatusBadRequest, "invalid_requirements")
+	if p.Limit != "max_duration" || p.Ceiling != "30s" || !strings.Contains(p.Detail, "max_duration 1h0m0s is above this node's ceiling of 30s") {
+		t.Errorf("problem = %+v", p)
+	}
+	var info server.Info
+	a.do("POST", "/v1/sandboxes", `{"id":"b","requirements":{"memory_limit":"512KiB","cpu_limit":"250m","limits":{"max_duration":"2s"}}}`).wantJSON(t, http.StatusCreated, &info)
+	if req := info.Requirements; req.MemoryLimit != 512<<10 || req.CPULimit != 250 || req.Limits.MaxDuration != 2*time.Second || req.Limits.MaxHeapBytes != 512<<10 {
+		t.Errorf("requirements = %+v", req)
 	}
 }
 
@@ -269,7 +286,7 @@ func TestExecuteErrors(t *testing.T) {
 
 func TestRequestTimeout(t *testing.T) {
 	a := newAPI(t, server.Config{RequestTimeout: 50 * time.Millisecond})
-	a.create("spin", server.Requirements{Limits: server.Limits{MaxSteps: 1 << 62}})
+	a.create("spin", server.Requirements{Limits: server.Limits{MaxSteps: 100_000_000}})
 	a.do("POST", "/v1/sandboxes/spin/exec", `{"code":"while True:\n  pass"}`).
 		wantProblem(t, http.StatusServiceUnavailable, "timeout")
 }

@@ -1,0 +1,300 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"sync"
+	"time"
+
+	"go.starlark.net/resolve"
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+)
+
+// Session is a Starlark REPL whose globals persist across executions.
+//
+// Each [Session.Execute] is a transaction: it either succeeds within every
+// limit and its changes to the globals are kept, or it fails (syntax
+// error, runtime error, limit exceeded, cancellation) and the globals are
+// exactly as before, including the contents of lists, dicts and sets it
+// mutated. A session stays usable after any error except [ErrBroken].
+//
+// Execute calls are serialized; a Session is safe for concurrent use.
+type Session struct {
+	// Set by NewSession, then immutable.
+	limits Limits // with defaults applied
+	env    *Env
+	cache  CompileCache
+	locals []local // set on each thread; see WithLocal
+	world  World   // noWorld unless WithWorld
+
+	mu      sync.Mutex // serializes Execute; protects the fields below
+	globals starlark.StringDict
+	names   [32]byte // digest of env and the global names: half of each cache key
+	heap    int64    // approximate size of globals at the last check
+	runs    uint64   // accepted executions
+	broken  bool     // a rollback failed; see ErrBroken
+}
+
+// Result is the outcome of a successful execution.
+type Result struct {
+	// Value is the repr of the value of the final expression statement,
+	// or "" when the code does not end with an expression or it is None
+	// (as a Python REPL prints nothing for None).
+	Value string
+	// Output is what print wrote, one line per call.
+	Output string
+	// Steps is the number of Starlark steps used, charged work included.
+	Steps uint64
+	// Duration is the wall-clock time of the execution.
+	Duration time.Duration
+}
+
+// Stats describes a session's state.
+type Stats struct {
+	Globals    int    // number of global names
+	HeapBytes  int64  // approximate size of the globals and the world, as last checked
+	Executions uint64 // executions accepted so far
+}
+
+// NewSession returns a session with no globals. Zero fields of limits
+// take their defaults (see [DefaultLimits]).
+func NewSession(limits Limits, opts ...Option) *Session {
+	s := &Session{limits: limits.WithDefaults(), env: defaultEnv, cache: defaultCache, world: noWorld{},
+		globals: starlark.StringDict{}}
+	for _, opt := range opts {
+		opt(s)
+	}
+	s.names = s.env.digest
+	return s
+}
+
+// Limits returns the session's limits, defaults applied.
+func (s *Session) Limits() Limits { return s.limits }
+
+// Stats returns the session's current statistics.
+func (s *Session) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{Globals: len(s.globals), HeapBytes: s.heap, Executions: s.runs}
+}
+
+// Execute runs code in the session: a Starlark file whose globals are
+// those left by earlier executions. It returns the repr of a final
+// expression, the printed output and the resources used, or an error:
+// [*SyntaxError], [*RuntimeError], [*LimitError] (errors.Is
+// [ErrLimitExceeded]), the cause of ctx when ctx ends first, or
+// [ErrBroken]. ctx's deadline and Limits.MaxDuration both cancel the
+// execution; only the latter is a LimitError.
+//
+// Functions keep the globals of the execution that defined them: a later
+// execution that rebinds x does not change what an earlier function sees
+// as x, but mutating a shared list or dict does (as in Starlark's REPL).
+func (s *Session) Execute(ctx context.Context, code string) (*Result, error) {
+	return s.execute(ctx, code, &s.limits)
+}
+
+// replayDuration is the wall-clock limit of a replayed execution.
+const replayDuration = time.Hour
+
+// Replay executes code as Execute does, without its wall-clock limit:
+// code that was accepted once is replayed to rebuild the session (from a
+// journal), and a busier machine must not make it fail. The step budget,
+// which does not depend on the machine, still applies, so replaying gives
+// the same result as the first run.
+func (s *Session) Replay(ctx context.Context, code string) (*Result, error) {
+	limits := s.limits
+	limits.MaxDuration = replayDuration
+	return s.execute(ctx, code, &limits)
+}
+
+func (s *Session) execute(ctx context.Context, code string, limits *Limits) (*Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.broken {
+		return nil, ErrBroken
+	}
+	if len(code) > s.limits.MaxCodeBytes {
+		return nil, &LimitError{Limit: LimitCodeSize, Max: uint64(s.limits.MaxCodeBytes), Got: uint64(len(code))}
+	}
+	start := time.Now()
+	prog, err := s.program(code)
+	if err != nil {
+		return nil, err
+	}
+	x := &execution{session: s, limits: limits, locals: s.locals}
+	var (
+		module starlark.StringDict
+		value  string
+	)
+	s.world.Begin()
+	steps, err := x.run(ctx, func(thread *starlark.Thread) error {
+		var err error
+		if module, err = prog.Init(thread, s.env.predeclared); err != nil {
+			return err
+		}
+		if err := s.world.Settle(thread); err != nil {
+			return err
+		}
+		if v, ok := module[nameResult]; ok && v != starlark.None {
+			value, err = render(thread, v, false, x.outputLeft())
+		}
+		return err
+	})
+	if err == nil {
+		err = s.commit(x, module)
+	}
+	if err != nil {
+		return nil, s.rollback(x, err)
+	}
+	s.world.Commit()
+	return &Result{Value: value, Output: x.out.String(), Steps: steps, Duration: time.Since(start)}, nil
+}
+
+// commit merges the globals of a successful run into the session, unless
+// that breaks the globals or heap limit.
+func (s *Session) commit(x *execution, module starlark.StringDict) error {
+	type undo struct {
+		name string
+		old  starlark.Value // nil: the name was new
+	}
+	var undos []undo
+	added := false
+	for name, v := range module {
+		if isHidden(name) {
+			continue
+		}
+		old, had := s.globals[name]
+		if had && identical(old, v) {
+			continue
+		}
+		undos = append(undos, undo{name, old})
+		added = added || !had
+		s.globals[name] = v
+	}
+	revert := func() {
+		for i := len(undos) - 1; i >= 0; i-- {
+			if u := undos[i]; u.old == nil {
+				delete(s.globals, u.name)
+			} else {
+				s.globals[u.name] = u.old
+			}
+		}
+	}
+	if n := len(s.globals); n > s.limits.MaxGlobals {
+		revert()
+		return &LimitError{Limit: LimitGlobals, Max: uint64(s.limits.MaxGlobals), Got: uint64(n)}
+	}
+	heap := s.heap
+	if len(undos) > 0 || x.snap != nil || s.world.Touched() {
+		if heap = heapSize(s.globals, s.world, s.limits.MaxHeapBytes); heap > s.limits.MaxHeapBytes {
+			revert()
+			return &LimitError{Limit: LimitHeap, Max: uint64(s.limits.MaxHeapBytes), Got: uint64(heap)}
+		}
+	}
+	s.heap = heap
+	if added {
+		s.names = namesDigest(s.env.digest, s.globals)
+	}
+	s.runs++
+	return nil
+}
+
+// rollback undoes the effects of a failed execution on the world and the
+// in-place mutations of values, and returns err, joined with ErrBroken if
+// that was impossible.
+func (s *Session) rollback(x *execution, err error) error {
+	s.world.Rollback()
+	if x.snap == nil {
+		return err
+	}
+	if rerr := x.snap.restore(); rerr != nil {
+		s.broken = true
+		return errors.Join(err, ErrBroken, rerr)
+	}
+	return err
+}
+
+// program returns the instrumented program of code, compiled against the
+// session's current global names.
+func (s *Session) program(code string) (*starlark.Program, error) {
+	h := sha256.New()
+	h.Write(s.names[:])
+	h.Write([]byte(code))
+	var key [32]byte
+	h.Sum(key[:0])
+	if prog, ok := s.cache.Get(key); ok {
+		return prog, nil
+	}
+	f, err := fileOptions.Parse(filename, code, 0)
+	if err != nil {
+		return nil, syntaxError(err)
+	}
+	if err := instrument(f, s.globals.Has); err != nil {
+		return nil, err
+	}
+	prog, err := starlark.FileProgram(f, s.env.predeclared.Has)
+	if err != nil {
+		return nil, syntaxError(err)
+	}
+	s.cache.Put(key, prog)
+	return prog, nil
+}
+
+// namesDigest identifies a set of global names compiled against env.
+func namesDigest(env [32]byte, g starlark.StringDict) [32]byte {
+	h := sha256.New()
+	h.Write(env[:])
+	for _, name := range g.Keys() { // sorted
+		h.Write([]byte(name))
+		h.Write([]byte{0})
+	}
+	var d [32]byte
+	h.Sum(d[:0])
+	return d
+}
+
+// syntaxError converts a parse or resolve error.
+func syntaxError(err error) error {
+	var se syntax.Error
+	if errors.As(err, &se) {
+		return &SyntaxError{Line: int(se.Pos.Line), Col: int(se.Pos.Col), Msg: se.Msg}
+	}
+	var list resolve.ErrorList
+	if errors.As(err, &list) && len(list) > 0 {
+		msg := list[0].Msg
+		for _, e := range list[1:] {
+			msg += "; " + e.Msg
+		}
+		return &SyntaxError{Line: int(list[0].Pos.Line), Col: int(list[0].Pos.Col), Msg: msg}
+	}
+	return &SyntaxError{Msg: err.Error()}
+}
+
+// Call calls fn (typically a function defined by a session's code, such
+// as a worker's handler) on a fresh thread under limits: the step budget,
+// MaxDuration and MaxOutputBytes apply (zero fields take defaults), print
+// output is captured in the Result, and errors are classified as for
+// Execute. Builtins reach ctx with [Context]; [FromThread] returns nil.
+// There is no rollback: Call has no globals of its own.
+//
+// Values reachable from a session's globals belong to that session: do
+// not let Call mutate them while the session may execute (freeze or copy
+// what crosses over).
+func Call(ctx context.Context, limits Limits, fn starlark.Value, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, *Result, error) {
+	l := limits.WithDefaults()
+	x := &execution{limits: &l}
+	start := time.Now()
+	var v starlark.Value
+	steps, err := x.run(ctx, func(thread *starlark.Thread) error {
+		var err error
+		v, err = starlark.Call(thread, fn, args, kwargs)
+		return err
+	})
+	res := &Result{Output: x.out.String(), Steps: steps, Duration: time.Since(start)}
+	if err != nil {
+		return nil, res, err
+	}
+	return v, res, nil
+}

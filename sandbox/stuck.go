@@ -1,0 +1,86 @@
+package sandbox
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// stuckGrace is how long past its wall-clock limit an execution may run
+// before it counts as stuck. The interpreter checks the clock every few
+// thousand steps and every operation that can take long is charged, so a
+// healthy execution overruns by milliseconds; one that overruns by this
+// much is in a path nothing can interrupt.
+const stuckGrace = time.Second
+
+// running is an execution in progress, for the watchdog.
+type running struct {
+	id        string
+	deadline  time.Time // start + the sandbox's MaxDuration
+	abandoned atomic.Bool
+}
+
+// executions tracks the executions in progress on a host.
+type executions struct {
+	mu sync.Mutex // protects m
+	m  map[*running]struct{}
+}
+
+func (e *executions) start(id string, limit time.Duration) *running {
+	r := &running{id: id, deadline: time.Now().Add(limit)}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.m == nil {
+		e.m = make(map[*running]struct{})
+	}
+	e.m[r] = struct{}{}
+	return r
+}
+
+func (e *executions) done(r *running) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.m, r)
+}
+
+// stuck returns the executions past their deadline and its grace.
+func (e *executions) stuck() []*running {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []*running
+	now := time.Now()
+	for r := range e.m {
+		if now.After(r.deadline.Add(stuckGrace)) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Stuck returns the ids of the sandboxes whose execution has run past its
+// wall-clock limit by more than a second: a path the limits could not
+// interrupt. The node reports itself degraded while there is one. Calls
+// waiting for such a sandbox give up at their deadline and abandon its
+// activation (see Manager.Execute); the next call activates the sandbox
+// afresh from its journal, and the stuck execution, should it ever end,
+// is dropped.
+func (m *Manager) Stuck() []string {
+	var ids []string
+	for _, r := range m.host.execs.stuck() {
+		ids = append(ids, r.id)
+	}
+	return ids
+}
+
+// abandonStuck abandons the activation of id when its execution is
+// stuck, so that the next call activates the sandbox afresh.
+func (m *Manager) abandonStuck(id string) bool {
+	found := false
+	for _, r := range m.host.execs.stuck() {
+		if r.id == id && r.abandoned.CompareAndSwap(false, true) {
+			found = true
+			m.host.log.Warn("sandbox execution stuck past its limits: activation abandoned", "id", id)
+		}
+	}
+	return found
+}
