@@ -5,7 +5,7 @@ TESTFLAGS ?=
 
 PREFIX   ?= $(HOME)/.local
 
-.PHONY: run test test-short test-deps consul promtool install bench fuzz lint vet fmt proto
+.PHONY: run test test-short test-deps consul promtool install bench bench-journal fuzz lint vet fmt proto
 
 ## run: build bin/otpbox and start a single node with the embedded defaults (Ctrl-C or SIGTERM stops it gracefully)
 run: bin/otpbox
@@ -50,9 +50,14 @@ consul:
 promtool:
 	@bash scripts/promtool.sh install
 
-## bench: every benchmark, with allocations
-bench:
+## bench: every benchmark, with allocations (and the journal candidates, below)
+bench: bench-journal
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+## bench-journal: the journal candidates (bolt, pebble, wal) side by side, beside one durable append
+## (sandbox/store/pebble is a module of its own, so that the node does not depend on Pebble)
+bench-journal:
+	cd sandbox/store/pebble && $(GO) test -count=1 ./... && $(GO) test -run='^$$' -bench=. -benchmem -benchtime=2s ./...
 
 ## fuzz: the differential replay fuzzer: 10,000 random OTP programs run, replayed and compared in-process,
 ## then 200 through real hosts (passivation, another member, a restart) on Redis; a divergence prints a minimal program

@@ -29,9 +29,9 @@ type Entry struct {
 
 // Store keeps each sandbox's journal and metadata (its Requirements and
 // configuration, as opaque JSON) so that a sandbox can be rebuilt on any
-// node after passivation or a restart. Implementations: sandbox/store/bolt
-// (embedded, local disk) and sandbox/store/redis (shared); both pass
-// sandbox/store/storetest.
+// node after passivation or a restart. Implementations: sandbox/store/wal
+// (embedded, local disk: the default), sandbox/store/bolt (embedded) and
+// sandbox/store/redis (shared); all pass sandbox/store/storetest.
 //
 // Every method returns an error rather than lose data silently: a write
 // that returns nil is durable. Methods are safe for concurrent use; after

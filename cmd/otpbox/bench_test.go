@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -91,5 +92,76 @@ func TestProgressBar(t *testing.T) {
 	}
 	if strings.Count(got[0], "\r") != 4 {
 		t.Errorf("redrew %d times, want 4 (once per percentage)", strings.Count(got[0], "\r"))
+	}
+}
+
+// TestBenchOpen runs the open model against a node whose sandboxes
+// (hosttest's) do not keep `n` from one execution to the next: every
+// execution fails with a runtime_error problem, counted by kind, and every
+// user's sandbox is terminated.
+func TestBenchOpen(t *testing.T) {
+	n := newNode(t, "")
+	out := newCLI(t).ok("bench", "--addr", n.url, "--users", "5", "--rate", "20,40", "--duration", "500ms")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 7 || !strings.HasPrefix(lines[0], `5 users, one sandbox each`) || !strings.HasPrefix(lines[1], "RATE/s") ||
+		strings.Join(strings.Fields(lines[2])[2:4], " ") != "10 10" || strings.Join(strings.Fields(lines[3])[2:4], " ") != "20 20" ||
+		!strings.HasPrefix(lines[4], "20/s: errors: runtime_error 10; first: Runtime error (422)") ||
+		!strings.HasPrefix(lines[6], "knee: none") {
+		t.Errorf("bench printed:\n%s", out)
+	}
+	if a, p := n.host.SandboxCounts(); a+p != 0 {
+		t.Errorf("bench left %d sandboxes", a+p)
+	}
+}
+
+func TestBenchOpenUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"--users", "5"},
+		{"--users", "5", "--rate", "10", "--think", "1s"},
+		{"--users", "5", "--rate", "10,x"},
+		{"--users", "5", "--rate", "0"},
+		{"--users", "5", "--think", "-1s"},
+		{"--users", "0", "--rate", "10"},
+		{"--rate", "10"},
+		{"--users", "5", "--rate", "10", "--levels", "1"},
+		{"--users", "5", "--rate", "10", "--duration", "0s"},
+		{"--users", "5", "--rate", "10", "--connections", "0"},
+		{"--users", "5", "--rate", "10", "--journal", "sqlite"},
+	} {
+		_, errOut, err := newCLI(t).run(append([]string{"bench", "--addr", "127.0.0.1:1"}, args...)...)
+		var ue *UsageError
+		if !errors.As(err, &ue) {
+			t.Errorf("bench %v = %v (stderr %q), want a usage error", args, err, errOut)
+		}
+	}
+}
+
+// TestBenchOpenInProcess is the open model end to end: a node started in
+// process on the real sandbox host and its default store, --think as the
+// rate, --json.
+func TestBenchOpenInProcess(t *testing.T) {
+	out, errOut, err := newCLI(t).run("bench", "--users", "50", "--think", "1s,500ms", "--duration", "1s", "--json")
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, errOut)
+	}
+	var rep struct {
+		Users int     `json:"users"`
+		Code  string  `json:"code"`
+		Knee  float64 `json:"knee_rate"`
+		Steps []map[string]any
+	}
+	decode(t, out, &rep)
+	if rep.Users != 50 || rep.Code != "n += 1" || len(rep.Steps) != 2 {
+		t.Fatalf("bench --json = %s", out)
+	}
+	keys := []string{"target_rate", "achieved_rate", "requests", "errors", "errors_by_kind", "p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms"}
+	for i, s := range rep.Steps {
+		if len(s) != len(keys) {
+			t.Errorf("step has keys %v, want exactly %v", s, keys)
+		}
+		want := []float64{50, 100}[i]
+		if s["target_rate"] != want || s["requests"] != want || s["errors"] != 0.0 {
+			t.Errorf("step %d = %v, want %v requests without errors\nstderr: %s", i, s, want, errOut)
+		}
 	}
 }

@@ -31,6 +31,9 @@ var (
 // ErrEmptyID reports an empty sandbox id.
 var ErrEmptyID = errors.New("bolt: empty sandbox id")
 
+// ErrLocked reports a file that another process holds open.
+var ErrLocked = errors.New("bolt: file in use")
+
 // Store is a sandbox.Store backed by one bbolt file. It is safe for
 // concurrent use; bbolt serializes writers.
 type Store struct {
@@ -52,9 +55,13 @@ const LockTimeout = time.Second
 const MaxBatchDelay = 2 * time.Millisecond
 
 // Open opens or creates the store file at path (mode 0600). Only one
-// process may have it open; Open fails after LockTimeout otherwise.
+// process may have it open; Open fails with ErrLocked after LockTimeout
+// otherwise.
 func Open(path string) (*Store, error) {
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: LockTimeout})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return nil, fmt.Errorf("%w: %s is locked by another process (still locked after %v): one node per data directory", ErrLocked, path, LockTimeout)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}

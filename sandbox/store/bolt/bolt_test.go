@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -63,9 +64,13 @@ func TestLocked(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sandboxes.db")
 	s := open(t, path)
 	defer s.Close()
-	if s2, err := bolt.Open(path); err == nil {
+	s2, err := bolt.Open(path)
+	if err == nil {
 		s2.Close()
 		t.Fatal("second Open of a locked file succeeded")
+	}
+	if !errors.Is(err, bolt.ErrLocked) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("second Open = %v, want ErrLocked naming the file", err)
 	}
 }
 

@@ -9,6 +9,10 @@
 // MULTI/EXEC transaction. The layout assumes one Redis (or a primary with
 // replicas), not Redis Cluster.
 //
+// Appends from concurrent callers are pipelined: while a pipeline of
+// appends is in flight (DefaultPipelines of them at most), the next ones
+// gather and go out together, one round trip for many (WithPipelines).
+//
 // Durability is the server's: a write is acknowledged once Redis applied
 // it. Run Redis with appendonly yes and appendfsync always when an
 // acknowledged execution must survive a crash of Redis itself.
@@ -50,6 +54,7 @@ type Store struct {
 	client goredis.UniversalClient
 	prefix string
 	closed atomic.Bool
+	pipe   *pipeline // nil: each append is its own round trip
 }
 
 var _ sandbox.Store = (*Store)(nil)
@@ -63,9 +68,23 @@ func WithPrefix(prefix string) Option {
 	return func(s *Store) { s.prefix = prefix }
 }
 
+// WithPipelines sets how many pipelines of appends may be in flight at
+// once (default DefaultPipelines). Appends from concurrent callers that
+// find them all in flight wait and go out together in the next pipeline:
+// one round trip for many. n < 1 sends each append on its own.
+func WithPipelines(n int) Option {
+	return func(s *Store) {
+		s.pipe = nil
+		if n >= 1 {
+			s.pipe = &pipeline{client: s.client, max: n}
+		}
+	}
+}
+
 // New returns a store on client, which it takes over: Close closes it.
 func New(client goredis.UniversalClient, opts ...Option) *Store {
 	s := &Store{client: client, prefix: DefaultPrefix}
+	s.pipe = &pipeline{client: client, max: DefaultPipelines}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -106,7 +125,14 @@ func (s *Store) Append(ctx context.Context, id string, e sandbox.Entry) (uint64,
 	if err != nil {
 		return 0, wrap("append", id, err)
 	}
-	n, err := appendScript.Run(ctx, s.client, []string{s.journalKey(id)}, b, e.Seq).Int64()
+	var n int64
+	if s.pipe != nil {
+		c := &appendCall{key: s.journalKey(id), payload: b, seq: e.Seq}
+		s.pipe.do(c)
+		n, err = c.n, c.err
+	} else {
+		n, err = appendScript.Run(ctx, s.client, []string{s.journalKey(id)}, b, e.Seq).Int64()
+	}
 	if err != nil {
 		return 0, wrap("append", id, err)
 	}

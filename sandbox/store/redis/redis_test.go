@@ -36,10 +36,32 @@ var prefixes atomic.Int64
 
 func TestConformance(t *testing.T) {
 	srv := startRedis(t)
-	storetest.Run(t, func(t *testing.T) sandbox.Store {
-		// One server, a fresh key prefix per store.
-		return redis.New(newClient(srv.Addr), redis.WithPrefix(fmt.Sprintf("test%d:", prefixes.Add(1))))
-	})
+	for _, pipelines := range []int{redis.DefaultPipelines, 1, 0} {
+		t.Run(fmt.Sprintf("pipelines=%d", pipelines), func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) sandbox.Store {
+				// One server, a fresh key prefix per store.
+				return redis.New(newClient(srv.Addr), redis.WithPrefix(fmt.Sprintf("test%d:", prefixes.Add(1))),
+					redis.WithPipelines(pipelines))
+			})
+		})
+	}
+}
+
+// BenchmarkAppend compares appends sent one round trip each
+// (pipelines=0, as before) with pipelined appends, in one run, from 1,
+// 16 and 256 sandboxes at once, against a local redis-server.
+func BenchmarkAppend(b *testing.B) {
+	srv := redistest.Start(b)
+	for _, pipelines := range []int{0, redis.DefaultPipelines} {
+		for _, n := range storetest.Appenders {
+			b.Run(fmt.Sprintf("pipelines=%d/appenders=%d", pipelines, n), func(b *testing.B) {
+				c := goredis.NewClient(&goredis.Options{Addr: srv.Addr, PoolSize: 300})
+				s := redis.New(c, redis.WithPrefix(fmt.Sprintf("bench%d:", prefixes.Add(1))), redis.WithPipelines(pipelines))
+				defer s.Close()
+				storetest.BenchAppend(b, s, n)
+			})
+		}
+	}
 }
 
 // TestPrefixesAreIsolated checks that two stores on one database do not

@@ -18,6 +18,7 @@ import (
 	"github.com/otpbox/otpbox/cache"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/units"
 	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/sandbox/store/wal"
 )
 
 // Config is the node's configuration. Load layers it: DefaultConfig, then
@@ -53,8 +54,20 @@ type Config struct {
 	ConsulTTL Duration `json:"consul_ttl"`
 	// Redis is the URL of the Redis that keeps the sandboxes' journals
 	// and metadata (redis://[user:password@]host:port[/db], or rediss://);
-	// without it they are kept in DataDir/sandboxes.db.
+	// without it they are kept in DataDir by the embedded Journal.
 	Redis string `json:"redis"`
+	// Journal is the embedded store of the sandboxes' journals: "wal"
+	// (the default: a segmented log with group commit, in
+	// DataDir/journal) or "bolt" (the bbolt file DataDir/sandboxes.db).
+	Journal string `json:"journal"`
+	// JournalSync says when an execution journaled by the wal store is
+	// answered: "always" (the default: once it is on disk, after
+	// fdatasync) or "interval" (once the operating system has it; the
+	// journal is synced every JournalSyncInterval, default 50ms). A crash
+	// of the node loses nothing answered in either mode; a crash of the
+	// machine may lose up to one interval of executions with "interval".
+	JournalSync         string   `json:"journal_sync"`
+	JournalSyncInterval Duration `json:"journal_sync_interval"`
 	// Token, when set, is required as a bearer token on mutating requests.
 	Token string `json:"token"`
 	// DrainTimeout bounds the graceful shutdown (default 30s).
@@ -163,19 +176,22 @@ func DefaultConfig() Config {
 		host = "otpbox"
 	}
 	return Config{
-		HTTPAddr:       "127.0.0.1:4000",
-		AdminAddr:      "127.0.0.1:4001",
-		DataDir:        "./data",
-		Node:           host,
-		Cluster:        "otpbox",
-		ClusterAddr:    "127.0.0.1:0",
-		ConsulTTL:      Duration{3 * time.Second},
-		DrainTimeout:   Duration{30 * time.Second},
-		RequestTimeout: Duration{30 * time.Second},
-		MaxBody:        1 << 20,
-		MaxInFlight:    4096,
-		LogLevel:       "info",
-		LogFormat:      "text",
+		HTTPAddr:            "127.0.0.1:4000",
+		AdminAddr:           "127.0.0.1:4001",
+		DataDir:             "./data",
+		Node:                host,
+		Cluster:             "otpbox",
+		ClusterAddr:         "127.0.0.1:0",
+		ConsulTTL:           Duration{3 * time.Second},
+		DrainTimeout:        Duration{30 * time.Second},
+		RequestTimeout:      Duration{30 * time.Second},
+		MaxBody:             1 << 20,
+		MaxInFlight:         4096,
+		LogLevel:            "info",
+		Journal:             "wal",
+		JournalSync:         "always",
+		JournalSyncInterval: Duration{50 * time.Millisecond},
+		LogFormat:           "text",
 
 		AutoScalingEnabled:        True,
 		MinNodes:                  2,
@@ -232,7 +248,10 @@ var settings = []setting{
 	{"consul-token", "OTPBOX_CONSUL_TOKEN", "consul_token", "ACL `token` for the Consul agent (service:write on the cluster's service)", func(c *Config) value { return (*str)(&c.ConsulToken) }},
 	{"zone", "OTPBOX_ZONE", "zone", "where this node runs (`zone`: a rack, zone or region), for placement locality", func(c *Config) value { return (*str)(&c.Zone) }},
 	{"consul-ttl", "OTPBOX_CONSUL_TTL", "consul_ttl", "heartbeat TTL in Consul (`duration`): a member missing it is down", func(c *Config) value { return &c.ConsulTTL }},
-	{"redis", "OTPBOX_REDIS", "redis", "Redis `URL` of the sandbox store (default: a bolt file in the data directory)", func(c *Config) value { return (*str)(&c.Redis) }},
+	{"redis", "OTPBOX_REDIS", "redis", "Redis `URL` of the sandbox store (default: the embedded --journal in the data directory)", func(c *Config) value { return (*str)(&c.Redis) }},
+	{"journal", "OTPBOX_JOURNAL", "journal", "embedded journal `store`: wal (a log with group commit, in <data-dir>/journal) or bolt (<data-dir>/sandboxes.db)", func(c *Config) value { return (*str)(&c.Journal) }},
+	{"journal-sync", "OTPBOX_JOURNAL_SYNC", "journal_sync", "when an execution is answered (`mode`): always (after fdatasync) or interval (once written; synced every --journal-sync-interval)", func(c *Config) value { return (*str)(&c.JournalSync) }},
+	{"journal-sync-interval", "OTPBOX_JOURNAL_SYNC_INTERVAL", "journal_sync_interval", "how often --journal-sync interval syncs the journal (`duration`)", func(c *Config) value { return &c.JournalSyncInterval }},
 	{"token", "OTPBOX_TOKEN", "token", "bearer `token` required on mutating requests", func(c *Config) value { return (*str)(&c.Token) }},
 	{"drain-timeout", "OTPBOX_DRAIN_TIMEOUT", "drain_timeout", "graceful shutdown `deadline`", func(c *Config) value { return &c.DrainTimeout }},
 	{"request-timeout", "OTPBOX_REQUEST_TIMEOUT", "request_timeout", "`deadline` of each API request", func(c *Config) value { return &c.RequestTimeout }},
@@ -342,6 +361,18 @@ func (c Config) Validate() error {
 		if _, err := goredis.ParseURL(c.Redis); err != nil {
 			return &ConfigError{Field: "redis", Value: redactURL(c.Redis), Err: fmt.Errorf("%w: %w", ErrInvalid, err)}
 		}
+	}
+	if c.Journal != "wal" && c.Journal != "bolt" {
+		return &ConfigError{Field: "journal", Value: c.Journal, Err: fmt.Errorf("%w: wal or bolt", ErrInvalid)}
+	}
+	if _, err := wal.ParseSyncMode(c.JournalSync); err != nil {
+		return &ConfigError{Field: "journal_sync", Value: c.JournalSync, Err: fmt.Errorf("%w: always or interval", ErrInvalid)}
+	}
+	if c.JournalSync == "interval" && c.Journal != "wal" {
+		return &ConfigError{Field: "journal_sync", Value: c.JournalSync, Err: fmt.Errorf("%w: interval needs journal wal", ErrInvalid)}
+	}
+	if c.JournalSyncInterval.Duration <= 0 {
+		return &ConfigError{Field: "journal_sync_interval", Value: c.JournalSyncInterval.String(), Err: fmt.Errorf("%w: a positive duration", ErrInvalid)}
 	}
 	if c.DrainTimeout.Duration <= 0 {
 		return &ConfigError{Field: "drain_timeout", Value: c.DrainTimeout.String(), Err: ErrInvalid}

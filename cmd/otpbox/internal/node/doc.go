@@ -14,7 +14,8 @@
 //
 // The Host is a SandboxHost unless WithHost gives another: the sandbox
 // package's grains on a single-member protoactor cluster on the node's
-// actor system, with their journals in DataDir/sandboxes.db or Redis; with
+// actor system, with their journals in the embedded Config.Journal (the
+// wal store in DataDir/journal by default) or Redis; with
 // Config.Consul, a member of a cluster whose membership is Consul's and
 // whose placements and journals are in the shared Redis.
 //

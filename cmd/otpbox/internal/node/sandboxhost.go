@@ -13,7 +13,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	goredis "github.com/redis/go-redis/v9"
-	bbolt "go.etcd.io/bbolt"
 
 	"github.com/otpbox/otpbox/cluster"
 	"github.com/otpbox/otpbox/cluster/consul"
@@ -21,14 +20,20 @@ import (
 	"github.com/otpbox/otpbox/sandbox"
 	"github.com/otpbox/otpbox/sandbox/store/bolt"
 	"github.com/otpbox/otpbox/sandbox/store/redis"
+	"github.com/otpbox/otpbox/sandbox/store/wal"
 	"github.com/otpbox/otpbox/supervision"
 )
 
 // errNotRunning answers calls before the host started and after it closed.
 var errNotRunning = fmt.Errorf("%w: the sandbox host is not running", server.ErrUnavailable)
 
-// StoreFile is the bolt file of the sandbox store, in the data directory.
-const StoreFile = "sandboxes.db"
+// StoreFile is the bolt file of the sandbox store (--journal bolt), and
+// JournalDir the directory of the wal store (--journal wal, the default),
+// in the data directory.
+const (
+	StoreFile  = "sandboxes.db"
+	JournalDir = "journal"
+)
 
 // redisPingTimeout bounds the check that Redis answers when the host
 // opens its store.
@@ -36,8 +41,9 @@ const redisPingTimeout = 5 * time.Second
 
 // SandboxHost is the node's sandbox host: the sandbox package's grains on
 // a single-member protoactor cluster (sandbox.Local) on the node's actor
-// system, with their journals and metadata in <data dir>/sandboxes.db
-// (bolt) or, with Config.Redis, in Redis.
+// system, with their journals and metadata in the embedded Config.Journal
+// (<data dir>/journal, the wal store, or <data dir>/sandboxes.db, bolt)
+// or, with Config.Redis, in Redis.
 //
 // Its child in the node's tree (sandbox_host) owns the member: the
 // child's init opens the store and starts the member the first time, and
@@ -49,6 +55,9 @@ const redisPingTimeout = 5 * time.Second
 // It is safe for concurrent use.
 type SandboxHost struct {
 	dataDir, redisURL, node string
+	journal                 string       // "wal" or "bolt"
+	journalSync             wal.SyncMode // of the wal journal
+	journalSyncInterval     time.Duration
 	drainTimeout            time.Duration
 	log                     *slog.Logger
 
@@ -92,15 +101,19 @@ func NewSandboxHost(cfg Config, log *slog.Logger) *SandboxHost {
 	if log == nil {
 		log = slog.Default()
 	}
+	mode, _ := wal.ParseSyncMode(cfg.JournalSync) // validated; "" is always
 	return &SandboxHost{
-		dataDir:      cfg.DataDir,
-		redisURL:     cfg.Redis,
-		node:         cfg.Node,
-		drainTimeout: cfg.DrainTimeout.Duration,
-		member:       memberConfigOf(cfg),
-		log:          log.With("component", "sandbox"),
-		gate:         gate{max: int(cfg.MaxInFlight)},
-		policy:       cfg.Sandbox,
+		journalSync:         mode,
+		dataDir:             cfg.DataDir,
+		redisURL:            cfg.Redis,
+		node:                cfg.Node,
+		journal:             cfg.Journal,
+		journalSyncInterval: cfg.JournalSyncInterval.Duration,
+		drainTimeout:        cfg.DrainTimeout.Duration,
+		member:              memberConfigOf(cfg),
+		log:                 log.With("component", "sandbox"),
+		gate:                gate{max: int(cfg.MaxInFlight)},
+		policy:              cfg.Sandbox,
 	}
 }
 
@@ -192,15 +205,30 @@ func (h *SandboxHost) openStore() (s sandbox.Store, where string, err error) {
 	if err := os.MkdirAll(h.dataDir, 0o750); err != nil {
 		return nil, "", fmt.Errorf("sandbox store: %w", err)
 	}
-	where = filepath.Join(h.dataDir, StoreFile)
-	b, err := bolt.Open(where)
-	if errors.Is(err, bbolt.ErrTimeout) {
-		return nil, "", fmt.Errorf("sandbox store %s is locked: another otpbox node uses data directory %s (one node per data directory; stop it or pass another --data-dir): %w", where, h.dataDir, err)
+	boltFile := filepath.Join(h.dataDir, StoreFile)
+	if h.journal == "bolt" {
+		b, err := bolt.Open(boltFile)
+		if errors.Is(err, bolt.ErrLocked) {
+			return nil, "", fmt.Errorf("sandbox store %s is locked: another otpbox node uses data directory %s (one node per data directory; stop it or pass another --data-dir): %w", boltFile, h.dataDir, err)
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("sandbox store: %w", err)
+		}
+		return b, boltFile, nil
+	}
+	where = filepath.Join(h.dataDir, JournalDir)
+	w, err := wal.Open(where, wal.Config{Sync: h.journalSync, SyncInterval: h.journalSyncInterval, Logger: h.log})
+	if errors.Is(err, wal.ErrLocked) {
+		return nil, "", fmt.Errorf("sandbox store: another otpbox node uses data directory %s (stop it or pass another --data-dir): %w", h.dataDir, err)
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("sandbox store: %w", err)
 	}
-	return b, where, nil
+	if err := migrateBolt(boltFile, w, h.log); err != nil {
+		_ = w.Close()
+		return nil, "", fmt.Errorf("sandbox store: %w", err)
+	}
+	return w, fmt.Sprintf("%s (sync %s)", where, h.journalSync), nil
 }
 
 // passivateAll passivates every sandbox within the drain timeout.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
 	"github.com/otpbox/otpbox/sandbox/store/bolt"
 	"github.com/otpbox/otpbox/sandbox/store/redis/redistest"
+	"github.com/otpbox/otpbox/sandbox/store/wal"
 	"github.com/otpbox/otpbox/supervision"
 	"github.com/otpbox/otpbox/testkit"
 )
@@ -318,11 +320,29 @@ func TestSandboxHostChildRestart(t *testing.T) {
 	}
 }
 
-// TestStartFailsOnLockedStore: another process holds the bolt file, so
+// TestStartFailsOnLockedStore: another process holds the journal, so
 // the host's child fails to start and so does the node, releasing all it
-// started.
+// started; the error names the directory and what holds it.
 func TestStartFailsOnLockedStore(t *testing.T) {
 	cfg := testConfig(t)
+	other, err := wal.Open(filepath.Join(cfg.DataDir, node.JournalDir), wal.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	_, err = node.Start(cfg, quiet())
+	var failed *supervision.FailedToStartError
+	if !errors.As(err, &failed) || failed.ID != node.HostChildID || !errors.Is(err, wal.ErrLocked) ||
+		!strings.Contains(err.Error(), filepath.Join(cfg.DataDir, node.JournalDir)+" is in use by process ") ||
+		!strings.Contains(err.Error(), "another otpbox node uses data directory "+cfg.DataDir) {
+		t.Fatalf("Start on a locked store = %v", err)
+	}
+}
+
+// TestStartFailsOnLockedBoltStore: the same with --journal bolt.
+func TestStartFailsOnLockedBoltStore(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Journal = "bolt"
 	other, err := bolt.Open(filepath.Join(cfg.DataDir, node.StoreFile))
 	if err != nil {
 		t.Fatal(err)
@@ -330,9 +350,44 @@ func TestStartFailsOnLockedStore(t *testing.T) {
 	defer other.Close()
 	_, err = node.Start(cfg, quiet())
 	var failed *supervision.FailedToStartError
-	if !errors.As(err, &failed) || failed.ID != node.HostChildID || !strings.Contains(err.Error(), node.StoreFile) ||
+	if !errors.As(err, &failed) || failed.ID != node.HostChildID || !errors.Is(err, bolt.ErrLocked) || !strings.Contains(err.Error(), node.StoreFile) ||
 		!strings.Contains(err.Error(), "another otpbox node uses data directory") {
 		t.Fatalf("Start on a locked store = %v", err)
+	}
+}
+
+// TestMigratesBoltStore: a node on the bolt store (the embedded store of
+// earlier versions), then one on the default journal over the same data
+// directory: the sandboxes are copied, with their state, once.
+func TestMigratesBoltStore(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Journal = "bolt"
+	first, stop := startReal(t, cfg)
+	want(t, first, "POST", "/v1/sandboxes", `{"id":"old","requirements":{"limits":{"max_steps":50000}}}`, http.StatusCreated, nil)
+	execute(t, first, "old", "xs = [1]")
+	execute(t, first, "old", "xs.append(2)")
+	stop()
+
+	cfg.Journal = "wal"
+	second, stop := startReal(t, cfg)
+	if v := execute(t, second, "old", "xs"); v != "[1, 2]" {
+		t.Errorf("xs = %s after the migration", v)
+	}
+	var info server.Info
+	want(t, second, "GET", "/v1/sandboxes/old", "", http.StatusOK, &info)
+	if info.Requirements.Limits.MaxSteps != 50000 {
+		t.Errorf("requirements after the migration = %+v", info.Requirements)
+	}
+	stop()
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, node.StoreFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the bolt file is still in place: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, node.StoreFile+".migrated")); err != nil {
+		t.Errorf("the bolt file was not kept: %v", err)
+	}
+	third, _ := startReal(t, cfg)
+	if v := execute(t, third, "old", "len(xs)"); v != "2" {
+		t.Errorf("len(xs) = %s on the next start", v)
 	}
 }
 

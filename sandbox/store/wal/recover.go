@@ -1,0 +1,167 @@
+package wal
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// recover opens the directory's segments in order and replays them into
+// the index. A torn or corrupt record ends the log there: its segment is
+// cut and later segments are removed.
+func (s *Store) recover() error {
+	names, err := os.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("wal: %w", err)
+	}
+	var nums []uint32
+	for _, e := range names {
+		if n, ok := parseSegmentName(e.Name()); ok && e.Type().IsRegular() {
+			nums = append(nums, n)
+		}
+	}
+	slices.Sort(nums)
+	for i := 1; i < len(nums); i++ {
+		if nums[i] != nums[i-1]+1 {
+			return fmt.Errorf("%w: %s: segment %s is missing", ErrCorrupt, s.dir, segmentName(nums[i-1]+1))
+		}
+	}
+	for i, num := range nums {
+		seg := &segment{num: num}
+		f, err := os.OpenFile(filepath.Join(s.dir, segmentName(num)), os.O_RDWR, 0)
+		if err != nil {
+			return fmt.Errorf("wal: %w", err)
+		}
+		seg.f.Store(f)
+		s.segs = append(s.segs, seg)
+		end, err := s.replay(seg, f)
+		if err != nil {
+			return err
+		}
+		if end < 0 {
+			continue
+		}
+		// The log ends at end: cut the segment, drop the ones after it.
+		s.log.Warn("journal log torn: cut at the first bad record", "segment", segmentName(num), "offset", end,
+			"later_segments_removed", len(nums)-i-1)
+		if end < headerSize {
+			if _, err := f.WriteAt(magic[:], 0); err != nil {
+				return fmt.Errorf("wal: repair %s: %w", segmentName(num), err)
+			}
+			end = headerSize
+		}
+		seg.size = end
+		if err := f.Truncate(end); err != nil {
+			return fmt.Errorf("wal: repair %s: %w", segmentName(num), err)
+		}
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("wal: repair %s: %w", segmentName(num), err)
+		}
+		for _, later := range nums[i+1:] {
+			if err := os.Remove(filepath.Join(s.dir, segmentName(later))); err != nil {
+				return fmt.Errorf("wal: repair: %w", err)
+			}
+		}
+		if err := syncDir(s.dir); err != nil {
+			return fmt.Errorf("wal: repair: %w", err)
+		}
+		break
+	}
+	for id, bx := range s.boxes {
+		if !bx.hasMeta() && len(bx.entries) == 0 {
+			delete(s.boxes, id) // truncated, never described
+			continue
+		}
+		for i, l := range bx.entries {
+			if l.n == 0 {
+				return fmt.Errorf("%w: %s: the journal of %q has no entry %d", ErrCorrupt, s.dir, id, i+1)
+			}
+		}
+	}
+	return nil
+}
+
+// replay applies seg's records to the index. It returns the offset of
+// the first torn or corrupt record, or -1 when the whole file is sound.
+func (s *Store) replay(seg *segment, f *os.File) (int64, error) {
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return 0, fmt.Errorf("wal: read %s: %w", segmentName(seg.num), err)
+	}
+	if len(data) < int(headerSize) || [8]byte(data[:headerSize]) != magic {
+		if len(data) >= int(headerSize) && slices.ContainsFunc(data[:headerSize], func(b byte) bool { return b != 0 }) {
+			return 0, fmt.Errorf("%w: %s is not a journal segment", ErrCorrupt, filepath.Join(s.dir, segmentName(seg.num)))
+		}
+		return 0, nil // created, header not yet written
+	}
+	pos := headerSize
+	for pos < int64(len(data)) {
+		rest := data[pos:]
+		if len(rest) < frameHeader {
+			return pos, nil
+		}
+		n := int64(binary.LittleEndian.Uint32(rest))
+		if n == 0 || n > MaxRecordSize || frameHeader+n > int64(len(rest)) {
+			return pos, nil
+		}
+		body, err := checkFrame(rest[:frameHeader+n])
+		if err != nil {
+			return pos, nil
+		}
+		r, err := decodeBody(body)
+		if err != nil {
+			return pos, nil
+		}
+		s.apply(r, loc{seg: seg.num, off: uint32(pos), n: uint32(frameHeader + n)})
+		pos += frameHeader + n
+		seg.size = pos
+	}
+	seg.size = max(pos, headerSize)
+	return -1, nil
+}
+
+// apply replays one record. An entry whose sequence number is already
+// known replaces it: the compactor writes live entries again, at the
+// head of the log.
+func (s *Store) apply(r record, l loc) {
+	seg := s.segment(l.seg)
+	bx := s.boxes[r.id]
+	switch r.kind {
+	case kindEntry, kindMeta:
+		if bx == nil {
+			bx = &box{}
+			s.boxes[r.id] = bx
+		}
+		seg.live += int64(l.n)
+	}
+	switch r.kind {
+	case kindEntry:
+		i := int(r.seq - 1)
+		if i >= len(bx.entries) {
+			bx.entries = append(bx.entries, make([]loc, i+1-len(bx.entries))...)
+		}
+		s.dead(bx.entries[i])
+		bx.entries[i] = l
+	case kindMeta:
+		s.dead(bx.metaLoc)
+		bx.meta, bx.metaLoc = slices.Clone(r.payload), l
+	case kindTruncate:
+		if bx != nil {
+			for _, e := range bx.entries {
+				s.dead(e)
+			}
+			bx.entries = nil
+		}
+	case kindDelete:
+		if bx != nil {
+			s.dead(bx.metaLoc)
+			for _, e := range bx.entries {
+				s.dead(e)
+			}
+			delete(s.boxes, r.id)
+		}
+	}
+}

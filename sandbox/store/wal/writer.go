@@ -1,0 +1,180 @@
+package wal
+
+import (
+	"slices"
+	"time"
+)
+
+// batch is records written together: one write(2) at off in seg.
+type batch struct {
+	seg  *segment
+	off  int64
+	buf  []byte
+	done chan struct{} // closed once written and, in SyncAlways mode, synced
+	err  error         // set before done closes
+}
+
+func newBatch(seg *segment, off int64) *batch {
+	return &batch{seg: seg, off: off, done: make(chan struct{})}
+}
+
+// wait returns once b is acknowledged, with its error.
+func (b *batch) wait() error {
+	if b == nil {
+		return nil
+	}
+	<-b.done
+	return b.err
+}
+
+// acknowledged reports whether b was acknowledged (nil is).
+func (b *batch) acknowledged() bool {
+	if b == nil {
+		return true
+	}
+	select {
+	case <-b.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (b *batch) finish(err error) {
+	b.err = err
+	close(b.done)
+}
+
+// writeLoop is the writer: it takes what accumulated (sealed batches
+// and the open one, which it replaces) and writes it, one write(2) per
+// batch, then hands it to the syncer (SyncAlways) or acknowledges it
+// (SyncInterval). It leaves when the store is closed and everything
+// accepted was written.
+func (s *Store) writeLoop() {
+	defer s.wg.Done()
+	defer close(s.writerDone)
+	for {
+		s.mu.Lock()
+		for len(s.sealed) == 0 && len(s.open.buf) == 0 && !s.closed {
+			s.work.Wait()
+		}
+		batches := s.sealed
+		s.sealed = nil
+		if len(s.open.buf) > 0 {
+			batches = append(batches, s.open)
+			h := s.head()
+			s.open = newBatch(h, h.size)
+		}
+		failed, closed := s.failed, s.closed
+		s.mu.Unlock()
+		if len(batches) == 0 && closed {
+			return
+		}
+		if failed != nil {
+			for _, b := range batches {
+				b.finish(failed)
+			}
+			continue
+		}
+		var written []*segment
+		for i, b := range batches {
+			if err := s.write(b); err != nil {
+				err = s.fail(err)
+				for _, b := range batches[i:] {
+					b.finish(err)
+				}
+				batches = batches[:i]
+				break
+			}
+			if !slices.Contains(written, b.seg) {
+				written = append(written, b.seg)
+			}
+		}
+		s.syncMu.Lock()
+		for _, seg := range written {
+			if !slices.Contains(s.dirty, seg) {
+				s.dirty = append(s.dirty, seg)
+			}
+		}
+		if s.cfg.Sync == SyncAlways {
+			s.toSync = append(s.toSync, batches...)
+		}
+		s.syncMu.Unlock()
+		if s.cfg.Sync == SyncAlways {
+			select {
+			case s.syncKick <- struct{}{}:
+			default:
+			}
+		} else {
+			for _, b := range batches {
+				b.finish(nil)
+			}
+		}
+	}
+}
+
+// write writes b, creating its segment's file first if needed.
+func (s *Store) write(b *batch) error {
+	f := b.seg.f.Load()
+	if f == nil {
+		var err error
+		if f, err = b.seg.create(s.dir); err != nil {
+			return err
+		}
+	}
+	_, err := f.WriteAt(b.buf, b.off)
+	s.writes.Add(1)
+	b.buf = nil
+	return err
+}
+
+// syncLoop is the syncer: in SyncAlways mode it syncs whenever the writer
+// wrote something and then acknowledges what was written before the
+// sync; in SyncInterval mode it syncs every Config.SyncInterval. When
+// the writer has left (Close), it syncs one last time and leaves.
+func (s *Store) syncLoop() {
+	defer s.wg.Done()
+	var tick <-chan time.Time
+	if s.cfg.Sync == SyncInterval {
+		t := time.NewTicker(s.cfg.SyncInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-s.syncKick:
+		case <-tick:
+		case <-s.writerDone:
+			s.closeErr = s.syncOnce()
+			return
+		}
+		_ = s.syncOnce()
+	}
+}
+
+// syncOnce syncs the segments written since the last sync and
+// acknowledges the batches waiting for it.
+func (s *Store) syncOnce() error {
+	// Hold reclaim so that the compactor does not close a segment
+	// under the sync (it drops a removed segment from dirty first).
+	s.reclaim.RLock()
+	defer s.reclaim.RUnlock()
+	s.syncMu.Lock()
+	batches, dirty := s.toSync, s.dirty
+	s.toSync, s.dirty = nil, nil
+	s.syncMu.Unlock()
+	var err error
+	if err = s.failure(); err == nil {
+		for _, seg := range dirty {
+			s.syncs.Add(1)
+			if e := datasync(seg.f.Load()); e != nil {
+				err = s.fail(e)
+				break
+			}
+		}
+	}
+	for _, b := range batches {
+		b.finish(err)
+	}
+	return err
+}
