@@ -788,11 +788,20 @@ func (rt *Runtime) bExit(thread *starlark.Thread, b *starlark.Builtin, args star
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "pid", &pidV, "reason?", &reasonV); err != nil {
 		return nil, argError(b.Name(), err)
 	}
-	reason, ok := reasonV.(starlark.String)
-	if !ok {
-		return nil, fmt.Errorf(`%s: reason must be text: "normal", "shutdown", "kill" or any other reason; got %s`, signatureOf(b.Name()), describe(reasonV))
+	switch r := reasonV.(type) {
+	case starlark.String:
+		return rt.signal(thread, b.Name(), pidV, parseReason(string(r)))
+	case starlark.Tuple:
+		if len(r) == 2 && r[0] == starlark.String("shutdown") {
+			// OTP's {shutdown, Term}: a normal stop that carries a term.
+			term := engine.Repr(r[1], reprBytes)
+			if s, ok := r[1].(starlark.String); ok {
+				term = string(s)
+			}
+			return rt.signal(thread, b.Name(), pidV, supervision.ShutdownWith(term))
+		}
 	}
-	return rt.signal(thread, b.Name(), pidV, parseReason(string(reason)))
+	return nil, fmt.Errorf(`%s: reason must be text ("normal", "shutdown", "kill" or any other reason) or ("shutdown", term); got %s`, signatureOf(b.Name()), describe(reasonV))
 }
 
 func (rt *Runtime) bKill(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

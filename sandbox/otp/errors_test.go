@@ -38,7 +38,7 @@ func TestErrorsTeach(t *testing.T) {
 		{`call(whereis(sup, "a"), 1, timeout=-1)`, `call(pid, msg, timeout=5): timeout must be a positive number of seconds, got int -1`},
 		{`which_children("sup")`, `which_children(sup): sup must be a pid, got string "sup"`},
 		{`which_children(whereis(sup, "a"))`, `which_children(<0.3.0>): <0.3.0> is a worker, not a supervisor; which_children takes a supervisor's pid, from start_supervisor or whereis(sup, id)`},
-		{`exit(whereis(sup, "a"), 3)`, `exit(pid, reason="normal"): reason must be text: "normal", "shutdown", "kill" or any other reason; got int 3`},
+		{`exit(whereis(sup, "a"), 3)`, `exit(pid, reason="normal"): reason must be text ("normal", "shutdown", "kill" or any other reason) or ("shutdown", term); got int 3`},
 		{`terminate_child(sup, 1)`, `terminate_child(sup, id): id must be a child id (a string) or, under simple_one_for_one, a child's pid; got int 1`},
 		{`restart_child(sup, None)`, `restart_child(sup, id): id must be a child id (a string), got None`},
 		{`start_supervisor(w)`, `start_supervisor(sup, name=None): sup must be a supervisor definition, supervisor(...), got worker <worker>`},

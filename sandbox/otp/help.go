@@ -569,12 +569,12 @@ error: call(<0.2.0>, "hello"): <0.2.0> is a supervisor: it answers which_childre
 		Summary:   "Sends an exit signal to process pid.",
 		Args: []Arg{
 			{"pid", "a process's pid."},
-			{"reason", `"normal", "shutdown", "kill" (as kill(pid)), or any other text: an abnormal exit whose reason is the text.`},
+			{"reason", `"normal", "shutdown", ("shutdown", term) (OTP's {shutdown, Term}: a normal stop that carries a term), "kill" (as kill(pid)), or any other text: an abnormal exit whose reason is the text.`},
 		},
 		Returns: "None.",
 		Mirrors: "erlang:exit/2.",
 		Notes: []string{
-			`A worker ignores "normal" from others and exits with any other reason; exit(self(), reason) in a handler ends the worker with reason at once. A supervisor traps exits: it stops only for "kill", or for a signal from its parent, which for a tree is the sandbox's code: exit(tree, "shutdown") stops its children in reverse start order, then the tree. Its supervisor applies the child's restart type to the reason: a transient child that exits "normal" or "shutdown" is not restarted.`,
+			`A worker ignores "normal" from others and exits with any other reason; exit(self(), reason) in a handler ends the worker with reason at once. A supervisor traps exits: it stops only for "kill", or for a signal from its parent, which for a tree is the sandbox's code: exit(tree, "shutdown") stops its children in reverse start order, then the tree. Its supervisor applies the child's restart type to the reason: a transient child that exits "normal", "shutdown" or ("shutdown", term) is not restarted.`,
 		},
 		Example: `>>> sup = start_supervisor(supervisor(children=[{"id": "w", "start": worker(), "restart": "transient"}]))
 >>> exit(whereis(sup, "w"), "boom")
