@@ -310,14 +310,14 @@ func TestSupervisorSuite_child_specs(t *testing.T) {
 	b := suiteBox(t, engine.Limits{})
 	b.do(`sup = start_supervisor(supervisor(intensity=2, period=3600))`)
 	for code, want := range map[string]string{
-		`start_child(sup, "hej")`:                                  "invalid_child_spec",
-		`start_child(sup, {"id": "child", "start": "mfa"})`:        `"start" must be a worker() or a supervisor()`,
-		`start_child(sup, spec("child", restart="prmanent"))`:      `invalid_restart_type "prmanent"`,
-		`start_child(sup, spec("child", shutdown=-10))`:            "invalid_shutdown -10",
-		`start_child(sup, spec("child", type="wrker"))`:            `invalid_child_type "wrker"`,
-		`supervisor(children=[spec("child"), spec("child")])`:      `duplicate_child_name "child"`,
-		`supervisor(strategy="simple_one_for_one")`:                "bad_start_spec",
-		`supervisor(strategy="simple_one_for_one", children=[spec("a"), spec("b")])`: "bad_start_spec",
+		`start_child(sup, "hej")`:                                                             "invalid_child_spec",
+		`start_child(sup, {"id": "child", "start": "mfa"})`:                                   `"start" must be a worker() or a supervisor()`,
+		`start_child(sup, spec("child", restart="prmanent"))`:                                 `invalid_restart_type "prmanent"`,
+		`start_child(sup, spec("child", shutdown=-10))`:                                       "invalid_shutdown -10",
+		`start_child(sup, spec("child", type="wrker"))`:                                       `invalid_child_type "wrker"`,
+		`supervisor(children=[spec("child"), spec("child")])`:                                 `duplicate_child_name "child"`,
+		`supervisor(strategy="simple_one_for_one")`:                                           "bad_start_spec",
+		`supervisor(strategy="simple_one_for_one", children=[spec("a"), spec("b")])`:          "bad_start_spec",
 		`supervisor(strategy="simple_one_for_one", children=[spec("a", restart="prmanent")])`: "invalid_restart_type",
 	} {
 		b.failsWith(code, want)
@@ -492,7 +492,7 @@ cast(whereis(sup, "child1"), "die")`)
 func TestSupervisorSuite_normal_shutdown_abnormal_termination(t *testing.T) {
 	for _, tc := range []struct {
 		name, restart, end string
-		want              []string // ids(sup), then counts(sup)
+		want               []string // ids(sup), then counts(sup)
 	}{
 		{"permanent_normal", "permanent", `cast(c, "stop")`, []string{`["child1"]`, "[1, 1, 0, 1]"}},
 		{"transient_normal", "transient", `cast(c, "stop")`, []string{`["child1:undefined"]`, "[1, 0, 0, 1]"}},
