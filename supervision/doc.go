@@ -6,9 +6,17 @@
 // supervisor API (StartChild, TerminateChild, RestartChild, DeleteChild,
 // WhichChildren, CountChildren, GetChildSpec).
 //
-// OTP's supervisor is the specification (see the project's
-// shared/spec/otp-supervisor.md, case by case); where Go differs, this
-// documentation says so.
+// OTP's supervisor is the specification, case by case (docs/supervision.md
+// lists them); where Go differs, this documentation says so.
+//
+// # One machine, two runtimes
+//
+// The state machine of a supervisor (its children, strategy, intensity,
+// restart types, auto_shutdown and API) is [Machine], independent of how
+// processes run. The supervisors of this package run their children as
+// protoactor actors (Start, Nested); otpbox's sandboxes run theirs on a
+// deterministic scheduler of their own (package sandbox/otp) through a
+// [Runtime] of their own, with the same Machine.
 //
 // # Trees are data
 //
