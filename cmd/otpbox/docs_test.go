@@ -186,3 +186,26 @@ func TestREPLInterruptOnANode(t *testing.T) {
 		t.Errorf("stdout %q, stderr %q", out.String(), errOut.String())
 	}
 }
+
+// TestReadmeShowsAnExecError checks the exec error the README shows
+// against a real node's.
+func TestReadmeShowsAnExecError(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a node")
+	}
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(raw), "adds the failing line and the backtrace under it:\n\n```\n")
+	want, _, ok2 := strings.Cut(after, "```")
+	if !ok || !ok2 {
+		t.Fatal("the README shows no exec error")
+	}
+	c := newCLI(t, "OTPBOX_ADDR", realNode(t))
+	c.ok("sandbox", "create", "s1")
+	_, errOut, code := c.exit("sandbox", "exec", "s1", "x = 1\ny = x / 0")
+	if code != ExitError || errOut != want {
+		t.Errorf("exit %d, stderr:\n%s\nthe README shows:\n%s", code, errOut, want)
+	}
+}

@@ -91,3 +91,14 @@ func TestReferenceAgreesWithHelp(t *testing.T) {
 		require.NoError(t, os.WriteFile(referencePath, []byte(text), 0o644))
 	}
 }
+
+// TestEveryBuiltinIsListed: the README and help()'s overview name every
+// builtin.
+func TestEveryBuiltinIsListed(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	for _, name := range otp.Names() {
+		assert.Contains(t, string(readme), "`"+name+"`", "the README's list of builtins")
+		assert.Contains(t, otp.Overview, name, "help()'s overview")
+	}
+}
