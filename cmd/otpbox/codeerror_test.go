@@ -233,4 +233,3 @@ func TestInterruptRouting(t *testing.T) {
 		t.Errorf("cause %v", context.Cause(ctx))
 	}
 }
-
