@@ -209,3 +209,75 @@ func TestReadmeShowsAnExecError(t *testing.T) {
 		t.Errorf("exit %d, stderr:\n%s\nthe README shows:\n%s", code, errOut, want)
 	}
 }
+
+// TestDocLinks checks the links between the README and docs/: every
+// relative link names a file that exists, and every #anchor a heading of
+// its target (GitHub's slugs).
+func TestDocLinks(t *testing.T) {
+	files, _ := filepath.Glob("../../docs/*.md")
+	files = append([]string{"../../README.md"}, files...)
+	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(withoutCode(string(raw)), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			path, anchor, _ := strings.Cut(target, "#")
+			file := f
+			if path != "" {
+				file = filepath.Join(filepath.Dir(f), path)
+			}
+			body, err := os.ReadFile(file)
+			if err != nil {
+				if _, serr := os.Stat(file); serr != nil {
+					t.Errorf("%s: link %s: %v", filepath.Base(f), target, serr)
+				}
+				continue
+			}
+			if anchor != "" && !slugs(string(body))[anchor] {
+				t.Errorf("%s: link %s: no heading with that anchor in %s", filepath.Base(f), target, filepath.Base(file))
+			}
+		}
+	}
+}
+
+// withoutCode drops fenced code blocks.
+func withoutCode(s string) string {
+	return regexp.MustCompile("(?s)```.*?```").ReplaceAllString(s, "")
+}
+
+// slugs returns the anchors GitHub gives the headings of a Markdown
+// text: lower case, punctuation but - and _ dropped, spaces as -, and
+// -1, -2… for repeats.
+func slugs(text string) map[string]bool {
+	out := map[string]bool{}
+	seen := map[string]int{}
+	for _, l := range strings.Split(withoutCode(text), "\n") {
+		if !strings.HasPrefix(l, "#") {
+			continue
+		}
+		h := strings.TrimSpace(strings.TrimLeft(l, "#"))
+		var b strings.Builder
+		for _, r := range strings.ToLower(h) {
+			switch {
+			case r == ' ':
+				b.WriteRune('-')
+			case r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127:
+				b.WriteRune(r)
+			}
+		}
+		s := b.String()
+		if n := seen[s]; n > 0 {
+			out[fmt.Sprintf("%s-%d", s, n)] = true
+		} else {
+			out[s] = true
+		}
+		seen[s]++
+	}
+	return out
+}
