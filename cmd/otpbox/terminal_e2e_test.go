@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -141,4 +142,14 @@ func TestREPLOnATerminal(t *testing.T) {
 		t.Errorf("repl on a terminal exited with %v (an interactive session's errors do not fail it)", err)
 	}
 	_ = at
+
+	// With no execution to cancel, Ctrl-C stops a command: a node drains
+	// and exits 0, as on SIGTERM.
+	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	p.await(t, regexp.MustCompile(`msg="node stopped"`))
+	if err := p.wait(); err != nil {
+		t.Errorf("node exit after SIGINT = %v, want status 0", err)
+	}
 }
