@@ -267,7 +267,7 @@ var docs = []Doc{
 		Mirrors: "a gen_server callback module: Module:init/1, Module:handle_call/3, Module:handle_cast/2.",
 		Notes: []string{
 			"An error in a callback (a bug, or fail(reason)) crashes the worker, and its supervisor applies the child's restart type. So does breaking the behaviour's rules: handle_call returning something else than a pair, a call to a worker without handle_call, a cast to one without handle_cast (OTP crashes a gen_server that gets a message it has no clause for).",
-			"The callbacks are frozen when the worker is defined, so they cannot change globals; the state is the worker's own.",
+			"Keep a worker's data in its state: a callback cannot assign a global (Starlark's rule), and the messages it gets are frozen.",
 		},
 		Example: `>>> counter = worker(init=lambda args: 0,
 ...                  handle_call=lambda msg, state: (state + 1, state + 1),
