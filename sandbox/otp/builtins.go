@@ -437,7 +437,12 @@ func (rt *Runtime) bStartSupervisor(thread *starlark.Thread, b *starlark.Builtin
 	cs := rt.childSpec(&childDef{spec: supervision.ChildSpec{ID: name, Type: supervision.SupervisorChild, Restart: supervision.Temporary}, start: d})
 	return rt.supervisorCall(selfOf(thread), root, b.Name(), func(m *supervision.Machine) (starlark.Value, error) {
 		pid, err := m.StartChild(cs)
-		if err != nil {
+		var already *supervision.AlreadyStartedError
+		switch {
+		case errors.As(err, &already):
+			return nil, fmt.Errorf("start_supervisor(sup, name=%q): already_started: a tree named %q is running as %s; give the new tree another name",
+				name, name, pidValue(already.PID))
+		case err != nil:
 			return nil, rt.explainStart("start_supervisor(sup)", name, true, err)
 		}
 		return pidValue(pid), nil

@@ -85,6 +85,8 @@ func TestErrorsTeach(t *testing.T) {
 		{`get_childspec(pool, "x")`, `get_childspec(<0.5.0>, "x"): not_found: <0.5.0> is simple_one_for_one: its children have no ids; give one of their pids`},
 		{`get_childspec(sup, p1)`, `get_childspec(<0.2.0>, <0.6.0>): not_found: <0.2.0> is one_for_one: give a child id, such as get_childspec(<0.2.0>, "c")`},
 		{`which_children(dead)`, `which_children(<0.9.0>): noproc: <0.9.0> is not alive`},
+		{`start_supervisor(supervisor(), name="app")
+start_supervisor(supervisor(), name="app")`, `start_supervisor(sup, name="app"): already_started: a tree named "app" is running as <0.11.0>; give the new tree another name`},
 
 		// Messages.
 		{`call(sup, "hello")`, `call(<0.2.0>, "hello"): <0.2.0> is a supervisor: it answers which_children, count_children, get_childspec, start_child, terminate_child, restart_child and delete_child, not call`},
