@@ -94,6 +94,9 @@ func (m *Main) session(cmd *cobra.Command, o *clientOpts, c *api.Client, id stri
 	}
 	defer in.Close()
 	_, piped := in.(*plain)
+	if !piped {
+		fmt.Fprintf(m.Stdout, "sandbox %s: help() explains the sandbox's builtins, :quit leaves\n", id)
+	}
 	ctx := cmd.Context()
 	var (
 		b      repl.Block

@@ -152,7 +152,8 @@ func (o *clientOpts) execCmd() *cobra.Command {
 		Long: `Exec runs CODE (Starlark) in sandbox ID and prints what it printed, then the
 value of its final expression (nothing after a statement or for None). Without
 CODE, or with "-", the code is read from standard input. Globals persist from
-one execution to the next. An error in the code (syntax, runtime, a limit)
+one execution to the next. In the code, help() prints an overview of the sandbox
+language and help("start_child") one builtin's documentation. An error in the code (syntax, runtime, a limit)
 exits 1 and is printed on standard error: the problem, then the failing line
 with a caret under the column, then the backtrace. With --json the problem
 is also printed on standard output, every field the node sent.`,

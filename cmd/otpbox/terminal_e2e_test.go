@@ -126,7 +126,11 @@ func TestREPLOnATerminal(t *testing.T) {
 	go scr.read(master)
 	defer func() { _ = cmd.Process.Kill() }()
 
-	at := scr.await(t, 0, ">>> ")
+	at := scr.await(t, 0, "sandbox s1: help() explains the sandbox's builtins, :quit leaves")
+	at = scr.await(t, at, ">>> ")
+	_, _ = master.WriteString(`help("kill")` + "\r")
+	at = scr.await(t, at, "kill(pid) -> None")
+	<-arrived // help's
 	_, _ = master.WriteString("while True: pass\r")
 	<-arrived
 	_, _ = master.WriteString("\x03") // Ctrl-C
