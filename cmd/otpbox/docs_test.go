@@ -22,6 +22,7 @@ import (
 
 	"github.com/otpbox/otpbox/api"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/node"
+	"github.com/otpbox/otpbox/cmd/otpbox/internal/repl"
 	"github.com/otpbox/otpbox/sandbox/otp/otptest"
 )
 
@@ -122,6 +123,9 @@ func TestDocsExamplesRun(t *testing.T) {
 			continue
 		}
 		for _, c := range otptest.ParseSession(b.code) {
+			if !typable(c.Code) {
+				t.Errorf("%s, example line %d: the REPL does not read these lines as one block:\n%s", where, c.Line, c.Code)
+			}
 			out.Reset()
 			errOut.Reset()
 			ok := m.replExec(cmd, o, client, id, c.Code, 1, false)
@@ -280,4 +284,17 @@ func slugs(text string) map[string]bool {
 		seen[s]++
 	}
 	return out
+}
+
+// typable reports whether the REPL, given code line by line, runs it as
+// one block: complete at its last line and not before.
+func typable(code string) bool {
+	var b repl.Block
+	lines := strings.Split(code, "\n")
+	for i, l := range lines {
+		if b.Add(l) != (i == len(lines)-1) {
+			return false
+		}
+	}
+	return true
 }
