@@ -219,6 +219,8 @@ func (s *Supervisor) CountChildren(ctx context.Context) (Counts, error) {
 
 // GetChildSpec returns the spec of the child with id (A7). Under
 // SimpleOneForOne, id is a child's PID Id and the template is returned.
+// A temporary child that has started has a nil Start: it is never
+// restarted, so its supervisor keeps nothing it was started with.
 func (s *Supervisor) GetChildSpec(ctx context.Context, id string) (ChildSpec, error) {
 	r := s.call(ctx, func(m *Machine) result { spec, err := m.GetChildSpec(id); return result{spec: spec, err: err} })
 	return r.spec, r.err

@@ -84,6 +84,9 @@ type child struct {
 	args       []any
 	lastErr    error  // the error of the last failed restart
 	seq        uint64 // start order under SimpleOneForOne
+	// last is the pid of a SimpleOneForOne child that is restarting:
+	// terminate_child finds it by that pid, as OTP does.
+	last *actor.PID
 }
 
 // NewMachine returns the machine of a supervisor with spec, which must
@@ -177,6 +180,13 @@ func (m *Machine) start(c *child, restart bool) error {
 	}
 	c.pid = pid
 	c.restarting = false
+	c.last = nil
+	if c.spec.Restart == Temporary {
+		// Never restarted: keep nothing it was started with (OTP keeps
+		// no start arguments for temporary children).
+		c.args = nil
+		c.spec.Start = nil
+	}
 	m.running[pid.Id] = c
 	if !m.simple() {
 		m.rt.Name(c.spec.ID, pid)
@@ -200,6 +210,9 @@ func (m *Machine) detach(c *child) *actor.PID {
 		return nil
 	}
 	c.pid = nil
+	if m.simple() {
+		c.last = pid
+	}
 	delete(m.running, pid.Id)
 	if !m.simple() {
 		m.rt.Name(c.spec.ID, nil)
@@ -522,6 +535,13 @@ func (m *Machine) TerminateChildPID(pid *actor.PID) error {
 	}
 	c, ok := m.running[pid.Id]
 	if !ok {
+		for d := range m.dyn {
+			if d.restarting && d.last != nil && d.last.Equal(pid) {
+				d.restarting = false // ends the retries
+				delete(m.dyn, d)
+				return nil
+			}
+		}
 		if m.rt.Alive(pid) {
 			return ErrNotFound
 		}
@@ -632,6 +652,8 @@ func (m *Machine) CountChildren() Counts {
 
 // GetChildSpec returns the spec of the child with id (A7); under
 // SimpleOneForOne id is a child's pid Id and the template is returned.
+// The Start of a temporary child that has started is nil: it is never
+// restarted, so its supervisor does not keep it (OTP's {M, F, undefined}).
 func (m *Machine) GetChildSpec(id string) (ChildSpec, error) {
 	if m.simple() {
 		if _, ok := m.running[id]; ok {

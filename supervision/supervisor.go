@@ -2,7 +2,6 @@ package supervision
 
 import (
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -45,7 +44,6 @@ type supervisor struct {
 
 	procs map[string]*proc // the children's processes, by pid id
 	names map[string]*name // registered names, by child id
-	seq   uint64           // incarnation counter for names
 }
 
 var _ Runtime = (*supervisor)(nil)
@@ -127,11 +125,13 @@ func (s *supervisor) stopped(ctx actor.Context) {
 }
 
 // Start spawns one incarnation of spec under a name of its own: the
-// supervisor's name, the child id and an incarnation number.
+// supervisor's name, the child id and an incarnation number. The number
+// is unique in the actor system, not in this supervisor: the children of
+// a killed incarnation of a named supervisor are abandoned, not waited
+// for, and must not hold the names its restarted incarnation gives.
 func (s *supervisor) Start(spec ChildSpec, args []any) (*actor.PID, error) {
-	s.seq++
 	path := s.m.spec.Name + "/" + spec.ID
-	name := path + "#" + strconv.FormatUint(s.seq, 10)
+	name := path + "#" + s.system.ProcessRegistry.NextId()
 	if s.m.simple() {
 		path = name // no id: every dynamic child has its own path
 	}

@@ -101,6 +101,8 @@ func (o *clientOpts) fail(ctx context.Context, action string, err error) error {
 	switch {
 	case errors.As(err, &op) && op.Op == "dial", errors.Is(err, syscall.ECONNREFUSED):
 		err = &NoNodeError{Addr: o.addr, Err: err}
+	case errors.Is(context.Cause(ctx), errInterrupted):
+		err = errInterrupted
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
 		err = fmt.Errorf("no answer from %s within %v (--timeout): %w", o.addr, o.timeout, context.DeadlineExceeded)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -27,14 +28,15 @@ func TestREPL(t *testing.T) {
 		"'never run'",
 	}, "\n")
 	out, errOut, err := c.run("repl", "s1")
-	if err != nil {
+	var script *ScriptError
+	if !errors.As(err, &script) || script.Ran != 6 || len(script.Failed) != 1 || script.Failed[0] != 5 {
 		t.Fatalf("repl: %v\n%s", err, errOut)
 	}
 	if want := "42\nitem 1\nitem 2\n2\n"; out != want {
 		t.Errorf("repl printed %q, want %q", out, want)
 	}
-	if !strings.Contains(errOut, "error: Syntax error (422)") {
-		t.Errorf("repl stderr = %q, want the syntax error", errOut)
+	if want := "line 5: syntax error: got end of file, want primary expression\n  at line 5, col 4:\n    1 +\n       ^\n"; errOut != want {
+		t.Errorf("repl stderr = %q, want %q", errOut, want)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
@@ -23,6 +24,13 @@ type Main struct {
 	// NodeOptions are added to the options of `otpbox node` and of the
 	// in-process node of `otpbox bench` (tests inject a sandbox host).
 	NodeOptions []node.Option
+	// Interrupts delivers the process's interrupts (Ctrl-C). While the
+	// REPL waits for an execution, one cancels that execution and the
+	// REPL goes on; otherwise one cancels the command, and the delivery
+	// stops so that a second one kills the process. Nil: none.
+	Interrupts chan os.Signal
+
+	interrupt atomic.Pointer[func()] // the handler of the next interrupt (onInterrupt)
 }
 
 // Exit codes, as Consul's: 0 success, 1 an error, 2 a usage error, 127
@@ -76,6 +84,8 @@ func quoteAll(ss []string) []string {
 // for (-h, --help, help) is printed on Stdout and returns nil.
 func (m *Main) Run(ctx context.Context, args []string) error {
 	m.defaults()
+	ctx, stop := m.watchInterrupts(ctx)
+	defer stop()
 	root := m.root()
 	root.SetArgs(normalizeArgs(root, args))
 	return root.ExecuteContext(ctx)
@@ -93,7 +103,13 @@ func (m *Main) Exit(err error) int {
 	var (
 		usage   *UsageError
 		unknown *UnknownCommandError
+		details detailer
 	)
+	if errors.As(err, &details) {
+		if d := details.Details(); d != "" {
+			fmt.Fprintln(m.Stderr, d)
+		}
+	}
 	switch {
 	case errors.As(err, &unknown):
 		fmt.Fprintf(m.Stderr, "Run '%s --help' for the commands.\n", unknown.Parent)

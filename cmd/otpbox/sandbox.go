@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -151,8 +152,11 @@ func (o *clientOpts) execCmd() *cobra.Command {
 		Long: `Exec runs CODE (Starlark) in sandbox ID and prints what it printed, then the
 value of its final expression (nothing after a statement or for None). Without
 CODE, or with "-", the code is read from standard input. Globals persist from
-one execution to the next. An error in the code (syntax, runtime, a limit)
-is printed with its line, backtrace or limit, and exits 1.`,
+one execution to the next. In the code, help() prints an overview of the sandbox
+language and help("start_child") one builtin's documentation. An error in the code (syntax, runtime, a limit)
+exits 1 and is printed on standard error: the problem, then the failing line
+with a caret under the column, then the backtrace. With --json the problem
+is also printed on standard output, every field the node sent.`,
 		Example: `  otpbox sandbox exec s1 '1 + 1'
   otpbox sandbox exec s1 < script.star
   otpbox sandbox exec s1 --json 'len([1, 2, 3])'
@@ -180,6 +184,15 @@ is printed with its line, backtrace or limit, and exits 1.`,
 			ctx, cancel := o.context(cmd.Context())
 			defer cancel()
 			res, err := c.Sandboxes().Exec(ctx, a[0], code)
+			var problem *api.Error
+			if errors.As(err, &problem) && isCodeProblem(problem) {
+				if o.json {
+					if err := printJSON(cmd.OutOrStdout(), problemJSON(problem)); err != nil {
+						return err
+					}
+				}
+				return &CodeError{Action: "exec in sandbox " + a[0], Problem: problem, Code: code}
+			}
 			if err != nil {
 				return o.fail(ctx, "exec in sandbox "+a[0], err)
 			}

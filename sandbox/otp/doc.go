@@ -50,5 +50,13 @@
 // immediate (workers have no terminate callback, so shutdown timeouts do
 // not matter); and supervisors trap exits, so exit(sup, reason) from
 // anyone but its parent is ignored, as in OTP: use kill(sup) or
-// terminate_child on its parent.
+// terminate_child on its parent. The sandbox's code is the parent of the
+// trees it starts (start_supervisor is its start_link), so its exit(tree,
+// reason) stops the tree's children in order, then the tree.
+//
+// # The language
+//
+// The builtins are documented in one place, help.go: help() and
+// help(name) print it, and docs/sandbox.md carries the same text. Their
+// errors name the call, what was expected and what came, and what to do.
 package otp

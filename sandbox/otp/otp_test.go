@@ -314,8 +314,15 @@ q = start_child(sup, {"id": "q", "start": worker(handle_cast=quit), "restart": "
 	assert.Equal(t, "True", b.do(`whereis(sup, "c") == c`), "a worker ignores exit(pid, normal) from others")
 	b.do(`exit(c, "shutdown")`)
 	assert.Equal(t, "False", b.do(`whereis(sup, "c") == c`), "shutdown stops it; permanent: restarted")
-	b.do(`exit(sup, "shutdown")`)
-	assert.Equal(t, "2", b.do(`count_children(sup)["active"]`), "a supervisor traps exits from others")
+	b.do(`
+def shoot(msg, state):
+    exit(msg, "shutdown")
+    return state
+shooter = start_supervisor(supervisor(children=[{"id": "s", "start": worker(handle_cast=shoot)}]))
+cast(whereis(shooter, "s"), sup)`)
+	assert.Equal(t, "2", b.do(`count_children(sup)["active"]`), "a supervisor traps exits from others than its parent")
+	b.do(`exit(shooter, "shutdown")`)
+	assert.Equal(t, "False", b.do(`is_alive(shooter)`), "the sandbox's code is the parent of the trees it starts")
 	b.do(`cast(q, "normal")`)
 	assert.Equal(t, "True", b.do(`whereis(sup, "q") == None`), "exit(self(), normal) ends a transient child for good")
 	b.do(`kill(sup)`)

@@ -100,3 +100,17 @@ type childDef struct {
 	start starlark.Value
 	args  starlark.Tuple
 }
+
+// ignoreValue is the value of ignore: a worker's init that returns it
+// starts no process, and the start returns ignore (OTP's init returning
+// ignore).
+type ignoreValue struct{}
+
+// ignore is the predeclared ignore.
+var ignore starlark.Value = ignoreValue{}
+
+func (ignoreValue) String() string        { return "ignore" }
+func (ignoreValue) Type() string          { return "ignore" }
+func (ignoreValue) Freeze()               {}
+func (ignoreValue) Truth() starlark.Bool  { return true }
+func (ignoreValue) Hash() (uint32, error) { return 0x169e, nil }

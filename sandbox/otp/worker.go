@@ -47,6 +47,10 @@ func (rt *Runtime) spawnWorker(def *workerDef, args starlark.Tuple) (*process, e
 		if rt.proc(p.n) != p {
 			return nil, errors.New("init: the process exited during init")
 		}
+		if v == ignore {
+			rt.discard(p)
+			return nil, supervision.ErrIgnore
+		}
 		p.state = v
 	}
 	return p, nil

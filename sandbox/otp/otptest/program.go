@@ -39,6 +39,8 @@ def c_cast(msg, state):
 def maybe_init(args):
     if args and args[0] == "fail":
         fail("init failed")
+    if args and args[0] == "ign":
+        return ignore
     return len(args)
 w = worker(init=c_init, handle_call=c_call, handle_cast=c_cast)
 wb = worker(init=maybe_init, handle_call=c_call, handle_cast=c_cast)
@@ -95,7 +97,7 @@ func (c *chooser) childSpec(i int, depth int, auto string) string {
 	if restart != "permanent" && auto != "never" && c.n(2) == 0 {
 		sig = `, "significant": True`
 	}
-	args := c.of(`()`, `(5,)`, `("fail",)`, `(1, 2)`)
+	args := c.of(`()`, `(5,)`, `("fail",)`, `(1, 2)`, `("ign",)`)
 	shutdown := c.of(`5000`, `"brutal_kill"`, `"infinity"`, `0`)
 	return fmt.Sprintf(`{"id": "c%d", "start": %s, "args": %s, "restart": "%s", "shutdown": %s%s}`, i, start, args, restart, shutdown, sig)
 }
@@ -123,11 +125,11 @@ func (c *chooser) op() string {
 	sup := fmt.Sprintf("pick(sups, %d)", i)
 	pid := fmt.Sprintf("pick(pids, %d)", i)
 	other := fmt.Sprintf("pick(pids, %d)", j)
-	switch c.n(14) {
+	switch c.n(16) {
 	case 0, 1:
 		return "sups.append(start_supervisor(" + c.supervisor(0) + "))"
 	case 2:
-		return fmt.Sprintf("pids.append(start_child(%s, %s))", sup, c.of(c.childSpec(4+c.n(3), 0, "never"), "()", `("fail",)`, "(7,)"))
+		return fmt.Sprintf("pids.append(start_child(%s, %s))", sup, c.of(c.childSpec(4+c.n(3), 0, "never"), "()", `("fail",)`, "(7,)", `("ign",)`))
 	case 3:
 		if c.n(2) == 0 {
 			return "harvest(" + sup + ")"
@@ -149,6 +151,10 @@ func (c *chooser) op() string {
 		return fmt.Sprintf(`delete_child(%s, "c%d")`, sup, c.n(4))
 	case 12:
 		return "r = which_children(" + sup + ")"
+	case 14:
+		return fmt.Sprintf(`r = get_childspec(%s, %s)`, sup, c.of(`"c0"`, `"c1"`, pid))
+	case 15:
+		return fmt.Sprintf("exit(%s, %s)", sup, c.of(`"shutdown"`, `"normal"`, `"boom"`, `("shutdown", 1)`))
 	default:
 		return "r = count_children(" + sup + ")"
 	}
