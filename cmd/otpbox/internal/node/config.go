@@ -16,6 +16,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/otpbox/otpbox/cache"
+	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/units"
 	"github.com/otpbox/otpbox/sandbox"
 )
@@ -55,8 +56,22 @@ type Config struct {
 	// and metadata (redis://[user:password@]host:port[/db], or rediss://);
 	// without it they are kept in DataDir/sandboxes.db.
 	Redis string `json:"redis"`
-	// Token, when set, is required as a bearer token on mutating requests.
-	Token string `json:"token"`
+	// Token, when set, is required as a bearer token on every request
+	// but liveness, readiness and (with MetricsPublic) /metrics; it
+	// allows everything. ReadToken, when set (needs Token), allows GET
+	// and HEAD only (docs/security.md).
+	Token     string `json:"token"`
+	ReadToken string `json:"read_token"`
+	// MetricsPublic serves /metrics without a token (default false).
+	MetricsPublic Bool `json:"metrics_public"`
+	// AllowedHosts are the Host names the API answers besides the node's
+	// own addresses and the loopback names ("*": any); AllowedOrigins the
+	// browser origins allowed to change state cross-origin (default
+	// none: same-origin only).
+	AllowedHosts   List `json:"allowed_hosts"`
+	AllowedOrigins List `json:"allowed_origins"`
+	// BodyTimeout bounds the reading of a request's body (default 10s).
+	BodyTimeout Duration `json:"body_timeout"`
 	// DrainTimeout bounds the graceful shutdown (default 30s).
 	DrainTimeout Duration `json:"drain_timeout"`
 	// RequestTimeout bounds each API request (default 30s).
@@ -172,6 +187,8 @@ func DefaultConfig() Config {
 		ConsulTTL:      Duration{3 * time.Second},
 		DrainTimeout:   Duration{30 * time.Second},
 		RequestTimeout: Duration{30 * time.Second},
+		BodyTimeout:    Duration{10 * time.Second},
+		MetricsPublic:  False,
 		MaxBody:        1 << 20,
 		MaxInFlight:    4096,
 		LogLevel:       "info",
@@ -233,7 +250,12 @@ var settings = []setting{
 	{"zone", "OTPBOX_ZONE", "zone", "where this node runs (`zone`: a rack, zone or region), for placement locality", func(c *Config) value { return (*str)(&c.Zone) }},
 	{"consul-ttl", "OTPBOX_CONSUL_TTL", "consul_ttl", "heartbeat TTL in Consul (`duration`): a member missing it is down", func(c *Config) value { return &c.ConsulTTL }},
 	{"redis", "OTPBOX_REDIS", "redis", "Redis `URL` of the sandbox store (default: a bolt file in the data directory)", func(c *Config) value { return (*str)(&c.Redis) }},
-	{"token", "OTPBOX_TOKEN", "token", "bearer `token` required on mutating requests", func(c *Config) value { return (*str)(&c.Token) }},
+	{"token", "OTPBOX_TOKEN", "token", "bearer `token` required on every request but health (and --metrics-public); allows everything", func(c *Config) value { return (*str)(&c.Token) }},
+	{"read-token", "OTPBOX_READ_TOKEN", "read_token", "bearer `token` that allows GET and HEAD only (needs --token)", func(c *Config) value { return (*str)(&c.ReadToken) }},
+	{"metrics-public", "OTPBOX_METRICS_PUBLIC", "metrics_public", "serve /metrics without a token", func(c *Config) value { return &c.MetricsPublic }},
+	{"allowed-hosts", "OTPBOX_ALLOWED_HOSTS", "allowed_hosts", "Host `names` the API answers besides its own address and loopback names (comma-separated; * any)", func(c *Config) value { return &c.AllowedHosts }},
+	{"allowed-origins", "OTPBOX_ALLOWED_ORIGINS", "allowed_origins", "browser `origins` (scheme://host[:port], comma-separated) allowed to change state cross-origin", func(c *Config) value { return &c.AllowedOrigins }},
+	{"body-timeout", "OTPBOX_BODY_TIMEOUT", "body_timeout", "`deadline` to receive a request's body (408 after it)", func(c *Config) value { return &c.BodyTimeout }},
 	{"drain-timeout", "OTPBOX_DRAIN_TIMEOUT", "drain_timeout", "graceful shutdown `deadline`", func(c *Config) value { return &c.DrainTimeout }},
 	{"request-timeout", "OTPBOX_REQUEST_TIMEOUT", "request_timeout", "`deadline` of each API request", func(c *Config) value { return &c.RequestTimeout }},
 	{"max-body", "OTPBOX_MAX_BODY", "max_body", "largest request body (a `size`: 1MiB, 1048576)", func(c *Config) value { return &c.MaxBody }},
@@ -352,6 +374,20 @@ func (c Config) Validate() error {
 	if c.MaxBody <= 0 {
 		return &ConfigError{Field: "max_body", Value: c.MaxBody.String(), Err: ErrInvalid}
 	}
+	if c.ReadToken != "" && c.Token == "" {
+		return &ConfigError{Field: "read_token", Value: "(hidden)", Err: fmt.Errorf("%w: a read token needs a write token (token)", ErrInvalid)}
+	}
+	if c.ReadToken != "" && c.ReadToken == c.Token {
+		return &ConfigError{Field: "read_token", Value: "(hidden)", Err: fmt.Errorf("%w: the same as token", ErrInvalid)}
+	}
+	for _, o := range c.AllowedOrigins {
+		if err := server.ValidOrigin(o); err != nil {
+			return &ConfigError{Field: "allowed_origins", Value: o, Err: fmt.Errorf("%w: want scheme://host[:port]: %w", ErrInvalid, err)}
+		}
+	}
+	if c.BodyTimeout.Duration <= 0 {
+		return &ConfigError{Field: "body_timeout", Value: c.BodyTimeout.String(), Err: ErrInvalid}
+	}
 	if c.MaxInFlight <= 0 {
 		return &ConfigError{Field: "max_inflight", Value: c.MaxInFlight.String(), Err: ErrInvalid}
 	}
@@ -429,6 +465,28 @@ func redactURL(s string) string {
 
 // str is a string flag.Value.
 type str string
+
+// List is a comma-separated list of strings ("a,b"); empty items are
+// dropped. In a JSON file it is a string or an array of strings.
+type List []string
+
+// String joins the list with commas.
+func (l *List) String() string { return strings.Join(*l, ",") }
+
+// Type names the value in help.
+func (l *List) Type() string { return "list" }
+
+// Set parses a comma-separated list, replacing the value.
+func (l *List) Set(v string) error {
+	var out List
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	*l = out
+	return nil
+}
 
 // Count is a positive number of things.
 type Count int

@@ -183,6 +183,11 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 		Node:           cfg.Node,
 		Addr:           cfg.HTTPAddr,
 		Token:          cfg.Token,
+		ReadToken:      cfg.ReadToken,
+		MetricsPublic:  cfg.MetricsPublic.Value(),
+		AllowedHosts:   cfg.AllowedHosts,
+		AllowedOrigins: cfg.AllowedOrigins,
+		BodyTimeout:    cfg.BodyTimeout.Duration,
 		MaxBody:        int64(cfg.MaxBody),
 		RequestTimeout: cfg.RequestTimeout.Duration,
 		Ready:          n.readiness,
@@ -227,7 +232,7 @@ func (n *Node) children(boxes *metrics.Mailboxes) []supervision.ChildSpec {
 	grace := cfg.DrainTimeout.Duration
 	var cs []supervision.ChildSpec
 	if cfg.AdminAddr != "off" {
-		cs = append(cs, n.listenerSpec("admin", cfg.AdminAddr, grace, boxes, &n.adminAddr, func() *http.Server {
+		cs = append(cs, n.listenerSpec("admin", cfg.AdminAddr, grace, boxes, &n.adminAddr, nil, func() *http.Server {
 			return &http.Server{
 				Handler:           adminHandler(),
 				ReadHeaderTimeout: 5 * time.Second,
@@ -240,7 +245,7 @@ func (n *Node) children(boxes *metrics.Mailboxes) []supervision.ChildSpec {
 	cs = append(cs, memoryoptimizer.ChildSpec(n.memoryDeps(), cfg.memoryConfig()))
 	cs = append(cs, n.host.ChildSpec())
 	cs = append(cs, n.performanceChildren()...)
-	cs = append(cs, n.listenerSpec("http", cfg.HTTPAddr, grace, boxes, &n.httpAddr, func() *http.Server {
+	cs = append(cs, n.listenerSpec("http", cfg.HTTPAddr, grace, boxes, &n.httpAddr, server.Listener, func() *http.Server {
 		return &http.Server{
 			Handler:           n.api,
 			ReadHeaderTimeout: 5 * time.Second,
@@ -254,12 +259,12 @@ func (n *Node) children(boxes *metrics.Mailboxes) []supervision.ChildSpec {
 	return cs
 }
 
-func (n *Node) listenerSpec(id, addr string, grace time.Duration, boxes *metrics.Mailboxes, bound *atomic.Pointer[string], srv func() *http.Server) supervision.ChildSpec {
+func (n *Node) listenerSpec(id, addr string, grace time.Duration, boxes *metrics.Mailboxes, bound *atomic.Pointer[string], wrap func(net.Listener) net.Listener, srv func() *http.Server) supervision.ChildSpec {
 	return supervision.ChildSpec{
 		ID:       id,
 		Shutdown: supervision.Timeout(grace + time.Second),
 		Start: supervision.Spawn(func() actor.Actor {
-			return &listener{addr: addr, srv: srv, grace: grace, bound: func(a net.Addr) {
+			return &listener{addr: addr, srv: srv, grace: grace, wrap: wrap, bound: func(a net.Addr) {
 				s := a.String()
 				bound.Store(&s)
 			}}
