@@ -87,6 +87,11 @@ func problemFor(err error, retry time.Duration) *Problem {
 		p := problem(http.StatusUnprocessableEntity, "runtime_error", "Runtime error", rt.Msg)
 		p.Backtrace = rt.Backtrace
 		return p
+	case errors.Is(err, ErrKeyReused):
+		return keyReused()
+	case errors.Is(err, ErrAlreadyApplied):
+		return problem(http.StatusConflict, "already_applied", "Already applied",
+			"the request with this Idempotency-Key was applied once; its answer is no longer kept, and it is not applied again")
 	case errors.Is(err, ErrInvalidID):
 		return problem(http.StatusBadRequest, "invalid_id", "Invalid sandbox id", err.Error())
 	case errors.Is(err, ErrInvalidRequirements):

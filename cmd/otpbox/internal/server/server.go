@@ -234,6 +234,10 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 				"the node is draining and accepts no new work").retry(s.cfg.RetryAfter))
 			return
 		}
+		r, ok := s.idempotent(w, r)
+		if !ok {
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 		defer cancel()
 		h(w, r.WithContext(ctx))
