@@ -217,7 +217,7 @@ func memoryCapacity(configured uint64) uint64 {
 
 // DrainNode moves every sandbox of node to the other members.
 func (h *SandboxHost) DrainNode(ctx context.Context, node string) (int, error) {
-	m, done, err := h.enter(false)
+	ctx, m, done, err := h.enter(ctx, false)
 	if err != nil {
 		return 0, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.starlark.net/starlark"
 
 	"github.com/otpbox/otpbox/actors/cachemanager"
 	"github.com/otpbox/otpbox/actors/loadbalancer"
@@ -42,9 +43,16 @@ const DegradedWindow = time.Minute
 type Option func(*options)
 
 type options struct {
-	host Host
-	log  *slog.Logger
+	host     Host
+	log      *slog.Logger
+	builtins starlark.StringDict
 }
+
+// WithBuiltins gives every sandbox of the node more Starlark builtins
+// (sandbox.Config.Builtins): an embedder's way to extend sandboxes. They
+// must keep sandboxes deterministic. Only the node's own SandboxHost
+// takes them.
+func WithBuiltins(b starlark.StringDict) Option { return func(o *options) { o.builtins = b } }
 
 // WithHost sets the sandbox host (default: a SandboxHost on the node's
 // configuration).
@@ -117,7 +125,9 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	}
 	cfg.Redis = cfg.redisURL() // with the pool settings, for every Redis client
 	if o.host == nil {
-		o.host = NewSandboxHost(cfg, o.log)
+		sh := NewSandboxHost(cfg, o.log)
+		sh.SetBuiltins(o.builtins)
+		o.host = sh
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
@@ -304,7 +314,17 @@ func (n *Node) Shutdown(ctx context.Context) error {
 func (n *Node) drain(ctx context.Context) error {
 	n.api.BeginDrain()
 	var errs []error
-	if err := n.host.Drain(ctx); err != nil {
+	// The host gets the drain's time less a reserve for what follows (the
+	// tree, the member, the store): at its deadline it abandons the calls
+	// still in flight (a stuck sandbox), so the whole keeps ctx's.
+	hctx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		reserve := min(time.Until(dl)/5, 2*time.Second)
+		var cancel context.CancelFunc
+		hctx, cancel = context.WithDeadline(ctx, dl.Add(-reserve))
+		defer cancel()
+	}
+	if err := n.host.Drain(hctx); err != nil {
 		errs = append(errs, fmt.Errorf("drain sandbox host: %w", err))
 	}
 	if err := n.App().Stop(ctx); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	goredis "github.com/redis/go-redis/v9"
 	bbolt "go.etcd.io/bbolt"
+	"go.starlark.net/starlark"
 
 	"github.com/otpbox/otpbox/cluster"
 	"github.com/otpbox/otpbox/cluster/consul"
@@ -65,6 +66,11 @@ type SandboxHost struct {
 	dir    *cluster.Directory            // the member's activations; nil if not a Directory
 
 	gate gate
+	// abandon ends the calls in flight when Drain reaches its deadline.
+	abandon struct {
+		ctx    context.Context
+		cancel context.CancelFunc
+	}
 
 	// compile, when set before the host starts, keeps the sandboxes'
 	// compiled programs in the node's cache.
@@ -73,7 +79,14 @@ type SandboxHost struct {
 	// restarts.
 	onRecord func(id string, r sandbox.RestartRecord)
 	policy   sandbox.Policy
+	// builtins, when set before the host starts, are more Starlark
+	// builtins of every sandbox (sandbox.Config.Builtins).
+	builtins starlark.StringDict
 }
+
+// SetBuiltins gives every sandbox of the host more Starlark builtins
+// (see sandbox.Config.Builtins); call it before the node starts the host.
+func (h *SandboxHost) SetBuiltins(b starlark.StringDict) { h.builtins = b }
 
 var _ Host = (*SandboxHost)(nil)
 
@@ -92,7 +105,7 @@ func NewSandboxHost(cfg Config, log *slog.Logger) *SandboxHost {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &SandboxHost{
+	h := &SandboxHost{
 		dataDir:      cfg.DataDir,
 		redisURL:     cfg.Redis,
 		node:         cfg.Node,
@@ -102,6 +115,8 @@ func NewSandboxHost(cfg Config, log *slog.Logger) *SandboxHost {
 		gate:         gate{max: int(cfg.MaxInFlight)},
 		policy:       cfg.Sandbox,
 	}
+	h.abandon.ctx, h.abandon.cancel = context.WithCancel(context.Background())
+	return h
 }
 
 // ChildSpec is the worker that owns the member; see SandboxHost.
@@ -153,7 +168,7 @@ func (h *SandboxHost) open(system *actor.ActorSystem) (err error) {
 			_ = store.Close()
 		}
 	}()
-	scfg := sandbox.Config{Store: store, Node: h.node, Logger: h.log, CompileCache: h.compile, OnRecord: h.onRecord, Policy: h.policy}
+	scfg := sandbox.Config{Store: store, Node: h.node, Logger: h.log, CompileCache: h.compile, OnRecord: h.onRecord, Policy: h.policy, Builtins: h.builtins}
 	var local *sandbox.Local
 	if h.member.consul != "" {
 		local, err = h.startMember(system, scfg)
@@ -219,11 +234,35 @@ func (h *SandboxHost) passivateAll() {
 // Drain refuses new work with server.ErrShuttingDown, waits for the calls
 // in flight, then passivates every sandbox. Every accepted execution is
 // already in the journal: passivation only frees the sandboxes' memory.
+//
+// The calls still in flight at ctx's deadline are abandoned: each is
+// answered with server.ErrShuttingDown (503 shutting_down), and an
+// execution still running (a stuck sandbox) is dropped when it ends,
+// never journaled, so nothing acknowledged is lost and nothing
+// unacknowledged is kept. Its activation is forgotten and not waited for.
+// Drain then returns nil: the drain kept its deadline.
 func (h *SandboxHost) Drain(ctx context.Context) error {
+	idle := h.gate.shut()
 	select {
-	case <-h.gate.shut():
+	case <-idle:
 	case <-ctx.Done():
-		return fmt.Errorf("wait for sandbox calls in flight: %w", ctx.Err())
+		n := h.gate.inflight()
+		abandoned := 0
+		if l := h.local.Load(); l != nil {
+			abandoned = l.AbandonAll()
+		}
+		h.abandon.cancel()
+		h.log.Warn("drain deadline reached: calls in flight abandoned (answered 503 shutting_down)",
+			"calls", n, "executions", abandoned)
+		// The abandoned calls return at once; give them a moment to.
+		wait, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		select {
+		case <-idle:
+		case <-wait.Done():
+			h.log.Warn("calls still in flight after their abandonment", "calls", h.gate.inflight())
+		}
+		ctx = wait
 	}
 	l := h.local.Load()
 	if l == nil {
@@ -251,6 +290,7 @@ func (h *SandboxHost) Close() error {
 	}
 	h.closed = true
 	h.gate.shut()
+	h.abandon.cancel()
 	l := h.local.Swap(nil)
 	if l == nil {
 		return nil
@@ -296,27 +336,43 @@ func (h *SandboxHost) SandboxCounts() (active, passivated int) {
 }
 
 // enter admits one call: work (a call that starts or changes a sandbox)
-// is refused once the host drains. The call must run done when it ends.
-func (h *SandboxHost) enter(work bool) (m *sandbox.Manager, done func(), err error) {
+// is refused once the host drains. The call runs under the returned
+// context, which ends when the drain abandons the calls in flight (see
+// Drain), and must run done when it ends.
+func (h *SandboxHost) enter(ctx context.Context, work bool) (context.Context, *sandbox.Manager, func(), error) {
 	if err := h.gate.enter(work); err != nil {
-		return nil, nil, err
+		return ctx, nil, nil, err
 	}
 	l := h.local.Load()
 	if l == nil { // not started yet, or closed
 		h.gate.leave()
-		return nil, nil, errNotRunning
+		return ctx, nil, nil, errNotRunning
 	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(h.abandon.ctx, func() { cancel(errAbandoned) })
 	start := time.Now()
-	return l.Manager, func() {
+	return ctx, l.Manager, func() {
+		stop()
+		cancel(nil)
 		h.stats.observe(time.Since(start))
 		h.gate.leave()
 	}, nil
 }
 
+// errAbandoned is the cause of the contexts of the calls that Drain
+// abandoned at its deadline.
+var errAbandoned = fmt.Errorf("%w: the node stopped at its drain deadline before the call finished; it had no effect", server.ErrShuttingDown)
+
 // result maps a sandbox that did not answer before the request's deadline
-// to the deadline, so the API reports the request's timeout.
+// to the deadline, so the API reports the request's timeout, and a call
+// the drain abandoned to server.ErrShuttingDown.
 func result(ctx context.Context, err error) error {
-	if err != nil && errors.Is(err, sandbox.ErrUnavailable) && ctx.Err() != nil {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(context.Cause(ctx), errAbandoned):
+		return errAbandoned
+	case errors.Is(err, sandbox.ErrUnavailable) && ctx.Err() != nil:
 		return fmt.Errorf("%w: %v", ctx.Err(), err)
 	}
 	return err
@@ -324,7 +380,7 @@ func result(ctx context.Context, err error) error {
 
 // Create creates a sandbox.
 func (h *SandboxHost) Create(ctx context.Context, id string, req server.Requirements) (*server.Info, error) {
-	m, done, err := h.enter(true)
+	ctx, m, done, err := h.enter(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -335,7 +391,7 @@ func (h *SandboxHost) Create(ctx context.Context, id string, req server.Requirem
 
 // Execute runs code in a sandbox.
 func (h *SandboxHost) Execute(ctx context.Context, id, code string) (*server.Result, error) {
-	m, done, err := h.enter(true)
+	ctx, m, done, err := h.enter(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -350,7 +406,7 @@ func (h *SandboxHost) Execute(ctx context.Context, id, code string) (*server.Res
 // Terminate stops a sandbox and deletes its journal; it is allowed while
 // the host drains.
 func (h *SandboxHost) Terminate(ctx context.Context, id string) error {
-	m, done, err := h.enter(false)
+	ctx, m, done, err := h.enter(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -360,7 +416,7 @@ func (h *SandboxHost) Terminate(ctx context.Context, id string) error {
 
 // Restart gives a sandbox a fresh session.
 func (h *SandboxHost) Restart(ctx context.Context, id string) (*server.Info, error) {
-	m, done, err := h.enter(true)
+	ctx, m, done, err := h.enter(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -371,7 +427,7 @@ func (h *SandboxHost) Restart(ctx context.Context, id string) (*server.Info, err
 
 // Info describes a sandbox.
 func (h *SandboxHost) Info(ctx context.Context, id string) (*server.Info, error) {
-	m, done, err := h.enter(false)
+	ctx, m, done, err := h.enter(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +438,7 @@ func (h *SandboxHost) Info(ctx context.Context, id string) (*server.Info, error)
 
 // List lists the sandboxes matching f.
 func (h *SandboxHost) List(ctx context.Context, f server.Filter) ([]*server.Info, error) {
-	m, done, err := h.enter(false)
+	ctx, m, done, err := h.enter(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -393,7 +449,7 @@ func (h *SandboxHost) List(ctx context.Context, f server.Filter) ([]*server.Info
 
 // Migrate moves a sandbox to node; on a single node only to itself.
 func (h *SandboxHost) Migrate(ctx context.Context, id, node string) (*server.Info, error) {
-	m, done, err := h.enter(true)
+	ctx, m, done, err := h.enter(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -405,7 +461,7 @@ func (h *SandboxHost) Migrate(ctx context.Context, id, node string) (*server.Inf
 // PassivateIdle passivates up to n of the least recently called sandboxes,
 // for the MemoryOptimizer.
 func (h *SandboxHost) PassivateIdle(ctx context.Context, n int) (int, error) {
-	m, done, err := h.enter(false)
+	ctx, m, done, err := h.enter(ctx, false)
 	if err != nil {
 		return 0, err
 	}
@@ -415,7 +471,7 @@ func (h *SandboxHost) PassivateIdle(ctx context.Context, n int) (int, error) {
 
 // Tree returns a sandbox's supervision trees.
 func (h *SandboxHost) Tree(ctx context.Context, id string) (*server.Tree, error) {
-	m, done, err := h.enter(false)
+	ctx, m, done, err := h.enter(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -426,7 +482,7 @@ func (h *SandboxHost) Tree(ctx context.Context, id string) (*server.Tree, error)
 
 // Restarts returns a sandbox's restart history.
 func (h *SandboxHost) Restarts(ctx context.Context, id string) ([]server.RestartRecord, error) {
-	m, done, err := h.enter(false)
+	ctx, m, done, err := h.enter(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -437,7 +493,7 @@ func (h *SandboxHost) Restarts(ctx context.Context, id string) ([]server.Restart
 
 // Trace returns the recent messages of a sandbox's actors.
 func (h *SandboxHost) Trace(ctx context.Context, id string) ([]server.TraceEntry, error) {
-	m, done, err := h.enter(false)
+	ctx, m, done, err := h.enter(ctx, false)
 	if err != nil {
 		return nil, err
 	}
