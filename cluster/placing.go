@@ -12,6 +12,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	pcluster "github.com/asynkron/protoactor-go/cluster"
 
+	"github.com/otpbox/otpbox/breaker"
 	"github.com/otpbox/otpbox/cluster/clusterpb"
 )
 
@@ -49,6 +50,11 @@ type DirectoryConfig struct {
 	// replaced.
 	ActivateTimeout time.Duration
 	Logger          *slog.Logger
+	// Breaker, when set, returns the circuit breaker in front of a
+	// member: the requests to a member whose breaker is open fail fast
+	// with a *breaker.OpenError (not retried), and a sandbox placed there
+	// is not waited for.
+	Breaker func(member string) *breaker.Breaker
 }
 
 // placing is the cluster half of a Directory: placement through the
@@ -298,6 +304,9 @@ func (d *Directory) Resolve(ctx context.Context, kind, identity string) (*actor.
 	}
 	if pid, ok := d.remote[k]; ok {
 		d.mu.Unlock()
+		if err := d.p.openBreaker(pid.Address); err != nil {
+			return nil, err
+		}
 		return pid, nil
 	}
 	d.mu.Unlock()
@@ -397,6 +406,19 @@ func (d *Directory) ask(ctx context.Context, m Member, msg any, timeout time.Dur
 	if timeout <= 0 {
 		return nil, ctx.Err()
 	}
+	if b := d.p.breaker(m.Name); b != nil {
+		done, err := b.Allow()
+		if err != nil {
+			return nil, fmt.Errorf("cluster: %s: %w", m.Name, err)
+		}
+		res, err := d.askOnce(m, msg, timeout)
+		done(err)
+		return res, err
+	}
+	return d.askOnce(m, msg, timeout)
+}
+
+func (d *Directory) askOnce(m Member, msg any, timeout time.Duration) (any, error) {
 	f := d.system.Root.RequestFuture(actor.NewPID(m.Address, PlacementActor), msg, timeout)
 	res, err := f.Result()
 	if err != nil {
@@ -406,6 +428,33 @@ func (d *Directory) ask(ctx context.Context, m Member, msg any, timeout time.Dur
 		return nil, fmt.Errorf("%w: %s has no placement actor", ErrUnreachable, m.Name)
 	}
 	return res, nil
+}
+
+// breaker returns the breaker in front of member (nil: none).
+func (p *placing) breaker(member string) *breaker.Breaker {
+	if p.cfg.Breaker == nil || member == p.self {
+		return nil
+	}
+	return p.cfg.Breaker(member)
+}
+
+// openBreaker returns the error of an open breaker in front of the member
+// at address, nil when there is none.
+func (p *placing) openBreaker(address string) error {
+	if p.cfg.Breaker == nil {
+		return nil
+	}
+	for name, m := range p.members() {
+		if m.Address == address {
+			if b := p.breaker(name); b != nil {
+				if err := b.Check(); err != nil {
+					return fmt.Errorf("cluster: %s: %w", name, err)
+				}
+			}
+			return nil
+		}
+	}
+	return nil
 }
 
 // askDone sends a request answered by Done to member node.

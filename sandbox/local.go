@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
 	"github.com/asynkron/protoactor-go/remote"
 
+	"github.com/otpbox/otpbox/breaker"
 	"github.com/otpbox/otpbox/cluster"
 )
 
@@ -58,6 +59,9 @@ type MemberConfig struct {
 	// port). The address other members reach is the bound one.
 	Host string
 	Port int
+	// Breaker, when set, returns the circuit breaker in front of a member
+	// (see cluster.DirectoryConfig.Breaker).
+	Breaker func(member string) *breaker.Breaker
 }
 
 // StartMember starts a member of a cluster hosting sandbox grains: each
@@ -79,6 +83,7 @@ func StartMember(system *actor.ActorSystem, cfg Config, mc MemberConfig) (*Local
 	dir, err := cluster.NewClusterDirectory(cluster.DirectoryConfig{
 		Membership: mc.Membership, Registry: mc.Registry, Placer: mc.Placer, Logger: host.log,
 		Deactivate: func(ctx context.Context, _, id string) error { return m.Passivate(ctx, id) },
+		Breaker:    mc.Breaker,
 	})
 	if err != nil {
 		return nil, err

@@ -219,7 +219,7 @@ func (m *Manager) request(ctx context.Context, id string, msg proto.Message) (an
 			if ctx.Err() != nil {
 				return nil, m.timedOut(caller, id, err)
 			}
-			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err) // a member's open breaker stays visible
 		}
 		res, err := request(ctx, m.c.ActorSystem, pid, msg, m.host.reqTimeout, m.dir.Down(pid.Address))
 		if err == nil {
@@ -521,7 +521,7 @@ func (m *Manager) activeByNode(ctx context.Context) (map[string][]string, error)
 	for _, mem := range cluster.Alive(m.members.Members()) {
 		ids, err := m.dir.Placed(ctx, Kind, mem.Name)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		out[mem.Name] = ids
 	}

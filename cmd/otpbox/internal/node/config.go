@@ -72,6 +72,12 @@ type Config struct {
 	AllowedOrigins List `json:"allowed_origins"`
 	// BodyTimeout bounds the reading of a request's body (default 10s).
 	BodyTimeout Duration `json:"body_timeout"`
+	// BreakerFailures is how many consecutive failures open a circuit
+	// breaker (the shared store, the cache's L3, each remote member;
+	// default 5); BreakerOpenFor how long it stays open before it probes
+	// (default 5s).
+	BreakerFailures Count    `json:"breaker_failures"`
+	BreakerOpenFor  Duration `json:"breaker_open_for"`
 	// DrainTimeout bounds the graceful shutdown (default 30s).
 	DrainTimeout Duration `json:"drain_timeout"`
 	// RequestTimeout bounds each API request (default 30s).
@@ -178,21 +184,23 @@ func DefaultConfig() Config {
 		host = "otpbox"
 	}
 	return Config{
-		HTTPAddr:       "127.0.0.1:4000",
-		AdminAddr:      "127.0.0.1:4001",
-		DataDir:        "./data",
-		Node:           host,
-		Cluster:        "otpbox",
-		ClusterAddr:    "127.0.0.1:0",
-		ConsulTTL:      Duration{3 * time.Second},
-		DrainTimeout:   Duration{30 * time.Second},
-		RequestTimeout: Duration{30 * time.Second},
-		BodyTimeout:    Duration{10 * time.Second},
-		MetricsPublic:  False,
-		MaxBody:        1 << 20,
-		MaxInFlight:    4096,
-		LogLevel:       "info",
-		LogFormat:      "text",
+		HTTPAddr:        "127.0.0.1:4000",
+		AdminAddr:       "127.0.0.1:4001",
+		DataDir:         "./data",
+		Node:            host,
+		Cluster:         "otpbox",
+		ClusterAddr:     "127.0.0.1:0",
+		ConsulTTL:       Duration{3 * time.Second},
+		DrainTimeout:    Duration{30 * time.Second},
+		RequestTimeout:  Duration{30 * time.Second},
+		BodyTimeout:     Duration{10 * time.Second},
+		BreakerFailures: 5,
+		BreakerOpenFor:  Duration{5 * time.Second},
+		MetricsPublic:   False,
+		MaxBody:         1 << 20,
+		MaxInFlight:     4096,
+		LogLevel:        "info",
+		LogFormat:       "text",
 
 		AutoScalingEnabled:        True,
 		MinNodes:                  2,
@@ -256,6 +264,8 @@ var settings = []setting{
 	{"allowed-hosts", "OTPBOX_ALLOWED_HOSTS", "allowed_hosts", "Host `names` the API answers besides its own address and loopback names (comma-separated; * any)", func(c *Config) value { return &c.AllowedHosts }},
 	{"allowed-origins", "OTPBOX_ALLOWED_ORIGINS", "allowed_origins", "browser `origins` (scheme://host[:port], comma-separated) allowed to change state cross-origin", func(c *Config) value { return &c.AllowedOrigins }},
 	{"body-timeout", "OTPBOX_BODY_TIMEOUT", "body_timeout", "`deadline` to receive a request's body (408 after it)", func(c *Config) value { return &c.BodyTimeout }},
+	{"breaker-failures", "OTPBOX_BREAKER_FAILURES", "breaker_failures", "consecutive failures that open a circuit breaker (`count`): the shared store, the cache's L3, each remote member", func(c *Config) value { return &c.BreakerFailures }},
+	{"breaker-open-for", "OTPBOX_BREAKER_OPEN_FOR", "breaker_open_for", "how long an open circuit breaker fails calls fast before it probes (`duration`)", func(c *Config) value { return &c.BreakerOpenFor }},
 	{"drain-timeout", "OTPBOX_DRAIN_TIMEOUT", "drain_timeout", "graceful shutdown `deadline`", func(c *Config) value { return &c.DrainTimeout }},
 	{"request-timeout", "OTPBOX_REQUEST_TIMEOUT", "request_timeout", "`deadline` of each API request", func(c *Config) value { return &c.RequestTimeout }},
 	{"max-body", "OTPBOX_MAX_BODY", "max_body", "largest request body (a `size`: 1MiB, 1048576)", func(c *Config) value { return &c.MaxBody }},
@@ -387,6 +397,12 @@ func (c Config) Validate() error {
 	}
 	if c.BodyTimeout.Duration <= 0 {
 		return &ConfigError{Field: "body_timeout", Value: c.BodyTimeout.String(), Err: ErrInvalid}
+	}
+	if c.BreakerFailures <= 0 {
+		return &ConfigError{Field: "breaker_failures", Value: c.BreakerFailures.String(), Err: ErrInvalid}
+	}
+	if c.BreakerOpenFor.Duration <= 0 {
+		return &ConfigError{Field: "breaker_open_for", Value: c.BreakerOpenFor.String(), Err: ErrInvalid}
 	}
 	if c.MaxInFlight <= 0 {
 		return &ConfigError{Field: "max_inflight", Value: c.MaxInFlight.String(), Err: ErrInvalid}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/otpbox/otpbox/breaker"
 	"github.com/otpbox/otpbox/cluster"
 	"github.com/otpbox/otpbox/cluster/consul"
 	"github.com/otpbox/otpbox/sandbox"
@@ -81,7 +82,17 @@ func (h *SandboxHost) startMember(system *actor.ActorSystem, scfg sandbox.Config
 		Placer:     h.placer,
 		Host:       host,
 		Port:       p,
+		Breaker:    h.memberBreaker(),
 	})
+}
+
+// memberBreaker returns the breakers in front of the other members (nil
+// without a breaker set).
+func (h *SandboxHost) memberBreaker() func(string) *breaker.Breaker {
+	if h.breakers == nil {
+		return nil
+	}
+	return func(member string) *breaker.Breaker { return h.breakers.Get(memberPrefix + member) }
 }
 
 // Membership returns the cluster's membership: Consul's in cluster mode,

@@ -23,6 +23,7 @@ import (
 	"github.com/otpbox/otpbox/actors/loadbalancer"
 	"github.com/otpbox/otpbox/actors/memoryoptimizer"
 	"github.com/otpbox/otpbox/actors/scalability"
+	"github.com/otpbox/otpbox/breaker"
 	"github.com/otpbox/otpbox/cache"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/buildinfo"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/metrics"
@@ -124,9 +125,11 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 		return nil, err
 	}
 	cfg.Redis = cfg.redisURL() // with the pool settings, for every Redis client
+	breakers := newBreakers(cfg, o.log)
 	if o.host == nil {
 		sh := NewSandboxHost(cfg, o.log)
 		sh.SetBuiltins(o.builtins)
+		sh.SetBreakers(breakers)
 		o.host = sh
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
@@ -156,9 +159,13 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	)
 	metrics.PrimeProtoactor(meters, n.system.Address())
 	n.members = newNodeMembership(cfg, o.host)
-	if n.cache, n.closeL3, err = newCache(cfg, n.system, n.members); err != nil {
+	if cfg.Redis != "" {
+		breakers.Get(storeBreaker) // in the metrics from the first scrape
+	}
+	if n.cache, n.closeL3, err = newCache(cfg, n.system, n.members, breakers); err != nil {
 		return nil, err
 	}
+	m.Registry().MustRegister(breakers)
 	m.Registry().MustRegister(n.cache)
 	n.memMetrics = memoryoptimizer.NewMetrics()
 	m.Registry().MustRegister(n.memMetrics.Collector())
@@ -201,6 +208,7 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 		MaxBody:        int64(cfg.MaxBody),
 		RequestTimeout: cfg.RequestTimeout.Duration,
 		Ready:          n.readiness,
+		Breakers:       breakerStatus(breakers, cfg.Node),
 		Metrics:        m.Handler(),
 		Recorder:       m,
 		Logger:         o.log,
@@ -383,7 +391,7 @@ func (n *Node) memoryDeps() memoryoptimizer.Deps {
 // newCache builds the node's cache: a freecache L1, the cluster's memory
 // as L2 on a cluster member, and Redis as L3 when the node has a Redis URL
 // and l3_cache_enabled.
-func newCache(cfg Config, system *actor.ActorSystem, members *nodeMembership) (*cache.Cache, func() error, error) {
+func newCache(cfg Config, system *actor.ActorSystem, members *nodeMembership, breakers *breaker.Set) (*cache.Cache, func() error, error) {
 	c := cfg.cacheConfig()
 	if cfg.Consul != "" {
 		// L2: each key owned by one member (rendezvous hashing over the
@@ -401,7 +409,7 @@ func newCache(cfg Config, system *actor.ActorSystem, members *nodeMembership) (*
 		if err != nil {
 			return nil, nil, fmt.Errorf("cache L3: %w", err)
 		}
-		c.L3, closeL3 = l3, closer
+		c.L3, closeL3 = &guardedTier{Tier: l3, b: breakers.Get(l3Breaker)}, closer
 	}
 	cc, err := cache.New(c)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	bbolt "go.etcd.io/bbolt"
 	"go.starlark.net/starlark"
 
+	"github.com/otpbox/otpbox/breaker"
 	"github.com/otpbox/otpbox/cluster"
 	"github.com/otpbox/otpbox/cluster/consul"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
@@ -82,7 +83,15 @@ type SandboxHost struct {
 	// builtins, when set before the host starts, are more Starlark
 	// builtins of every sandbox (sandbox.Config.Builtins).
 	builtins starlark.StringDict
+	// breakers, when set before the host starts, guard the shared store
+	// and the remote members (see breakers.go).
+	breakers *breaker.Set
 }
+
+// SetBreakers puts the shared store (Redis) behind the "store" breaker of
+// set and each remote member behind its own; call it before the node
+// starts the host.
+func (h *SandboxHost) SetBreakers(set *breaker.Set) { h.breakers = set }
 
 // SetBuiltins gives every sandbox of the host more Starlark builtins
 // (see sandbox.Config.Builtins); call it before the node starts the host.
@@ -202,6 +211,9 @@ func (h *SandboxHost) openStore() (s sandbox.Store, where string, err error) {
 			return nil, "", fmt.Errorf("sandbox store: %s: %w", where, err)
 		}
 		h.redis = client
+		if h.breakers != nil {
+			return &guardedStore{Store: redis.New(client), b: h.breakers.Get(storeBreaker)}, where, nil
+		}
 		return redis.New(client), where, nil
 	}
 	if err := os.MkdirAll(h.dataDir, 0o750); err != nil {
@@ -340,6 +352,13 @@ func (h *SandboxHost) SandboxCounts() (active, passivated int) {
 // context, which ends when the drain abandons the calls in flight (see
 // Drain), and must run done when it ends.
 func (h *SandboxHost) enter(ctx context.Context, work bool) (context.Context, *sandbox.Manager, func(), error) {
+	if h.breakers != nil && h.redisURL != "" {
+		// The store's breaker is open: fail fast, before any grain waits
+		// on the store.
+		if err := h.breakers.Get(storeBreaker).Check(); err != nil {
+			return ctx, nil, nil, err
+		}
+	}
 	if err := h.gate.enter(work); err != nil {
 		return ctx, nil, nil, err
 	}

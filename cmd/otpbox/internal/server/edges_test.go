@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -13,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otpbox/otpbox/breaker"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/hosttest"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
+	"github.com/otpbox/otpbox/sandbox"
 )
 
 // counting counts the calls that would wake a sandbox.
@@ -306,5 +309,28 @@ func TestSlowBody(t *testing.T) {
 	}
 	if strings.Contains(p.Detail, "127.0.0.1") || strings.Contains(p.Detail, "tcp") {
 		t.Fatalf("detail shows the sockets: %q", p.Detail)
+	}
+}
+
+// TestCircuitOpenProblem: an open breaker is a 503 circuit_open with
+// its retry time, and its state shows with the node.
+func TestCircuitOpenProblem(t *testing.T) {
+	set := breaker.NewSet(breaker.Config{Failures: 1, OpenFor: 30 * time.Second})
+	b := set.Get("store")
+	_ = b.Do(func() error { return errors.New("redis down") })
+	a := newAPI(t, server.Config{Sandboxes: failing{Host: hosttest.New(), err: &sandbox.StoreError{Op: "append", Err: b.Check()}},
+		Breakers: func(string) []breaker.Status { return set.Status("") }})
+	r := a.do("POST", "/v1/sandboxes/s1/exec", `{"code":"1"}`)
+	p := r.wantProblem(t, http.StatusServiceUnavailable, "circuit_open")
+	if ra := r.header.Get("Retry-After"); ra != "30" && ra != "29" {
+		t.Errorf("Retry-After = %q", ra)
+	}
+	if !strings.Contains(p.Detail, "the sandbox store") {
+		t.Errorf("detail = %q", p.Detail)
+	}
+	var nodes server.NodeList
+	a.do("GET", "/v1/cluster/nodes", "").wantJSON(t, 200, &nodes)
+	if bs := nodes.Nodes[0].Breakers; len(bs) != 1 || bs[0].Name != "store" || bs[0].State != breaker.Open {
+		t.Fatalf("breakers = %+v", bs)
 	}
 }

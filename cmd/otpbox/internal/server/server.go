@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/otpbox/otpbox/breaker"
 )
 
 // Defaults of Config.
@@ -80,6 +82,9 @@ type Config struct {
 	// Memory, when set, answers the memory endpoints; without it they
 	// are 501.
 	Memory Memory
+	// Breakers, when set, returns the circuit breakers shown with a node
+	// in GET /v1/cluster/nodes (this node's own ones with its own name).
+	Breakers func(node string) []breaker.Status
 	// Recorder receives request and sandbox outcomes. Default: none.
 	Recorder Recorder
 	// Logger logs internal errors. Default: slog.Default().

@@ -485,7 +485,7 @@ func TestCluster(t *testing.T) {
 	var nodes server.NodeList
 	a.do("GET", "/v1/cluster/nodes", "").wantJSON(t, 200, &nodes)
 	want := server.NodeStatus{Name: "n1", Address: "127.0.0.1:4000", Status: "alive", Health: "passing", Self: true, Sandboxes: server.SandboxCounts{Active: 2}}
-	if len(nodes.Nodes) != 1 || nodes.Nodes[0] != want {
+	if len(nodes.Nodes) != 1 || !reflect.DeepEqual(nodes.Nodes[0], want) {
 		t.Errorf("nodes = %+v", nodes)
 	}
 	var load server.LoadDistribution
