@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,6 +51,13 @@ type DirectoryConfig struct {
 	// replaced.
 	ActivateTimeout time.Duration
 	Logger          *slog.Logger
+	// Loads, when set, gets the loads the other members send this one,
+	// and LoadInterval (default 1 s) is how often this member sends its
+	// own (Loads' self func) to every other alive member: placement then
+	// works on loads at most a few heartbeats old, whatever the
+	// membership's own freshness.
+	Loads        *LoadBoard
+	LoadInterval time.Duration
 	// Breaker, when set, returns the circuit breaker in front of a
 	// member: the requests to a member whose breaker is open fail fast
 	// with a *breaker.OpenError (not retried), and a sandbox placed there
@@ -121,6 +129,41 @@ func (p *placing) start(d *Directory) {
 	}
 	p.pid = pid
 	p.unsub = p.cfg.Membership.Subscribe(func(e Event) { p.onEvent(d, e) })
+	if b := p.cfg.Loads; b != nil && b.self != nil {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.sendLoads(d, b)
+		}()
+	}
+}
+
+// sendLoads sends this member's load to every other alive member every
+// LoadInterval, until the directory stops. Reports are fire-and-forget:
+// a lost one is replaced by the next.
+func (p *placing) sendLoads(d *Directory, b *LoadBoard) {
+	every := p.cfg.LoadInterval
+	if every <= 0 {
+		every = time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		raw, err := json.Marshal(b.self())
+		if err == nil {
+			report := &clusterpb.LoadReport{Node: p.self, Load: raw}
+			for _, m := range Alive(b.Membership.Members()) {
+				if m.Name != p.self && m.Address != "" {
+					d.system.Root.Send(actor.NewPID(m.Address, PlacementActor), report)
+				}
+			}
+		}
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func (p *placing) stop(d *Directory) {
@@ -190,6 +233,10 @@ func (p *placing) sweep(d *Directory) {
 
 func (p *placing) receive(d *Directory, ctx actor.Context) {
 	switch m := ctx.Message().(type) {
+	case *clusterpb.LoadReport:
+		if p.cfg.Loads != nil {
+			p.cfg.Loads.put(m.Node, m.Load)
+		}
 	case *clusterpb.Activate:
 		ci := pcluster.NewClusterIdentity(m.Identity, m.Kind)
 		if p.draining.Load() && !d.Known(m.Kind, m.Identity) {

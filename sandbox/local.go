@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	pcluster "github.com/asynkron/protoactor-go/cluster"
@@ -62,6 +63,11 @@ type MemberConfig struct {
 	// Breaker, when set, returns the circuit breaker in front of a member
 	// (see cluster.DirectoryConfig.Breaker).
 	Breaker func(member string) *breaker.Breaker
+	// Loads and LoadInterval, when set, exchange the members' loads
+	// directly (see cluster.DirectoryConfig.Loads); Membership should
+	// then be Loads.
+	Loads        *cluster.LoadBoard
+	LoadInterval time.Duration
 }
 
 // StartMember starts a member of a cluster hosting sandbox grains: each
@@ -84,6 +90,7 @@ func StartMember(system *actor.ActorSystem, cfg Config, mc MemberConfig) (*Local
 		Membership: mc.Membership, Registry: mc.Registry, Placer: mc.Placer, Logger: host.log,
 		Deactivate: func(ctx context.Context, _, id string) error { return m.Passivate(ctx, id) },
 		Breaker:    mc.Breaker,
+		Loads:      mc.Loads, LoadInterval: mc.LoadInterval,
 	})
 	if err != nil {
 		return nil, err

@@ -54,11 +54,13 @@ type SandboxHost struct {
 	drainTimeout            time.Duration
 	log                     *slog.Logger
 
-	member memberConfig                    // cluster mode when member.consul is set
-	redis  goredis.UniversalClient         // the store's client, with Redis
-	prov   atomic.Pointer[consul.Provider] // the membership, in cluster mode
-	stats  loadStats
-	placer cluster.Placer // places new sandboxes in a cluster (the LoadBalancer); nil: round-robin
+	member        memberConfig                      // cluster mode when member.consul is set
+	redis         goredis.UniversalClient           // the store's client, with Redis
+	prov          atomic.Pointer[consul.Provider]   // the membership, in cluster mode
+	board         atomic.Pointer[cluster.LoadBoard] // prov with the loads members send directly
+	agentWarnings atomic.Pointer[[]string]          // what the Consul agent's settings make stale
+	stats         loadStats
+	placer        cluster.Placer // places new sandboxes in a cluster (the LoadBalancer); nil: round-robin
 
 	mu     sync.Mutex // serialises open and Close; protects closed
 	closed bool
