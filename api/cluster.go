@@ -95,11 +95,34 @@ type NodeStatus struct {
 	// Capacity and Load are known for cluster members.
 	Capacity *Capacity   `json:"capacity,omitempty"`
 	Load     *MemberLoad `json:"load,omitempty"`
+	// LoadSource says where Load comes from: "direct" (sent by the member
+	// itself, at most a few heartbeats old, LoadAgeMS ago), "self", or
+	// "consul" (Consul's catalog, which an agent may update only every
+	// check_update_interval).
+	LoadSource string `json:"load_source,omitempty"`
+	LoadAgeMS  int64  `json:"load_age_ms,omitempty"`
+	// Breakers are the node's circuit breakers in front of this member
+	// ("member/<name>"), or, on the entry of the node asked, in front of
+	// its own dependencies ("store", "cache_l3").
+	Breakers []BreakerStatus `json:"breakers,omitempty"`
 }
 
-// NodeList is the body of GET /v1/cluster/nodes.
+// BreakerStatus is a circuit breaker's state: "closed" (calls go
+// through), "open" (calls fail fast with 503 circuit_open) or
+// "half_open" (a probe goes through).
+type BreakerStatus struct {
+	Name     string    `json:"name"`
+	State    string    `json:"state"`
+	Failures uint32    `json:"consecutive_failures"`
+	OpenedAt time.Time `json:"opened_at,omitzero"`
+	Rejected uint64    `json:"rejected"`
+}
+
+// NodeList is the body of GET /v1/cluster/nodes. Warnings say what makes
+// the view less fresh than it should be (a Consul agent's settings).
 type NodeList struct {
-	Nodes []NodeStatus `json:"nodes"`
+	Nodes    []NodeStatus `json:"nodes"`
+	Warnings []string     `json:"warnings,omitempty"`
 }
 
 // NodeLoad is one member in the LoadBalancer's distribution.

@@ -26,31 +26,44 @@ func (k Kind) Error() string { return string(k) }
 
 // The kinds of problem a node answers with.
 const (
-	ErrMalformedJSON       Kind = "malformed_json"       // 400: the body is not one JSON object of the right types
-	ErrUnknownField        Kind = "unknown_field"        // 400: a field the endpoint does not take
-	ErrMissingField        Kind = "missing_field"        // 400: code or node absent
-	ErrInvalidID           Kind = "invalid_id"           // 400: sandbox id empty or malformed
-	ErrInvalidRequirements Kind = "invalid_requirements" // 400: negative values, hint above limit
-	ErrInvalidTier         Kind = "invalid_tier"         // 400: a cache tier other than l1, l2, l3
-	ErrUnauthorized        Kind = "unauthorized"         // 401: token missing or wrong
-	ErrNotFound            Kind = "not_found"            // 404: unknown sandbox, or no such route
-	ErrTierNotConfigured   Kind = "tier_not_configured"  // 404: a cache tier this node lacks
-	ErrMethodNotAllowed    Kind = "method_not_allowed"   // 405
-	ErrAlreadyExists       Kind = "already_exists"       // 409: create with an id in use
-	ErrBodyTooLarge        Kind = "body_too_large"       // 413
-	ErrLimitExceeded       Kind = "limit_exceeded"       // 422: an execution limit; Error.Limit names it
-	ErrSyntax              Kind = "syntax_error"         // 422: code does not parse; Error.Line, Error.Col
-	ErrRuntime             Kind = "runtime_error"        // 422: code raised an error; Error.Backtrace
-	ErrUnknownNode         Kind = "unknown_node"         // 404 or 422: not a member of the cluster
-	ErrOverloaded          Kind = "overloaded"           // 429: the node refuses work for now
-	ErrDegraded            Kind = "degraded"             // 429: readiness degraded
-	ErrNotImplemented      Kind = "not_implemented"      // 501: a subsystem this node does not run
-	ErrShuttingDown        Kind = "shutting_down"        // 503: the node is draining
-	ErrNotReady            Kind = "not_ready"            // 503
-	ErrTimeout             Kind = "timeout"              // 503: the node's request timeout passed
-	ErrUnavailable         Kind = "unavailable"          // 503: the sandbox did not answer in time
-	ErrStoreUnavailable    Kind = "store_unavailable"    // 503: the journal store failed; the request had no effect
-	ErrInternal            Kind = "internal"             // 500
+	ErrMalformedJSON       Kind = "malformed_json"          // 400: the body is not one JSON object of the right types
+	ErrUnknownField        Kind = "unknown_field"           // 400: a field the endpoint does not take
+	ErrMissingField        Kind = "missing_field"           // 400: code or node absent
+	ErrInvalidID           Kind = "invalid_id"              // 400: sandbox id empty or malformed
+	ErrInvalidRequirements Kind = "invalid_requirements"    // 400: negative values, hint above limit
+	ErrInvalidTier         Kind = "invalid_tier"            // 400: a cache tier other than l1, l2, l3
+	ErrUnauthorized        Kind = "unauthorized"            // 401: token missing or wrong
+	ErrNotFound            Kind = "not_found"               // 404: unknown sandbox, or no such route
+	ErrTierNotConfigured   Kind = "tier_not_configured"     // 404: a cache tier this node lacks
+	ErrMethodNotAllowed    Kind = "method_not_allowed"      // 405
+	ErrAlreadyExists       Kind = "already_exists"          // 409: create with an id in use
+	ErrBodyTooLarge        Kind = "body_too_large"          // 413
+	ErrLimitExceeded       Kind = "limit_exceeded"          // 422: an execution limit; Error.Limit names it
+	ErrSyntax              Kind = "syntax_error"            // 422: code does not parse; Error.Line, Error.Col
+	ErrRuntime             Kind = "runtime_error"           // 422: code raised an error; Error.Backtrace
+	ErrUnknownNode         Kind = "unknown_node"            // 404 or 422: not a member of the cluster
+	ErrOverloaded          Kind = "overloaded"              // 429: the node refuses work for now
+	ErrDegraded            Kind = "degraded"                // 429: readiness degraded
+	ErrNotImplemented      Kind = "not_implemented"         // 501: a subsystem this node does not run
+	ErrShuttingDown        Kind = "shutting_down"           // 503: the node is draining
+	ErrNotReady            Kind = "not_ready"               // 503
+	ErrTimeout             Kind = "timeout"                 // 503: the node's request timeout passed
+	ErrUnavailable         Kind = "unavailable"             // 503: the sandbox did not answer in time
+	ErrStoreUnavailable    Kind = "store_unavailable"       // 503: the journal store failed; the request had no effect
+	ErrInternal            Kind = "internal"                // 500
+	ErrInvalidPath         Kind = "invalid_path"            // 400: a path that is not canonical (double slashes, dot segments); never a redirect
+	ErrBadRequest          Kind = "bad_request"             // 400: not valid HTTP (request line, header, Host)
+	ErrInvalidKey          Kind = "invalid_idempotency_key" // 400: an Idempotency-Key that is not 1 to 255 visible ASCII characters
+	ErrBodyReadFailed      Kind = "body_read_failed"        // 400: the body could not be read
+	ErrForbidden           Kind = "forbidden"               // 403: the read token on a request that changes state
+	ErrCrossOrigin         Kind = "cross_origin"            // 403: a browser's state-changing request from an origin not allowed
+	ErrRequestTimeout      Kind = "request_timeout"         // 408: the body did not arrive within the node's body timeout
+	ErrAlreadyApplied      Kind = "already_applied"         // 409: a retried execution applied once whose answer is no longer kept
+	ErrUnsupportedMedia    Kind = "unsupported_media_type"  // 415: a body not sent as application/json
+	ErrMisdirected         Kind = "misdirected_request"     // 421: a Host this node does not answer for
+	ErrKeyReused           Kind = "idempotency_key_reused"  // 422: an Idempotency-Key reused with another request
+	ErrHeadersTooLarge     Kind = "headers_too_large"       // 431
+	ErrCircuitOpen         Kind = "circuit_open"            // 503: a dependency's circuit breaker is open; Retry-After says when it probes
 )
 
 // Error is a node's answer outside 2xx, with its problem detail (RFC

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	pcluster "github.com/asynkron/protoactor-go/cluster"
 
+	"github.com/otpbox/otpbox/breaker"
 	"github.com/otpbox/otpbox/cluster/clusterpb"
 )
 
@@ -49,6 +51,18 @@ type DirectoryConfig struct {
 	// replaced.
 	ActivateTimeout time.Duration
 	Logger          *slog.Logger
+	// Loads, when set, gets the loads the other members send this one,
+	// and LoadInterval (default 1 s) is how often this member sends its
+	// own (Loads' self func) to every other alive member: placement then
+	// works on loads at most a few heartbeats old, whatever the
+	// membership's own freshness.
+	Loads        *LoadBoard
+	LoadInterval time.Duration
+	// Breaker, when set, returns the circuit breaker in front of a
+	// member: the requests to a member whose breaker is open fail fast
+	// with a *breaker.OpenError (not retried), and a sandbox placed there
+	// is not waited for.
+	Breaker func(member string) *breaker.Breaker
 }
 
 // placing is the cluster half of a Directory: placement through the
@@ -115,6 +129,41 @@ func (p *placing) start(d *Directory) {
 	}
 	p.pid = pid
 	p.unsub = p.cfg.Membership.Subscribe(func(e Event) { p.onEvent(d, e) })
+	if b := p.cfg.Loads; b != nil && b.self != nil {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.sendLoads(d, b)
+		}()
+	}
+}
+
+// sendLoads sends this member's load to every other alive member every
+// LoadInterval, until the directory stops. Reports are fire-and-forget:
+// a lost one is replaced by the next.
+func (p *placing) sendLoads(d *Directory, b *LoadBoard) {
+	every := p.cfg.LoadInterval
+	if every <= 0 {
+		every = time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		raw, err := json.Marshal(b.self())
+		if err == nil {
+			report := &clusterpb.LoadReport{Node: p.self, Load: raw}
+			for _, m := range Alive(b.Membership.Members()) {
+				if m.Name != p.self && m.Address != "" {
+					d.system.Root.Send(actor.NewPID(m.Address, PlacementActor), report)
+				}
+			}
+		}
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func (p *placing) stop(d *Directory) {
@@ -184,6 +233,10 @@ func (p *placing) sweep(d *Directory) {
 
 func (p *placing) receive(d *Directory, ctx actor.Context) {
 	switch m := ctx.Message().(type) {
+	case *clusterpb.LoadReport:
+		if p.cfg.Loads != nil {
+			p.cfg.Loads.put(m.Node, m.Load)
+		}
 	case *clusterpb.Activate:
 		ci := pcluster.NewClusterIdentity(m.Identity, m.Kind)
 		if p.draining.Load() && !d.Known(m.Kind, m.Identity) {
@@ -298,6 +351,9 @@ func (d *Directory) Resolve(ctx context.Context, kind, identity string) (*actor.
 	}
 	if pid, ok := d.remote[k]; ok {
 		d.mu.Unlock()
+		if err := d.p.openBreaker(pid.Address); err != nil {
+			return nil, err
+		}
 		return pid, nil
 	}
 	d.mu.Unlock()
@@ -397,6 +453,19 @@ func (d *Directory) ask(ctx context.Context, m Member, msg any, timeout time.Dur
 	if timeout <= 0 {
 		return nil, ctx.Err()
 	}
+	if b := d.p.breaker(m.Name); b != nil {
+		done, err := b.Allow()
+		if err != nil {
+			return nil, fmt.Errorf("cluster: %s: %w", m.Name, err)
+		}
+		res, err := d.askOnce(m, msg, timeout)
+		done(err)
+		return res, err
+	}
+	return d.askOnce(m, msg, timeout)
+}
+
+func (d *Directory) askOnce(m Member, msg any, timeout time.Duration) (any, error) {
 	f := d.system.Root.RequestFuture(actor.NewPID(m.Address, PlacementActor), msg, timeout)
 	res, err := f.Result()
 	if err != nil {
@@ -406,6 +475,33 @@ func (d *Directory) ask(ctx context.Context, m Member, msg any, timeout time.Dur
 		return nil, fmt.Errorf("%w: %s has no placement actor", ErrUnreachable, m.Name)
 	}
 	return res, nil
+}
+
+// breaker returns the breaker in front of member (nil: none).
+func (p *placing) breaker(member string) *breaker.Breaker {
+	if p.cfg.Breaker == nil || member == p.self {
+		return nil
+	}
+	return p.cfg.Breaker(member)
+}
+
+// openBreaker returns the error of an open breaker in front of the member
+// at address, nil when there is none.
+func (p *placing) openBreaker(address string) error {
+	if p.cfg.Breaker == nil {
+		return nil
+	}
+	for name, m := range p.members() {
+		if m.Address == address {
+			if b := p.breaker(name); b != nil {
+				if err := b.Check(); err != nil {
+					return fmt.Errorf("cluster: %s: %w", name, err)
+				}
+			}
+			return nil
+		}
+	}
+	return nil
 }
 
 // askDone sends a request answered by Done to member node.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -22,6 +23,10 @@ const Kind = "sandbox"
 type meta struct {
 	Requirements Requirements `json:"requirements"`
 	CreatedAt    time.Time    `json:"created_at"`
+	// CreateKey is the request id of the create that made the sandbox,
+	// RestartKeys those of its latest restarts (see idempotency.go).
+	CreateKey   *idemKey  `json:"create_key,omitempty"`
+	RestartKeys []idemKey `json:"restart_keys,omitempty"`
 }
 
 // grain is a sandbox activation: one per sandbox id in the cluster. It
@@ -106,7 +111,7 @@ func (g *grain) handle(ctx actor.Context, msg proto.Message) {
 	case *wire.Describe:
 		ctx.Respond(g.describe())
 	case *wire.Reset:
-		ctx.Respond(g.reset())
+		ctx.Respond(g.reset(m))
 	case *wire.Destroy:
 		reply := g.destroy()
 		g.retire(ctx) // out of the directory before the caller hears back
@@ -166,7 +171,7 @@ func (g *grain) load() error {
 		g.otp.SetClock(e.At)
 		res, err := g.sess.Replay(context.Background(), e.Code)
 		if err == nil && e.ID != "" {
-			g.done.put(e.ID, execResult(res))
+			g.done.put(e.ID, fingerprint([]byte(e.Code)), execResult(res))
 		}
 		if err != nil {
 			// A sandbox is deterministic: an accepted execution replays
@@ -203,6 +208,13 @@ func (g *grain) create(m *wire.Create) *wire.Reply {
 	err := g.load()
 	switch {
 	case err == nil:
+		if k := g.meta.CreateKey; m.RequestId != "" && k != nil && k.ID == m.RequestId {
+			// A retry of the create that made the sandbox.
+			if k.Hash != fingerprint(m.Requirements) {
+				return failure(ErrRequestMismatch)
+			}
+			return g.describe()
+		}
 		return failure(ErrAlreadyExists)
 	case !errors.Is(err, ErrNotFound):
 		return failure(err)
@@ -212,6 +224,9 @@ func (g *grain) create(m *wire.Create) *wire.Reply {
 		return failure(err)
 	}
 	md := &meta{Requirements: req, CreatedAt: g.host.now().UTC()}
+	if m.RequestId != "" {
+		md.CreateKey = &idemKey{ID: m.RequestId, Hash: fingerprint(m.Requirements)}
+	}
 	raw, _ := json.Marshal(md)
 	ctx, cancel := g.ctx()
 	defer cancel()
@@ -228,7 +243,11 @@ func (g *grain) exec(m *wire.Exec) *wire.ExecResult {
 	if err := g.load(); err != nil {
 		return &wire.ExecResult{Failure: toFailure(err)}
 	}
-	if r, ok := g.done.get(m.RequestId); ok {
+	code := fingerprint([]byte(m.Code))
+	if r, ok, err := g.done.get(m.RequestId, code); ok {
+		if err != nil {
+			return &wire.ExecResult{Failure: toFailure(err)}
+		}
 		return r // a retry of an execution already journaled
 	}
 	ctx := context.Background()
@@ -292,51 +311,12 @@ func (g *grain) exec(m *wire.Exec) *wire.ExecResult {
 		}
 	}
 	r := execResult(res)
-	g.done.put(m.RequestId, r)
+	g.done.put(m.RequestId, code, r)
 	return r
 }
 
 func execResult(res *Result) *wire.ExecResult {
 	return &wire.ExecResult{Value: res.Value, Output: res.Output, Steps: res.Steps, DurationNs: int64(res.Duration)}
-}
-
-// answeredMax is how many answers a grain keeps for retried calls: the
-// calls in flight when a member is lost, at most, so a few suffice.
-const answeredMax = 16
-
-// answered keeps the answers of the latest executions by request id, the
-// oldest dropped first. A short slice searched from the end: an idle
-// sandbox holds one or two.
-type answered struct{ list []answer }
-
-type answer struct {
-	id string
-	r  *wire.ExecResult
-}
-
-func newAnswered() *answered { return &answered{} }
-
-func (a *answered) get(id string) (*wire.ExecResult, bool) {
-	if id == "" {
-		return nil, false
-	}
-	for i := len(a.list) - 1; i >= 0; i-- {
-		if a.list[i].id == id {
-			return a.list[i].r, true
-		}
-	}
-	return nil, false
-}
-
-func (a *answered) put(id string, r *wire.ExecResult) {
-	if id == "" {
-		return
-	}
-	if len(a.list) == answeredMax {
-		copy(a.list, a.list[1:])
-		a.list = a.list[:answeredMax-1]
-	}
-	a.list = append(a.list, answer{id, r})
 }
 
 func (g *grain) describe() *wire.Reply {
@@ -360,12 +340,32 @@ func (g *grain) describe() *wire.Reply {
 	return &wire.Reply{Json: raw}
 }
 
-func (g *grain) reset() *wire.Reply {
+func (g *grain) reset(m *wire.Reset) *wire.Reply {
 	if err := g.load(); err != nil {
 		return failure(err)
 	}
 	ctx, cancel := g.ctx()
 	defer cancel()
+	if m.RequestId != "" {
+		for _, k := range g.meta.RestartKeys {
+			if k.ID == m.RequestId {
+				return g.describe() // a retry of a restart already done
+			}
+		}
+		// The key is durable before the journal is emptied: a retry after
+		// a failure between the two empties it at most once more, never
+		// after executions that followed the restart.
+		md := *g.meta
+		md.RestartKeys = append(slices.Clone(md.RestartKeys), idemKey{ID: m.RequestId})
+		if n := len(md.RestartKeys); n > RestartKeys {
+			md.RestartKeys = md.RestartKeys[n-RestartKeys:]
+		}
+		raw, _ := json.Marshal(&md)
+		if err := g.host.store.PutMeta(ctx, g.id, raw); err != nil {
+			return failure(&StoreError{Op: "write meta", Err: err})
+		}
+		g.meta = &md
+	}
 	if err := g.host.store.Truncate(ctx, g.id); err != nil {
 		return failure(&StoreError{Op: "truncate", Err: err})
 	}

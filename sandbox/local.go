@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	pcluster "github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
 	"github.com/asynkron/protoactor-go/remote"
 
+	"github.com/otpbox/otpbox/breaker"
 	"github.com/otpbox/otpbox/cluster"
 )
 
@@ -58,6 +60,14 @@ type MemberConfig struct {
 	// port). The address other members reach is the bound one.
 	Host string
 	Port int
+	// Breaker, when set, returns the circuit breaker in front of a member
+	// (see cluster.DirectoryConfig.Breaker).
+	Breaker func(member string) *breaker.Breaker
+	// Loads and LoadInterval, when set, exchange the members' loads
+	// directly (see cluster.DirectoryConfig.Loads); Membership should
+	// then be Loads.
+	Loads        *cluster.LoadBoard
+	LoadInterval time.Duration
 }
 
 // StartMember starts a member of a cluster hosting sandbox grains: each
@@ -79,6 +89,8 @@ func StartMember(system *actor.ActorSystem, cfg Config, mc MemberConfig) (*Local
 	dir, err := cluster.NewClusterDirectory(cluster.DirectoryConfig{
 		Membership: mc.Membership, Registry: mc.Registry, Placer: mc.Placer, Logger: host.log,
 		Deactivate: func(ctx context.Context, _, id string) error { return m.Passivate(ctx, id) },
+		Breaker:    mc.Breaker,
+		Loads:      mc.Loads, LoadInterval: mc.LoadInterval,
 	})
 	if err != nil {
 		return nil, err

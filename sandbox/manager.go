@@ -219,7 +219,7 @@ func (m *Manager) request(ctx context.Context, id string, msg proto.Message) (an
 			if ctx.Err() != nil {
 				return nil, m.timedOut(caller, id, err)
 			}
-			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err) // a member's open breaker stays visible
 		}
 		res, err := request(ctx, m.c.ActorSystem, pid, msg, m.host.reqTimeout, m.dir.Down(pid.Address))
 		if err == nil {
@@ -334,7 +334,7 @@ func (m *Manager) Create(ctx context.Context, id string, req Requirements) (*Inf
 		return nil, err
 	}
 	var info Info
-	if err := m.reply(ctx, id, &wire.Create{Requirements: raw}, &info); err != nil {
+	if err := m.reply(ctx, id, &wire.Create{Requirements: raw, RequestId: RequestID(ctx)}, &info); err != nil {
 		return nil, err
 	}
 	return &info, nil
@@ -342,12 +342,18 @@ func (m *Manager) Create(ctx context.Context, id string, req Requirements) (*Inf
 
 // Execute runs code in the sandbox. Errors: ErrNotFound, *SyntaxError,
 // *RuntimeError, *LimitError (the sandbox stays usable), *StoreError (the
-// execution was not kept).
+// execution was not kept); with a request id (WithRequestID) also
+// ErrRequestMismatch and ErrAnswerExpired.
 func (m *Manager) Execute(ctx context.Context, id, code string) (*Result, error) {
 	// One request id for the call and its retries: a retry after the
 	// first attempt was journaled (its member lost before it answered) is
-	// answered from the journal, not run twice.
-	msg := &wire.Exec{Code: code, RequestId: rand.Text()}
+	// answered from the journal, not run twice. The caller's id, when it
+	// gave one, makes its own retries safe too.
+	rid := RequestID(ctx)
+	if rid == "" {
+		rid = rand.Text()
+	}
+	msg := &wire.Exec{Code: code, RequestId: rid}
 	if d, ok := ctx.Deadline(); ok {
 		msg.DeadlineUnixNs = d.UnixNano()
 	}
@@ -401,10 +407,12 @@ func (m *Manager) Terminate(ctx context.Context, id string) error {
 }
 
 // Restart gives the sandbox a fresh session with the same requirements;
-// its journal is emptied.
+// its journal is emptied. With a request id (WithRequestID), a retry of a
+// restart that was done answers the sandbox's info without emptying the
+// journal again.
 func (m *Manager) Restart(ctx context.Context, id string) (*Info, error) {
 	var info Info
-	if err := m.reply(ctx, id, &wire.Reset{}, &info); err != nil {
+	if err := m.reply(ctx, id, &wire.Reset{RequestId: RequestID(ctx)}, &info); err != nil {
 		return nil, err
 	}
 	return &info, nil
@@ -513,7 +521,7 @@ func (m *Manager) activeByNode(ctx context.Context) (map[string][]string, error)
 	for _, mem := range cluster.Alive(m.members.Members()) {
 		ids, err := m.dir.Placed(ctx, Kind, mem.Name)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		out[mem.Name] = ids
 	}

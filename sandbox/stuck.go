@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	pcluster "github.com/asynkron/protoactor-go/cluster"
+
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,4 +85,35 @@ func (m *Manager) abandonStuck(id string) bool {
 		}
 	}
 	return found
+}
+
+// all returns the executions in progress.
+func (e *executions) all() []*running {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]*running, 0, len(e.m))
+	for r := range e.m {
+		out = append(out, r)
+	}
+	return out
+}
+
+// AbandonAll gives up every execution in progress, as a node does at its
+// drain deadline: each is dropped when it ends (never journaled, so its
+// caller, answered with an error, did not see it applied), and its
+// activation is forgotten, so that passivation and shutdown do not wait
+// for it. It returns how many it abandoned.
+func (m *Manager) AbandonAll() int {
+	n := 0
+	for _, r := range m.host.execs.all() {
+		if !r.abandoned.CompareAndSwap(false, true) {
+			continue
+		}
+		n++
+		m.host.log.Warn("sandbox execution abandoned at the drain deadline", "id", r.id)
+		if pid, ok := m.dir.Lookup(Kind, r.id); ok {
+			m.dir.RemovePid(pcluster.NewClusterIdentity(r.id, Kind), pid)
+		}
+	}
+	return n
 }

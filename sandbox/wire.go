@@ -73,6 +73,10 @@ func toFailure(err error) *wire.Failure {
 		return &wire.Failure{Kind: kindStore, Message: err.Error()}
 	case errors.As(err, &th):
 		return &wire.Failure{Kind: kindThrottled, Message: err.Error(), RetryAfterNs: int64(th.RetryAfter)}
+	case errors.Is(err, ErrRequestMismatch):
+		return &wire.Failure{Kind: kindMismatch, Message: err.Error()}
+	case errors.Is(err, ErrAnswerExpired):
+		return &wire.Failure{Kind: kindExpired, Message: err.Error()}
 	}
 	return &wire.Failure{Kind: kindOther, Message: err.Error()}
 }
@@ -110,6 +114,10 @@ func failureErr(f *wire.Failure) error {
 		return &StoreError{Op: "remote", Err: errors.New(f.Message)}
 	case kindThrottled:
 		return &ThrottledError{RetryAfter: time.Duration(f.RetryAfterNs)}
+	case kindMismatch:
+		return ErrRequestMismatch
+	case kindExpired:
+		return ErrAnswerExpired
 	}
 	return errors.New(f.Message)
 }

@@ -38,6 +38,13 @@ type ClusterConfig struct {
 	// ConsulTTL is the members' heartbeat TTL (default 1s: a dead member
 	// is noticed in about a second).
 	ConsulTTL time.Duration
+	// ConsulHCL is more configuration of the Consul agent, each an HCL
+	// text (for example `check_update_interval = "5m"`, an agent's
+	// default, which the test agent otherwise sets to 0s).
+	ConsulHCL []string
+	// Redis is the host:port of a Redis the test runs itself (to stop and
+	// start it); default one started for the cluster.
+	Redis string
 }
 
 // Cluster is a real otpbox cluster for one test, as Orleans'
@@ -77,7 +84,10 @@ func StartCluster(t testing.TB, cfg ClusterConfig) *Cluster {
 	if cfg.ConsulTTL <= 0 {
 		cfg.ConsulTTL = DefaultConsulTTL
 	}
-	c := &Cluster{t: t, cfg: cfg, agent: consultest.Start(t), redis: redistest.Start(t).Addr, bin: cfg.Binary}
+	c := &Cluster{t: t, cfg: cfg, agent: consultest.StartWith(t, cfg.ConsulHCL...), redis: cfg.Redis, bin: cfg.Binary}
+	if c.redis == "" {
+		c.redis = redistest.Start(t).Addr
+	}
 	if c.bin == "" {
 		c.bin = os.Getenv(BinaryEnv)
 	}

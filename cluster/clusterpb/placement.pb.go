@@ -390,6 +390,62 @@ func (x *Done) GetMoved() int32 {
 	return 0
 }
 
+// LoadReport is a member's load, sent to every other member's placement
+// actor every heartbeat (no answer): members place by load at most a few
+// heartbeats old whatever their Consul agent's check_update_interval.
+type LoadReport struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Node  string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	// load is the member's cluster.Load as JSON.
+	Load          []byte `protobuf:"bytes,2,opt,name=load,proto3" json:"load,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoadReport) Reset() {
+	*x = LoadReport{}
+	mi := &file_placement_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoadReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoadReport) ProtoMessage() {}
+
+func (x *LoadReport) ProtoReflect() protoreflect.Message {
+	mi := &file_placement_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoadReport.ProtoReflect.Descriptor instead.
+func (*LoadReport) Descriptor() ([]byte, []int) {
+	return file_placement_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *LoadReport) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *LoadReport) GetLoad() []byte {
+	if x != nil {
+		return x.Load
+	}
+	return nil
+}
+
 var File_placement_proto protoreflect.FileDescriptor
 
 const file_placement_proto_rawDesc = "" +
@@ -418,7 +474,11 @@ const file_placement_proto_rawDesc = "" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\"2\n" +
 	"\x04Done\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12\x14\n" +
-	"\x05moved\x18\x02 \x01(\x05R\x05movedB,Z*github.com/otpbox/otpbox/cluster/clusterpbb\x06proto3"
+	"\x05moved\x18\x02 \x01(\x05R\x05moved\"4\n" +
+	"\n" +
+	"LoadReport\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x12\x12\n" +
+	"\x04load\x18\x02 \x01(\fR\x04loadB,Z*github.com/otpbox/otpbox/cluster/clusterpbb\x06proto3"
 
 var (
 	file_placement_proto_rawDescOnce sync.Once
@@ -432,7 +492,7 @@ func file_placement_proto_rawDescGZIP() []byte {
 	return file_placement_proto_rawDescData
 }
 
-var file_placement_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_placement_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_placement_proto_goTypes = []any{
 	(*Activate)(nil),   // 0: otpbox.cluster.Activate
 	(*Activated)(nil),  // 1: otpbox.cluster.Activated
@@ -441,6 +501,7 @@ var file_placement_proto_goTypes = []any{
 	(*Placed)(nil),     // 4: otpbox.cluster.Placed
 	(*Drain)(nil),      // 5: otpbox.cluster.Drain
 	(*Done)(nil),       // 6: otpbox.cluster.Done
+	(*LoadReport)(nil), // 7: otpbox.cluster.LoadReport
 }
 var file_placement_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -461,7 +522,7 @@ func file_placement_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_placement_proto_rawDesc), len(file_placement_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -33,7 +33,7 @@ func (m *Main) clientFlags(fs *pflag.FlagSet) *clientOpts {
 	// The variables are read when the command runs, so that help never
 	// shows a token.
 	fs.StringVar(&o.addr, "addr", "", "node API address; env OTPBOX_ADDR (default "+api.DefaultAddress+")")
-	fs.StringVar(&o.token, "token", "", "bearer token, required by a node with a token on POST and DELETE; env OTPBOX_TOKEN")
+	fs.StringVar(&o.token, "token", "", "bearer token of a node with a token (its write token, or its read token for reads); env OTPBOX_TOKEN")
 	fs.BoolVar(&o.json, "json", false, "print the answer as JSON")
 	fs.StringVar(&o.format, "format", "", "print the answer through a Go `template`, e.g. '{{.ID}} {{.State}}' (once per item for lists)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "deadline of the command's requests")

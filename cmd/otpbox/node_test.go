@@ -47,6 +47,7 @@ func TestNodeCommand(t *testing.T) {
 	}
 	post := func(token string) int {
 		req, _ := http.NewRequest("POST", "http://"+started[2]+"/v1/sandboxes", strings.NewReader(`{"id":"s1"}`))
+		req.Header.Set("Content-Type", "application/json")
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}

@@ -26,8 +26,11 @@ const (
 
 // Create makes the sandbox exist with its requirements (JSON of Requirements).
 type Create struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Requirements  []byte                 `protobuf:"bytes,1,opt,name=requirements,proto3" json:"requirements,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Requirements []byte                 `protobuf:"bytes,1,opt,name=requirements,proto3" json:"requirements,omitempty"`
+	// request_id is the caller's idempotency key ("" for none): a create
+	// retried with it finds the sandbox it made and answers as the first time.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -67,6 +70,13 @@ func (x *Create) GetRequirements() []byte {
 		return x.Requirements
 	}
 	return nil
+}
+
+func (x *Create) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // Exec runs code in the sandbox.
@@ -251,7 +261,10 @@ func (*Describe) Descriptor() ([]byte, []int) {
 
 // Reset starts a fresh session with the same requirements (Restart).
 type Reset struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// request_id is the caller's idempotency key ("" for none): a restart
+	// retried with it does not empty the journal again.
+	RequestId     string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -284,6 +297,13 @@ func (x *Reset) ProtoReflect() protoreflect.Message {
 // Deprecated: Use Reset.ProtoReflect.Descriptor instead.
 func (*Reset) Descriptor() ([]byte, []int) {
 	return file_wire_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Reset) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // Destroy terminates the sandbox and deletes its journal.
@@ -573,9 +593,11 @@ var File_wire_proto protoreflect.FileDescriptor
 const file_wire_proto_rawDesc = "" +
 	"\n" +
 	"\n" +
-	"wire.proto\x12\x0eotpbox.sandbox\",\n" +
+	"wire.proto\x12\x0eotpbox.sandbox\"K\n" +
 	"\x06Create\x12\"\n" +
-	"\frequirements\x18\x01 \x01(\fR\frequirements\"c\n" +
+	"\frequirements\x18\x01 \x01(\fR\frequirements\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"c\n" +
 	"\x04Exec\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12(\n" +
 	"\x10deadline_unix_ns\x18\x02 \x01(\x03R\x0edeadlineUnixNs\x12\x1d\n" +
@@ -590,8 +612,10 @@ const file_wire_proto_rawDesc = "" +
 	"durationNs\x121\n" +
 	"\afailure\x18\x05 \x01(\v2\x17.otpbox.sandbox.FailureR\afailure\"\n" +
 	"\n" +
-	"\bDescribe\"\a\n" +
-	"\x05Reset\"\t\n" +
+	"\bDescribe\"&\n" +
+	"\x05Reset\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\"\t\n" +
 	"\aDestroy\"\v\n" +
 	"\tPassivate\"\x1b\n" +
 	"\x05Query\x12\x12\n" +

@@ -16,6 +16,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/otpbox/otpbox/cache"
+	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/units"
 	"github.com/otpbox/otpbox/sandbox"
 	"github.com/otpbox/otpbox/sandbox/store/wal"
@@ -68,8 +69,28 @@ type Config struct {
 	// machine may lose up to one interval of executions with "interval".
 	JournalSync         string   `json:"journal_sync"`
 	JournalSyncInterval Duration `json:"journal_sync_interval"`
-	// Token, when set, is required as a bearer token on mutating requests.
-	Token string `json:"token"`
+	// Token, when set, is required as a bearer token on every request
+	// but liveness, readiness and (with MetricsPublic) /metrics; it
+	// allows everything. ReadToken, when set (needs Token), allows GET
+	// and HEAD only (docs/security.md).
+	Token     string `json:"token"`
+	ReadToken string `json:"read_token"`
+	// MetricsPublic serves /metrics without a token (default false).
+	MetricsPublic Bool `json:"metrics_public"`
+	// AllowedHosts are the Host names the API answers besides the node's
+	// own addresses and the loopback names ("*": any); AllowedOrigins the
+	// browser origins allowed to change state cross-origin (default
+	// none: same-origin only).
+	AllowedHosts   List `json:"allowed_hosts"`
+	AllowedOrigins List `json:"allowed_origins"`
+	// BodyTimeout bounds the reading of a request's body (default 10s).
+	BodyTimeout Duration `json:"body_timeout"`
+	// BreakerFailures is how many consecutive failures open a circuit
+	// breaker (the shared store, the cache's L3, each remote member;
+	// default 5); BreakerOpenFor how long it stays open before it probes
+	// (default 5s).
+	BreakerFailures Count    `json:"breaker_failures"`
+	BreakerOpenFor  Duration `json:"breaker_open_for"`
 	// DrainTimeout bounds the graceful shutdown (default 30s).
 	DrainTimeout Duration `json:"drain_timeout"`
 	// RequestTimeout bounds each API request (default 30s).
@@ -185,13 +206,17 @@ func DefaultConfig() Config {
 		ConsulTTL:           Duration{3 * time.Second},
 		DrainTimeout:        Duration{30 * time.Second},
 		RequestTimeout:      Duration{30 * time.Second},
+		BodyTimeout:         Duration{10 * time.Second},
+		BreakerFailures:     5,
+		BreakerOpenFor:      Duration{5 * time.Second},
+		MetricsPublic:       False,
 		MaxBody:             1 << 20,
 		MaxInFlight:         4096,
 		LogLevel:            "info",
+		LogFormat:           "text",
 		Journal:             "wal",
 		JournalSync:         "always",
 		JournalSyncInterval: Duration{50 * time.Millisecond},
-		LogFormat:           "text",
 
 		AutoScalingEnabled:        True,
 		MinNodes:                  2,
@@ -252,7 +277,14 @@ var settings = []setting{
 	{"journal", "OTPBOX_JOURNAL", "journal", "embedded journal `store`: wal (a log with group commit, in <data-dir>/journal) or bolt (<data-dir>/sandboxes.db)", func(c *Config) value { return (*str)(&c.Journal) }},
 	{"journal-sync", "OTPBOX_JOURNAL_SYNC", "journal_sync", "when an execution is answered (`mode`): always (after fdatasync) or interval (once written; synced every --journal-sync-interval)", func(c *Config) value { return (*str)(&c.JournalSync) }},
 	{"journal-sync-interval", "OTPBOX_JOURNAL_SYNC_INTERVAL", "journal_sync_interval", "how often --journal-sync interval syncs the journal (`duration`)", func(c *Config) value { return &c.JournalSyncInterval }},
-	{"token", "OTPBOX_TOKEN", "token", "bearer `token` required on mutating requests", func(c *Config) value { return (*str)(&c.Token) }},
+	{"token", "OTPBOX_TOKEN", "token", "bearer `token` required on every request but health (and --metrics-public); allows everything", func(c *Config) value { return (*str)(&c.Token) }},
+	{"read-token", "OTPBOX_READ_TOKEN", "read_token", "bearer `token` that allows GET and HEAD only (needs --token)", func(c *Config) value { return (*str)(&c.ReadToken) }},
+	{"metrics-public", "OTPBOX_METRICS_PUBLIC", "metrics_public", "serve /metrics without a token", func(c *Config) value { return &c.MetricsPublic }},
+	{"allowed-hosts", "OTPBOX_ALLOWED_HOSTS", "allowed_hosts", "Host `names` the API answers besides its own address and loopback names (comma-separated; * any)", func(c *Config) value { return &c.AllowedHosts }},
+	{"allowed-origins", "OTPBOX_ALLOWED_ORIGINS", "allowed_origins", "browser `origins` (scheme://host[:port], comma-separated) allowed to change state cross-origin", func(c *Config) value { return &c.AllowedOrigins }},
+	{"body-timeout", "OTPBOX_BODY_TIMEOUT", "body_timeout", "`deadline` to receive a request's body (408 after it)", func(c *Config) value { return &c.BodyTimeout }},
+	{"breaker-failures", "OTPBOX_BREAKER_FAILURES", "breaker_failures", "consecutive failures that open a circuit breaker (`count`): the shared store, the cache's L3, each remote member", func(c *Config) value { return &c.BreakerFailures }},
+	{"breaker-open-for", "OTPBOX_BREAKER_OPEN_FOR", "breaker_open_for", "how long an open circuit breaker fails calls fast before it probes (`duration`)", func(c *Config) value { return &c.BreakerOpenFor }},
 	{"drain-timeout", "OTPBOX_DRAIN_TIMEOUT", "drain_timeout", "graceful shutdown `deadline`", func(c *Config) value { return &c.DrainTimeout }},
 	{"request-timeout", "OTPBOX_REQUEST_TIMEOUT", "request_timeout", "`deadline` of each API request", func(c *Config) value { return &c.RequestTimeout }},
 	{"max-body", "OTPBOX_MAX_BODY", "max_body", "largest request body (a `size`: 1MiB, 1048576)", func(c *Config) value { return &c.MaxBody }},
@@ -383,6 +415,26 @@ func (c Config) Validate() error {
 	if c.MaxBody <= 0 {
 		return &ConfigError{Field: "max_body", Value: c.MaxBody.String(), Err: ErrInvalid}
 	}
+	if c.ReadToken != "" && c.Token == "" {
+		return &ConfigError{Field: "read_token", Value: "(hidden)", Err: fmt.Errorf("%w: a read token needs a write token (token)", ErrInvalid)}
+	}
+	if c.ReadToken != "" && c.ReadToken == c.Token {
+		return &ConfigError{Field: "read_token", Value: "(hidden)", Err: fmt.Errorf("%w: the same as token", ErrInvalid)}
+	}
+	for _, o := range c.AllowedOrigins {
+		if err := server.ValidOrigin(o); err != nil {
+			return &ConfigError{Field: "allowed_origins", Value: o, Err: fmt.Errorf("%w: want scheme://host[:port]: %w", ErrInvalid, err)}
+		}
+	}
+	if c.BodyTimeout.Duration <= 0 {
+		return &ConfigError{Field: "body_timeout", Value: c.BodyTimeout.String(), Err: ErrInvalid}
+	}
+	if c.BreakerFailures <= 0 {
+		return &ConfigError{Field: "breaker_failures", Value: c.BreakerFailures.String(), Err: ErrInvalid}
+	}
+	if c.BreakerOpenFor.Duration <= 0 {
+		return &ConfigError{Field: "breaker_open_for", Value: c.BreakerOpenFor.String(), Err: ErrInvalid}
+	}
 	if c.MaxInFlight <= 0 {
 		return &ConfigError{Field: "max_inflight", Value: c.MaxInFlight.String(), Err: ErrInvalid}
 	}
@@ -460,6 +512,28 @@ func redactURL(s string) string {
 
 // str is a string flag.Value.
 type str string
+
+// List is a comma-separated list of strings ("a,b"); empty items are
+// dropped. In a JSON file it is a string or an array of strings.
+type List []string
+
+// String joins the list with commas.
+func (l *List) String() string { return strings.Join(*l, ",") }
+
+// Type names the value in help.
+func (l *List) Type() string { return "list" }
+
+// Set parses a comma-separated list, replacing the value.
+func (l *List) Set(v string) error {
+	var out List
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	*l = out
+	return nil
+}
 
 // Count is a positive number of things.
 type Count int

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func TestConfigLayers(t *testing.T) {
 	want.MaxBody = 1 << 20                                       // env over file
 	want.Token = "from-flag"                                     // flag over env and file
 	want.RequestTimeout = node.Duration{Duration: 2 * time.Second}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("layered config =\n %+v\nwant\n %+v", got, want)
 	}
 	if err := got.Validate(); err != nil {
@@ -291,7 +292,7 @@ func TestPerformanceConfig(t *testing.T) {
 	want.L3CacheEnabled = node.False           // flag =false over the default (file null: unset)
 	want.MemoryCheckInterval = node.Duration{Duration: 100 * time.Millisecond}
 	want.MaxNodes = 7
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("layered config =\n %+v\nwant\n %+v", got, want)
 	}
 	if err := got.Validate(); err != nil {
@@ -373,5 +374,50 @@ func TestBool(t *testing.T) {
 		if err := json.Unmarshal(out, &back); err != nil || back != c.b {
 			t.Errorf("Unmarshal(%s) = %v, %v", out, back, err)
 		}
+	}
+}
+
+// TestConfigEdges: the security settings layer like any other, lists
+// from flags, variables and files (strings or arrays), and bad values are
+// refused.
+func TestConfigEdges(t *testing.T) {
+	got, err := load(t, `{"allowed_hosts":["otpbox.internal","lb.internal"],"allowed_origins":"https://console.example","read_token":"r","token":"w"}`,
+		map[string]string{"OTPBOX_METRICS_PUBLIC": "true"}, "--body-timeout", "3s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual([]string(got.AllowedHosts), []string{"otpbox.internal", "lb.internal"}) ||
+		!reflect.DeepEqual([]string(got.AllowedOrigins), []string{"https://console.example"}) ||
+		got.ReadToken != "r" || !got.MetricsPublic.Value() || got.BodyTimeout.Duration != 3*time.Second {
+		t.Fatalf("config = %+v", got)
+	}
+	if err := got.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	got, err = load(t, "", nil, "--allowed-hosts", "a.example, b.example,")
+	if err != nil || !reflect.DeepEqual([]string(got.AllowedHosts), []string{"a.example", "b.example"}) {
+		t.Fatalf("flag list = %q, %v", got.AllowedHosts, err)
+	}
+	for _, bad := range []struct {
+		args []string
+		key  string
+	}{
+		{[]string{"--read-token", "r"}, "read_token"},
+		{[]string{"--token", "t", "--read-token", "t"}, "read_token"},
+		{[]string{"--allowed-origins", "console.example"}, "allowed_origins"},
+		{[]string{"--allowed-origins", "https://console.example/ui"}, "allowed_origins"},
+		{[]string{"--body-timeout", "0s"}, "body_timeout"},
+	} {
+		cfg, err := load(t, "", nil, bad.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ce *node.ConfigError
+		if err := cfg.Validate(); !errors.As(err, &ce) || ce.Field != bad.key {
+			t.Errorf("%v: Validate = %v, want an error on %s", bad.args, err, bad.key)
+		}
+	}
+	if _, err := load(t, `{"allowed_hosts":[1]}`, nil); err == nil {
+		t.Error("a list of numbers was accepted")
 	}
 }

@@ -175,6 +175,19 @@ func readFile(path string) (map[string]any, error) {
 			v = x
 		case bool:
 			v = strconv.FormatBool(x)
+		case []any:
+			if _, list := s.field(&Config{}).(*List); !list {
+				return nil, &ConfigError{Field: path + ": " + key, Value: fmt.Sprint(x), Err: fmt.Errorf("%w: not a string, number or boolean", ErrInvalid)}
+			}
+			items := make([]string, 0, len(x))
+			for _, it := range x {
+				str, ok := it.(string)
+				if !ok || strings.Contains(str, ",") {
+					return nil, &ConfigError{Field: path + ": " + key, Value: fmt.Sprint(x), Err: fmt.Errorf("%w: a list of strings without commas", ErrInvalid)}
+				}
+				items = append(items, str)
+			}
+			v = strings.Join(items, ",")
 		case json.Number:
 			if _, dur := s.field(&Config{}).(*Duration); dur {
 				return nil, &ConfigError{Field: path + ": " + key, Value: x.String(),

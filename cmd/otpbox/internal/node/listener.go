@@ -23,7 +23,8 @@ type listener struct {
 	addr  string
 	srv   func() *http.Server // a fresh server for each incarnation
 	grace time.Duration
-	bound func(net.Addr) // told the bound address of each incarnation
+	bound func(net.Addr)                  // told the bound address of each incarnation
+	wrap  func(net.Listener) net.Listener // nil: serve the socket as is
 
 	server *http.Server
 	cancel context.CancelFunc // of the requests' base context
@@ -50,6 +51,9 @@ func (l *listener) Init(ctx actor.Context) error {
 	l.served = make(chan struct{})
 	if l.bound != nil {
 		l.bound(ln.Addr())
+	}
+	if l.wrap != nil {
+		ln = l.wrap(ln)
 	}
 	system, self, srv, served := ctx.ActorSystem(), ctx.Self(), l.server, l.served
 	go func() {

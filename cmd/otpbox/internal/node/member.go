@@ -3,10 +3,12 @@ package node
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net"
+	"net/http"
 	"os"
 	"runtime"
 	"runtime/metrics"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/otpbox/otpbox/breaker"
 	"github.com/otpbox/otpbox/cluster"
 	"github.com/otpbox/otpbox/cluster/consul"
 	"github.com/otpbox/otpbox/sandbox"
@@ -73,20 +76,42 @@ func (h *SandboxHost) startMember(system *actor.ActorSystem, scfg sandbox.Config
 		return nil, err
 	}
 	h.prov.Store(prov)
+	// Members send each other their load every heartbeat; the board
+	// keeps what they sent for three heartbeats, then falls back on
+	// Consul's catalog (see cluster.LoadBoard).
+	beat := h.member.ttl / 3
+	board := cluster.NewLoadBoard(prov, 3*beat, h.load)
+	h.board.Store(board)
+	h.checkAgent(prov, beat)
 	return sandbox.StartMember(system, scfg, sandbox.MemberConfig{
-		Name:       h.member.cluster,
-		Provider:   prov,
-		Membership: prov,
-		Registry:   cluster.NewRedisRegistry(h.redis, "otpbox:"+h.member.cluster+":"),
-		Placer:     h.placer,
-		Host:       host,
-		Port:       p,
+		Name:         h.member.cluster,
+		Provider:     prov,
+		Membership:   board,
+		Loads:        board,
+		LoadInterval: beat,
+		Registry:     cluster.NewRedisRegistry(h.redis, "otpbox:"+h.member.cluster+":"),
+		Placer:       h.placer,
+		Host:         host,
+		Port:         p,
+		Breaker:      h.memberBreaker(),
 	})
+}
+
+// memberBreaker returns the breakers in front of the other members (nil
+// without a breaker set).
+func (h *SandboxHost) memberBreaker() func(string) *breaker.Breaker {
+	if h.breakers == nil {
+		return nil
+	}
+	return func(member string) *breaker.Breaker { return h.breakers.Get(memberPrefix + member) }
 }
 
 // Membership returns the cluster's membership: Consul's in cluster mode,
 // nil on a single node.
 func (h *SandboxHost) Membership() cluster.Membership {
+	if b := h.board.Load(); b != nil {
+		return b
+	}
 	if p := h.prov.Load(); p != nil {
 		return p
 	}
@@ -217,11 +242,88 @@ func memoryCapacity(configured uint64) uint64 {
 
 // DrainNode moves every sandbox of node to the other members.
 func (h *SandboxHost) DrainNode(ctx context.Context, node string) (int, error) {
-	m, done, err := h.enter(false)
+	ctx, m, done, err := h.enter(ctx, false)
 	if err != nil {
 		return 0, err
 	}
 	defer done()
 	n, err := m.DrainNode(ctx, node)
 	return n, result(ctx, err)
+}
+
+// agentCheckTimeout bounds the question to the Consul agent about its
+// settings at start.
+const agentCheckTimeout = 2 * time.Second
+
+// checkAgent reads the Consul agent's check_update_interval and says,
+// in a WARN line and in GET /v1/cluster/nodes, when it would make the
+// load in Consul's catalog older than the heartbeats: by default an
+// agent syncs a TTL check's output only every 5 minutes unless its
+// status changes. Members place by the loads they send each other
+// (cluster.LoadBoard), so only a member not heard from directly falls
+// back on the catalog's stale figures.
+func (h *SandboxHost) checkAgent(_ *consul.Provider, beat time.Duration) {
+	warn := func(msg string, args ...any) {
+		h.log.Warn(msg, args...)
+		ws := []string{msg}
+		h.agentWarnings.Store(&ws)
+	}
+	interval, err := agentCheckUpdateInterval(h.member.consul, h.member.token)
+	if err != nil {
+		warn("could not read the Consul agent's check_update_interval (needs agent:read): the load in Consul's catalog may be stale; members exchange their load directly", "error", err)
+		return
+	}
+	if interval > 3*beat {
+		warn(fmt.Sprintf("the Consul agent's check_update_interval is %v: Consul's catalog shows a member's load up to %v old; members exchange their load directly every %v and place by it, and use the catalog's only for a member they have not heard from for %v (set check_update_interval = \"0s\" on the agents to keep the catalog fresh too)",
+			interval, interval, beat, 3*beat), "check_update_interval", interval.String())
+	}
+}
+
+// agentCheckUpdateInterval asks the agent at addr for its
+// check_update_interval.
+func agentCheckUpdateInterval(addr, token string) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), agentCheckTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/v1/agent/self", nil)
+	if err != nil {
+		return 0, err
+	}
+	if token != "" {
+		req.Header.Set("X-Consul-Token", token)
+	}
+	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("agent/self: %s", resp.Status)
+	}
+	var self struct {
+		DebugConfig struct {
+			CheckUpdateInterval string
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&self); err != nil {
+		return 0, fmt.Errorf("agent/self: %w", err)
+	}
+	return time.ParseDuration(self.DebugConfig.CheckUpdateInterval)
+}
+
+// AgentWarnings says what the Consul agent's settings make stale (nil:
+// nothing, or not a cluster member).
+func (h *SandboxHost) AgentWarnings() []string {
+	if w := h.agentWarnings.Load(); w != nil {
+		return *w
+	}
+	return nil
+}
+
+// LoadSource says where a member's load comes from (see
+// cluster.LoadBoard.Source).
+func (h *SandboxHost) LoadSource(node string) (string, time.Duration) {
+	if b := h.board.Load(); b != nil {
+		return b.Source(node)
+	}
+	return cluster.LoadSelf, 0
 }

@@ -17,11 +17,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.starlark.net/starlark"
 
 	"github.com/otpbox/otpbox/actors/cachemanager"
 	"github.com/otpbox/otpbox/actors/loadbalancer"
 	"github.com/otpbox/otpbox/actors/memoryoptimizer"
 	"github.com/otpbox/otpbox/actors/scalability"
+	"github.com/otpbox/otpbox/breaker"
 	"github.com/otpbox/otpbox/cache"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/buildinfo"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/metrics"
@@ -42,9 +44,16 @@ const DegradedWindow = time.Minute
 type Option func(*options)
 
 type options struct {
-	host Host
-	log  *slog.Logger
+	host     Host
+	log      *slog.Logger
+	builtins starlark.StringDict
 }
+
+// WithBuiltins gives every sandbox of the node more Starlark builtins
+// (sandbox.Config.Builtins): an embedder's way to extend sandboxes. They
+// must keep sandboxes deterministic. Only the node's own SandboxHost
+// takes them.
+func WithBuiltins(b starlark.StringDict) Option { return func(o *options) { o.builtins = b } }
 
 // WithHost sets the sandbox host (default: a SandboxHost on the node's
 // configuration).
@@ -116,8 +125,12 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 		return nil, err
 	}
 	cfg.Redis = cfg.redisURL() // with the pool settings, for every Redis client
+	breakers := newBreakers(cfg, o.log)
 	if o.host == nil {
-		o.host = NewSandboxHost(cfg, o.log)
+		sh := NewSandboxHost(cfg, o.log)
+		sh.SetBuiltins(o.builtins)
+		sh.SetBreakers(breakers)
+		o.host = sh
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
@@ -146,9 +159,13 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	)
 	metrics.PrimeProtoactor(meters, n.system.Address())
 	n.members = newNodeMembership(cfg, o.host)
-	if n.cache, n.closeL3, err = newCache(cfg, n.system, n.members); err != nil {
+	if cfg.Redis != "" {
+		breakers.Get(storeBreaker) // in the metrics from the first scrape
+	}
+	if n.cache, n.closeL3, err = newCache(cfg, n.system, n.members, breakers); err != nil {
 		return nil, err
 	}
+	m.Registry().MustRegister(breakers)
 	m.Registry().MustRegister(n.cache)
 	n.memMetrics = memoryoptimizer.NewMetrics()
 	m.Registry().MustRegister(n.memMetrics.Collector())
@@ -183,9 +200,15 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 		Node:           cfg.Node,
 		Addr:           cfg.HTTPAddr,
 		Token:          cfg.Token,
+		ReadToken:      cfg.ReadToken,
+		MetricsPublic:  cfg.MetricsPublic.Value(),
+		AllowedHosts:   cfg.AllowedHosts,
+		AllowedOrigins: cfg.AllowedOrigins,
+		BodyTimeout:    cfg.BodyTimeout.Duration,
 		MaxBody:        int64(cfg.MaxBody),
 		RequestTimeout: cfg.RequestTimeout.Duration,
 		Ready:          n.readiness,
+		Breakers:       breakerStatus(breakers, cfg.Node),
 		Metrics:        m.Handler(),
 		Recorder:       m,
 		Logger:         o.log,
@@ -227,7 +250,7 @@ func (n *Node) children(boxes *metrics.Mailboxes) []supervision.ChildSpec {
 	grace := cfg.DrainTimeout.Duration
 	var cs []supervision.ChildSpec
 	if cfg.AdminAddr != "off" {
-		cs = append(cs, n.listenerSpec("admin", cfg.AdminAddr, grace, boxes, &n.adminAddr, func() *http.Server {
+		cs = append(cs, n.listenerSpec("admin", cfg.AdminAddr, grace, boxes, &n.adminAddr, nil, func() *http.Server {
 			return &http.Server{
 				Handler:           adminHandler(),
 				ReadHeaderTimeout: 5 * time.Second,
@@ -240,7 +263,7 @@ func (n *Node) children(boxes *metrics.Mailboxes) []supervision.ChildSpec {
 	cs = append(cs, memoryoptimizer.ChildSpec(n.memoryDeps(), cfg.memoryConfig()))
 	cs = append(cs, n.host.ChildSpec())
 	cs = append(cs, n.performanceChildren()...)
-	cs = append(cs, n.listenerSpec("http", cfg.HTTPAddr, grace, boxes, &n.httpAddr, func() *http.Server {
+	cs = append(cs, n.listenerSpec("http", cfg.HTTPAddr, grace, boxes, &n.httpAddr, server.Listener, func() *http.Server {
 		return &http.Server{
 			Handler:           n.api,
 			ReadHeaderTimeout: 5 * time.Second,
@@ -254,12 +277,12 @@ func (n *Node) children(boxes *metrics.Mailboxes) []supervision.ChildSpec {
 	return cs
 }
 
-func (n *Node) listenerSpec(id, addr string, grace time.Duration, boxes *metrics.Mailboxes, bound *atomic.Pointer[string], srv func() *http.Server) supervision.ChildSpec {
+func (n *Node) listenerSpec(id, addr string, grace time.Duration, boxes *metrics.Mailboxes, bound *atomic.Pointer[string], wrap func(net.Listener) net.Listener, srv func() *http.Server) supervision.ChildSpec {
 	return supervision.ChildSpec{
 		ID:       id,
 		Shutdown: supervision.Timeout(grace + time.Second),
 		Start: supervision.Spawn(func() actor.Actor {
-			return &listener{addr: addr, srv: srv, grace: grace, bound: func(a net.Addr) {
+			return &listener{addr: addr, srv: srv, grace: grace, wrap: wrap, bound: func(a net.Addr) {
 				s := a.String()
 				bound.Store(&s)
 			}}
@@ -299,7 +322,17 @@ func (n *Node) Shutdown(ctx context.Context) error {
 func (n *Node) drain(ctx context.Context) error {
 	n.api.BeginDrain()
 	var errs []error
-	if err := n.host.Drain(ctx); err != nil {
+	// The host gets the drain's time less a reserve for what follows (the
+	// tree, the member, the store): at its deadline it abandons the calls
+	// still in flight (a stuck sandbox), so the whole keeps ctx's.
+	hctx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		reserve := min(time.Until(dl)/5, 2*time.Second)
+		var cancel context.CancelFunc
+		hctx, cancel = context.WithDeadline(ctx, dl.Add(-reserve))
+		defer cancel()
+	}
+	if err := n.host.Drain(hctx); err != nil {
 		errs = append(errs, fmt.Errorf("drain sandbox host: %w", err))
 	}
 	if err := n.App().Stop(ctx); err != nil {
@@ -358,7 +391,7 @@ func (n *Node) memoryDeps() memoryoptimizer.Deps {
 // newCache builds the node's cache: a freecache L1, the cluster's memory
 // as L2 on a cluster member, and Redis as L3 when the node has a Redis URL
 // and l3_cache_enabled.
-func newCache(cfg Config, system *actor.ActorSystem, members *nodeMembership) (*cache.Cache, func() error, error) {
+func newCache(cfg Config, system *actor.ActorSystem, members *nodeMembership, breakers *breaker.Set) (*cache.Cache, func() error, error) {
 	c := cfg.cacheConfig()
 	if cfg.Consul != "" {
 		// L2: each key owned by one member (rendezvous hashing over the
@@ -376,7 +409,7 @@ func newCache(cfg Config, system *actor.ActorSystem, members *nodeMembership) (*
 		if err != nil {
 			return nil, nil, fmt.Errorf("cache L3: %w", err)
 		}
-		c.L3, closeL3 = l3, closer
+		c.L3, closeL3 = &guardedTier{Tier: l3, b: breakers.Get(l3Breaker)}, closer
 	}
 	cc, err := cache.New(c)
 	if err != nil {

@@ -61,6 +61,9 @@ func call(t *testing.T, n *node.Node, method, path, body string) (int, http.Head
 	if err != nil {
 		t.Fatal(err)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := noKeepAlive.Do(req)
 	if err != nil {
 		t.Fatal(err)

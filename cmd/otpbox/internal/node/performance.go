@@ -256,8 +256,10 @@ func (n *Node) clusterView(host Host) *server.ClusterView {
 		drain = sh.DrainNode
 	}
 	return &server.ClusterView{
-		Members: n.members.Members,
-		Drain:   drain,
+		Members:    n.members.Members,
+		Drain:      drain,
+		LoadSource: sh.LoadSource,
+		Warnings:   sh.AgentWarnings,
 		Status: func(ctx context.Context) (any, error) {
 			pid, err := n.child(scalability.ChildID)
 			if err != nil {

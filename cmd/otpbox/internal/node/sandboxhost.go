@@ -13,7 +13,9 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	goredis "github.com/redis/go-redis/v9"
+	"go.starlark.net/starlark"
 
+	"github.com/otpbox/otpbox/breaker"
 	"github.com/otpbox/otpbox/cluster"
 	"github.com/otpbox/otpbox/cluster/consul"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
@@ -61,11 +63,13 @@ type SandboxHost struct {
 	drainTimeout            time.Duration
 	log                     *slog.Logger
 
-	member memberConfig                    // cluster mode when member.consul is set
-	redis  goredis.UniversalClient         // the store's client, with Redis
-	prov   atomic.Pointer[consul.Provider] // the membership, in cluster mode
-	stats  loadStats
-	placer cluster.Placer // places new sandboxes in a cluster (the LoadBalancer); nil: round-robin
+	member        memberConfig                      // cluster mode when member.consul is set
+	redis         goredis.UniversalClient           // the store's client, with Redis
+	prov          atomic.Pointer[consul.Provider]   // the membership, in cluster mode
+	board         atomic.Pointer[cluster.LoadBoard] // prov with the loads members send directly
+	agentWarnings atomic.Pointer[[]string]          // what the Consul agent's settings make stale
+	stats         loadStats
+	placer        cluster.Placer // places new sandboxes in a cluster (the LoadBalancer); nil: round-robin
 
 	mu     sync.Mutex // serialises open and Close; protects closed
 	closed bool
@@ -74,6 +78,11 @@ type SandboxHost struct {
 	dir    *cluster.Directory            // the member's activations; nil if not a Directory
 
 	gate gate
+	// abandon ends the calls in flight when Drain reaches its deadline.
+	abandon struct {
+		ctx    context.Context
+		cancel context.CancelFunc
+	}
 
 	// compile, when set before the host starts, keeps the sandboxes'
 	// compiled programs in the node's cache.
@@ -82,7 +91,22 @@ type SandboxHost struct {
 	// restarts.
 	onRecord func(id string, r sandbox.RestartRecord)
 	policy   sandbox.Policy
+	// builtins, when set before the host starts, are more Starlark
+	// builtins of every sandbox (sandbox.Config.Builtins).
+	builtins starlark.StringDict
+	// breakers, when set before the host starts, guard the shared store
+	// and the remote members (see breakers.go).
+	breakers *breaker.Set
 }
+
+// SetBreakers puts the shared store (Redis) behind the "store" breaker of
+// set and each remote member behind its own; call it before the node
+// starts the host.
+func (h *SandboxHost) SetBreakers(set *breaker.Set) { h.breakers = set }
+
+// SetBuiltins gives every sandbox of the host more Starlark builtins
+// (see sandbox.Config.Builtins); call it before the node starts the host.
+func (h *SandboxHost) SetBuiltins(b starlark.StringDict) { h.builtins = b }
 
 var _ Host = (*SandboxHost)(nil)
 
@@ -102,7 +126,7 @@ func NewSandboxHost(cfg Config, log *slog.Logger) *SandboxHost {
 		log = slog.Default()
 	}
 	mode, _ := wal.ParseSyncMode(cfg.JournalSync) // validated; "" is always
-	return &SandboxHost{
+	h := &SandboxHost{
 		journalSync:         mode,
 		dataDir:             cfg.DataDir,
 		redisURL:            cfg.Redis,
@@ -115,6 +139,8 @@ func NewSandboxHost(cfg Config, log *slog.Logger) *SandboxHost {
 		gate:                gate{max: int(cfg.MaxInFlight)},
 		policy:              cfg.Sandbox,
 	}
+	h.abandon.ctx, h.abandon.cancel = context.WithCancel(context.Background())
+	return h
 }
 
 // ChildSpec is the worker that owns the member; see SandboxHost.
@@ -166,7 +192,7 @@ func (h *SandboxHost) open(system *actor.ActorSystem) (err error) {
 			_ = store.Close()
 		}
 	}()
-	scfg := sandbox.Config{Store: store, Node: h.node, Logger: h.log, CompileCache: h.compile, OnRecord: h.onRecord, Policy: h.policy}
+	scfg := sandbox.Config{Store: store, Node: h.node, Logger: h.log, CompileCache: h.compile, OnRecord: h.onRecord, Policy: h.policy, Builtins: h.builtins}
 	var local *sandbox.Local
 	if h.member.consul != "" {
 		local, err = h.startMember(system, scfg)
@@ -200,6 +226,9 @@ func (h *SandboxHost) openStore() (s sandbox.Store, where string, err error) {
 			return nil, "", fmt.Errorf("sandbox store: %s: %w", where, err)
 		}
 		h.redis = client
+		if h.breakers != nil {
+			return &guardedStore{Store: redis.New(client), b: h.breakers.Get(storeBreaker)}, where, nil
+		}
 		return redis.New(client), where, nil
 	}
 	if err := os.MkdirAll(h.dataDir, 0o750); err != nil {
@@ -247,11 +276,35 @@ func (h *SandboxHost) passivateAll() {
 // Drain refuses new work with server.ErrShuttingDown, waits for the calls
 // in flight, then passivates every sandbox. Every accepted execution is
 // already in the journal: passivation only frees the sandboxes' memory.
+//
+// The calls still in flight at ctx's deadline are abandoned: each is
+// answered with server.ErrShuttingDown (503 shutting_down), and an
+// execution still running (a stuck sandbox) is dropped when it ends,
+// never journaled, so nothing acknowledged is lost and nothing
+// unacknowledged is kept. Its activation is forgotten and not waited for.
+// Drain then returns nil: the drain kept its deadline.
 func (h *SandboxHost) Drain(ctx context.Context) error {
+	idle := h.gate.shut()
 	select {
-	case <-h.gate.shut():
+	case <-idle:
 	case <-ctx.Done():
-		return fmt.Errorf("wait for sandbox calls in flight: %w", ctx.Err())
+		n := h.gate.inflight()
+		abandoned := 0
+		if l := h.local.Load(); l != nil {
+			abandoned = l.AbandonAll()
+		}
+		h.abandon.cancel()
+		h.log.Warn("drain deadline reached: calls in flight abandoned (answered 503 shutting_down)",
+			"calls", n, "executions", abandoned)
+		// The abandoned calls return at once; give them a moment to.
+		wait, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		select {
+		case <-idle:
+		case <-wait.Done():
+			h.log.Warn("calls still in flight after their abandonment", "calls", h.gate.inflight())
+		}
+		ctx = wait
 	}
 	l := h.local.Load()
 	if l == nil {
@@ -279,6 +332,7 @@ func (h *SandboxHost) Close() error {
 	}
 	h.closed = true
 	h.gate.shut()
+	h.abandon.cancel()
 	l := h.local.Swap(nil)
 	if l == nil {
 		return nil
@@ -324,27 +378,50 @@ func (h *SandboxHost) SandboxCounts() (active, passivated int) {
 }
 
 // enter admits one call: work (a call that starts or changes a sandbox)
-// is refused once the host drains. The call must run done when it ends.
-func (h *SandboxHost) enter(work bool) (m *sandbox.Manager, done func(), err error) {
+// is refused once the host drains. The call runs under the returned
+// context, which ends when the drain abandons the calls in flight (see
+// Drain), and must run done when it ends.
+func (h *SandboxHost) enter(ctx context.Context, work bool) (context.Context, *sandbox.Manager, func(), error) {
+	if h.breakers != nil && h.redisURL != "" {
+		// The store's breaker is open: fail fast, before any grain waits
+		// on the store.
+		if err := h.breakers.Get(storeBreaker).Check(); err != nil {
+			return ctx, nil, nil, err
+		}
+	}
 	if err := h.gate.enter(work); err != nil {
-		return nil, nil, err
+		return ctx, nil, nil, err
 	}
 	l := h.local.Load()
 	if l == nil { // not started yet, or closed
 		h.gate.leave()
-		return nil, nil, errNotRunning
+		return ctx, nil, nil, errNotRunning
 	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(h.abandon.ctx, func() { cancel(errAbandoned) })
 	start := time.Now()
-	return l.Manager, func() {
+	return ctx, l.Manager, func() {
+		stop()
+		cancel(nil)
 		h.stats.observe(time.Since(start))
 		h.gate.leave()
 	}, nil
 }
 
+// errAbandoned is the cause of the contexts of the calls that Drain
+// abandoned at its deadline.
+var errAbandoned = fmt.Errorf("%w: the node stopped at its drain deadline before the call finished; it had no effect", server.ErrShuttingDown)
+
 // result maps a sandbox that did not answer before the request's deadline
-// to the deadline, so the API reports the request's timeout.
+// to the deadline, so the API reports the request's timeout, and a call
+// the drain abandoned to server.ErrShuttingDown.
 func result(ctx context.Context, err error) error {
-	if err != nil && errors.Is(err, sandbox.ErrUnavailable) && ctx.Err() != nil {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(context.Cause(ctx), errAbandoned):
+		return errAbandoned
+	case errors.Is(err, sandbox.ErrUnavailable) && ctx.Err() != nil:
 		return fmt.Errorf("%w: %v", ctx.Err(), err)
 	}
 	return err
@@ -352,7 +429,7 @@ func result(ctx context.Context, err error) error {
 
 // Create creates a sandbox.
 func (h *SandboxHost) Create(ctx context.Context, id string, req server.Requirements) (*server.Info, error) {
-	m, done, err := h.enter(true)
+	ctx, m, done, err := h.enter(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -363,7 +440,7 @@ func (h *SandboxHost) Create(ctx context.Context, id string, req server.Requirem
 
 // Execute runs code in a sandbox.
 func (h *SandboxHost) Execute(ctx context.Context, id, code string) (*server.Result, error) {
-	m, done, err := h.enter(true)
+	ctx, m, done, err := h.enter(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -378,7 +455,7 @@ func (h *SandboxHost) Execute(ctx context.Context, id, code string) (*server.Res
 // Terminate stops a sandbox and deletes its journal; it is allowed while
 // the host drains.
 func (h *SandboxHost) Terminate(ctx context.Context, id string) error {
-	m, done, err := h.enter(false)
+	ctx, m, done, err := h.enter(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -388,7 +465,7 @@ func (h *SandboxHost) Terminate(ctx context.Context, id string) error {
 
 // Restart gives a sandbox a fresh session.
 func (h *SandboxHost) Restart(ctx context.Context, id string) (*server.Info, error) {
-	m, done, err := h.enter(true)
+	ctx, m, done, err := h.enter(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -399,7 +476,7 @@ func (h *SandboxHost) Restart(ctx context.Context, id string) (*server.Info, err
 
 // Info describes a sandbox.
 func (h *SandboxHost) Info(ctx context.Context, id string) (*server.Info, error) {
-	m, done, err := h.enter(false)
+	ctx, m, done, err := h.enter(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -410,7 +487,7 @@ func (h *SandboxHost) Info(ctx context.Context, id string) (*server.Info, error)
 
 // List lists the sandboxes matching f.
 func (h *SandboxHost) List(ctx context.Context, f server.Filter) ([]*server.Info, error) {
-	m, done, err := h.enter(false)
+	ctx, m, done, err := h.enter(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -421,7 +498,7 @@ func (h *SandboxHost) List(ctx context.Context, f server.Filter) ([]*server.Info
 
 // Migrate moves a sandbox to node; on a single node only to itself.
 func (h *SandboxHost) Migrate(ctx context.Context, id, node string) (*server.Info, error) {
-	m, done, err := h.enter(true)
+	ctx, m, done, err := h.enter(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -433,7 +510,7 @@ func (h *SandboxHost) Migrate(ctx context.Context, id, node string) (*server.Inf
 // PassivateIdle passivates up to n of the least recently called sandboxes,
 // for the MemoryOptimizer.
 func (h *SandboxHost) PassivateIdle(ctx context.Context, n int) (int, error) {
-	m, done, err := h.enter(false)
+	ctx, m, done, err := h.enter(ctx, false)
 	if err != nil {
 		return 0, err
 	}
@@ -443,7 +520,7 @@ func (h *SandboxHost) PassivateIdle(ctx context.Context, n int) (int, error) {
 
 // Tree returns a sandbox's supervision trees.
 func (h *SandboxHost) Tree(ctx context.Context, id string) (*server.Tree, error) {
-	m, done, err := h.enter(false)
+	ctx, m, done, err := h.enter(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -454,7 +531,7 @@ func (h *SandboxHost) Tree(ctx context.Context, id string) (*server.Tree, error)
 
 // Restarts returns a sandbox's restart history.
 func (h *SandboxHost) Restarts(ctx context.Context, id string) ([]server.RestartRecord, error) {
-	m, done, err := h.enter(false)
+	ctx, m, done, err := h.enter(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -465,7 +542,7 @@ func (h *SandboxHost) Restarts(ctx context.Context, id string) ([]server.Restart
 
 // Trace returns the recent messages of a sandbox's actors.
 func (h *SandboxHost) Trace(ctx context.Context, id string) ([]server.TraceEntry, error) {
-	m, done, err := h.enter(false)
+	ctx, m, done, err := h.enter(ctx, false)
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,7 @@ import (
 // terminate) through the handler, without the network: the API's own
 // cost over the in-memory host.
 func BenchmarkLifecycle(b *testing.B) {
-	srv := server.New(server.Config{Sandboxes: hosttest.New()})
+	srv := server.New(server.Config{Sandboxes: hosttest.New(), AllowedHosts: []string{"example.com"}})
 	var n atomic.Int64
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -27,7 +27,9 @@ func BenchmarkLifecycle(b *testing.B) {
 				{"DELETE", "/v1/sandboxes/" + id, ""},
 			} {
 				w := httptest.NewRecorder()
-				srv.ServeHTTP(w, httptest.NewRequest(c.method, c.path, strings.NewReader(c.body)))
+				req := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))
+				req.Header.Set("Content-Type", "application/json")
+				srv.ServeHTTP(w, req)
 				if w.Code >= 300 {
 					b.Fatalf("%s %s = %d %s", c.method, c.path, w.Code, w.Body)
 				}
@@ -39,7 +41,7 @@ func BenchmarkLifecycle(b *testing.B) {
 // BenchmarkHealth is the cheapest route: the cost of routing, checks and
 // recording alone.
 func BenchmarkHealth(b *testing.B) {
-	srv := server.New(server.Config{Sandboxes: hosttest.New()})
+	srv := server.New(server.Config{Sandboxes: hosttest.New(), AllowedHosts: []string{"example.com"}})
 	b.ReportAllocs()
 	for b.Loop() {
 		srv.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/v1/health/live", nil))

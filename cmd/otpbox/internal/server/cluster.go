@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/otpbox/otpbox/breaker"
 	"github.com/otpbox/otpbox/cache"
 	"github.com/otpbox/otpbox/cluster"
 )
@@ -37,6 +38,12 @@ type ClusterView struct {
 	// OptimalNode is the ScalabilityManager's
 	// get_optimal_node_for_sandbox.
 	OptimalNode func(ctx context.Context, req NodeRequirements) (string, error)
+	// LoadSource, when set, says where a member's load comes from and
+	// how old it is (see NodeStatus.LoadSource).
+	LoadSource func(node string) (source string, age time.Duration)
+	// Warnings, when set, are shown with the nodes (a Consul agent whose
+	// settings make the catalog's load stale).
+	Warnings func() []string
 }
 
 // NodeRequirements is the body of POST /v1/cluster/optimal-node: what a
@@ -96,11 +103,23 @@ type NodeStatus struct {
 	Sandboxes SandboxCounts     `json:"sandboxes"`
 	Capacity  *cluster.Capacity `json:"capacity,omitempty"`
 	Load      *cluster.Load     `json:"load,omitempty"`
+	// LoadSource says where Load comes from: "direct" (sent by the member
+	// itself, at most a few heartbeats old), "self" or "consul" (its
+	// heartbeat's output in Consul's catalog, which an agent may update
+	// only every check_update_interval); LoadAgeMS its age when known.
+	LoadSource string `json:"load_source,omitempty"`
+	LoadAgeMS  int64  `json:"load_age_ms,omitempty"`
+	// Breakers are the circuit breakers of this node in front of the
+	// member (a remote member's "member/<name>"), or of its own
+	// dependencies on the self entry ("store", "cache_l3").
+	Breakers []breaker.Status `json:"breakers,omitempty"`
 }
 
-// NodeList is the body of GET /v1/cluster/nodes.
+// NodeList is the body of GET /v1/cluster/nodes. Warnings say what makes
+// the view less fresh than it should be (a Consul agent's settings).
 type NodeList struct {
-	Nodes []NodeStatus `json:"nodes"`
+	Nodes    []NodeStatus `json:"nodes"`
+	Warnings []string     `json:"warnings,omitempty"`
 }
 
 // NodeLoad is one member in GET /v1/cluster/load. Load is the member's
@@ -214,20 +233,34 @@ func (s *Server) clusterNodes(w http.ResponseWriter, _ *http.Request) {
 				status = "leaving"
 			}
 			capa, load := m.Capacity, m.Load
-			out = append(out, NodeStatus{Name: m.Name, Address: m.Address, API: m.API, Status: status,
+			ns := NodeStatus{Name: m.Name, Address: m.Address, API: m.API, Status: status,
 				Health: string(m.Health), Self: m.Name == s.cfg.Node,
-				Sandboxes: SandboxCounts{Active: m.Load.Sandboxes}, Capacity: &capa, Load: &load})
+				Sandboxes: SandboxCounts{Active: m.Load.Sandboxes}, Capacity: &capa, Load: &load}
+			if c.LoadSource != nil {
+				src, age := c.LoadSource(m.Name)
+				ns.LoadSource, ns.LoadAgeMS = src, age.Milliseconds()
+			}
+			if s.cfg.Breakers != nil {
+				ns.Breakers = s.cfg.Breakers(m.Name)
+			}
+			out = append(out, ns)
 		}
-		writeJSON(w, http.StatusOK, NodeList{Nodes: out})
+		list := NodeList{Nodes: out}
+		if c.Warnings != nil {
+			list.Warnings = c.Warnings()
+		}
+		writeJSON(w, http.StatusOK, list)
 		return
 	}
 	status, health := "alive", "passing"
 	if s.draining.Load() {
 		status, health = "leaving", "warning"
 	}
-	writeJSON(w, http.StatusOK, NodeList{Nodes: []NodeStatus{{
-		Name: s.cfg.Node, Address: s.cfg.Addr, Status: status, Health: health, Self: true, Sandboxes: s.counts(),
-	}}})
+	self := NodeStatus{Name: s.cfg.Node, Address: s.cfg.Addr, Status: status, Health: health, Self: true, Sandboxes: s.counts()}
+	if s.cfg.Breakers != nil {
+		self.Breakers = s.cfg.Breakers(s.cfg.Node)
+	}
+	writeJSON(w, http.StatusOK, NodeList{Nodes: []NodeStatus{self}})
 }
 
 func (s *Server) clusterRebalance(w http.ResponseWriter, r *http.Request) {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 )
 
@@ -38,7 +40,16 @@ func decodeProblem(err error, max int64) *Problem {
 		syntax  *json.SyntaxError
 		typeErr *json.UnmarshalTypeError
 	)
+	var netErr net.Error
 	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		// The body did not arrive within BodyTimeout. The error names
+		// the sockets: say it in our words.
+		return problem(http.StatusRequestTimeout, "request_timeout", "Request timeout",
+			"the request's body did not arrive in time")
+	case errors.As(err, &netErr):
+		return problem(http.StatusBadRequest, "body_read_failed", "Body read failed",
+			"the request's body could not be read: the connection failed")
 	case errors.As(err, &tooBig):
 		return problem(http.StatusRequestEntityTooLarge, "body_too_large", "Request body too large",
 			fmt.Sprintf("the body exceeds the node's limit of %d bytes", max))

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/otpbox/otpbox/breaker"
 )
 
 // ErrNotImplemented reports an endpoint whose subsystem is not part of
@@ -68,7 +71,12 @@ func problemFor(err error, retry time.Duration) *Problem {
 		ceil  *CeilingError
 		th    *ThrottledError
 	)
+	var open *breaker.OpenError
 	switch {
+	case errors.As(err, &open):
+		return problem(http.StatusServiceUnavailable, "circuit_open", "Circuit open",
+			fmt.Sprintf("calls to %s fail fast after %d consecutive failures; the node probes it again in %v",
+				breakerNames(open.Name), open.Failures, open.RetryAfter.Round(time.Second))).retry(max(open.RetryAfter, time.Second))
 	case errors.As(err, &ceil):
 		p := problem(http.StatusBadRequest, "invalid_requirements", "Invalid requirements", err.Error())
 		p.Limit, p.Ceiling = ceil.Field, ceil.Ceiling
@@ -87,6 +95,11 @@ func problemFor(err error, retry time.Duration) *Problem {
 		p := problem(http.StatusUnprocessableEntity, "runtime_error", "Runtime error", rt.Msg)
 		p.Backtrace = rt.Backtrace
 		return p
+	case errors.Is(err, ErrKeyReused):
+		return keyReused()
+	case errors.Is(err, ErrAlreadyApplied):
+		return problem(http.StatusConflict, "already_applied", "Already applied",
+			"the request with this Idempotency-Key was applied once; its answer is no longer kept, and it is not applied again")
 	case errors.Is(err, ErrInvalidID):
 		return problem(http.StatusBadRequest, "invalid_id", "Invalid sandbox id", err.Error())
 	case errors.Is(err, ErrInvalidRequirements):
@@ -115,6 +128,19 @@ func problemFor(err error, retry time.Duration) *Problem {
 		return problem(http.StatusServiceUnavailable, "unavailable", "Sandbox unavailable", err.Error()).retry(retry)
 	}
 	return problem(http.StatusInternalServerError, "internal", "Internal error", "internal error; see the node's log")
+}
+
+// breakerNames says what a breaker guards, in words.
+func breakerNames(name string) string {
+	switch {
+	case name == "store":
+		return "the sandbox store"
+	case name == "cache_l3":
+		return "the cache's Redis tier"
+	case strings.HasPrefix(name, "member/"):
+		return "cluster member " + strings.TrimPrefix(name, "member/")
+	}
+	return name
 }
 
 // writeProblem sends p as application/problem+json.

@@ -6,9 +6,13 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"path"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/otpbox/otpbox/breaker"
 )
 
 // Defaults of Config.
@@ -19,6 +23,8 @@ const (
 	DefaultRequestTimeout = 30 * time.Second
 	// DefaultRetryAfter is the Retry-After of 429 and 503 answers.
 	DefaultRetryAfter = time.Second
+	// DefaultBodyTimeout bounds the reading of a request's body.
+	DefaultBodyTimeout = 10 * time.Second
 )
 
 // Config configures a Server. Only Sandboxes is required; every other zero
@@ -37,8 +43,27 @@ type Config struct {
 	// member; without it they answer for this node alone.
 	Cluster *ClusterView
 	// Token, when set, must be sent as "Authorization: Bearer <token>" on
-	// every mutating request (POST and DELETE); 401 otherwise.
+	// every request but liveness, readiness and (with MetricsPublic)
+	// /metrics: 401 otherwise. It allows everything.
 	Token string
+	// ReadToken, when set (with Token), is a second token that allows GET
+	// and HEAD requests only (reads and event streams); 403 on anything
+	// else. As Consul's ACL policies separate read from write.
+	ReadToken string
+	// MetricsPublic serves /metrics without a token (default: a node with
+	// a token requires it on /metrics too).
+	MetricsPublic bool
+	// AllowedHosts are the Host names the node answers besides its own
+	// address (Addr) and the loopback names; "*" allows any. 421
+	// otherwise. See browser.go.
+	AllowedHosts []string
+	// AllowedOrigins are the browser origins (scheme://host[:port]) that
+	// may send state-changing requests and get CORS answers; 403 for
+	// other cross-origin requests. Same-origin requests always pass.
+	AllowedOrigins []string
+	// BodyTimeout bounds the reading of a request's body (default 10 s):
+	// a body that arrives slower gets 408.
+	BodyTimeout time.Duration
 	// MaxBody is the largest request body, in bytes (default 1 MiB); a
 	// larger one gets 413.
 	MaxBody int64
@@ -57,6 +82,9 @@ type Config struct {
 	// Memory, when set, answers the memory endpoints; without it they
 	// are 501.
 	Memory Memory
+	// Breakers, when set, returns the circuit breakers shown with a node
+	// in GET /v1/cluster/nodes (this node's own ones with its own name).
+	Breakers func(node string) []breaker.Status
 	// Recorder receives request and sandbox outcomes. Default: none.
 	Recorder Recorder
 	// Logger logs internal errors. Default: slog.Default().
@@ -92,11 +120,16 @@ type Server struct {
 	mux      *http.ServeMux
 	routes   map[string]bool // registered patterns: the bounded route label set
 	draining atomic.Bool
+	tokens   tokens
+	hosts    hosts
+	origins  origins
 }
 
 var _ http.Handler = (*Server)(nil)
 
-// New returns the API over cfg.Sandboxes. It panics if Sandboxes is nil.
+// New returns the API over cfg.Sandboxes. It panics if Sandboxes is nil
+// or an AllowedOrigins entry is not an origin (check them with
+// ValidOrigin).
 func New(cfg Config) *Server {
 	if cfg.Sandboxes == nil {
 		panic("server: nil Sandboxes")
@@ -122,7 +155,16 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), routes: make(map[string]bool)}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), routes: make(map[string]bool),
+		tokens: newTokens(cfg.Token, cfg.ReadToken), hosts: newHosts(cfg.Addr, cfg.Node, cfg.AllowedHosts)}
+	o, err := newOrigins(cfg.AllowedOrigins)
+	if err != nil {
+		panic("server: " + err.Error())
+	}
+	s.origins = o
 	if s.cfg.Counts == nil {
 		s.cfg.Counts = s.countFromList
 	}
@@ -179,21 +221,26 @@ func (s *Server) register() {
 }
 
 // handle registers h under pattern behind the checks every API route
-// shares: the token on mutating methods, refusal of new work while
-// draining, and the request timeout.
+// shares: refusal of new work while draining, the body's deadline and
+// the request timeout. (The token, Host, Origin and Content-Type checks
+// run in ServeHTTP, for every path.)
 func (s *Server) handle(pattern string, h http.HandlerFunc) {
 	s.routes[pattern] = true
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		mutating := r.Method == http.MethodPost || r.Method == http.MethodDelete
-		if mutating && !s.authorized(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="otpbox"`)
-			writeProblem(w, problem(http.StatusUnauthorized, "unauthorized", "Unauthorized",
-				"this node requires Authorization: Bearer <token> on mutating requests"))
-			return
+		if r.ContentLength != 0 {
+			// A body sent slowly holds a connection: it must arrive within
+			// BodyTimeout (decode answers 408 otherwise). Not every
+			// ResponseWriter has a connection (tests' recorders).
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
 		}
 		if r.Method == http.MethodPost && s.draining.Load() {
 			writeProblem(w, problem(http.StatusServiceUnavailable, "shutting_down", "Shutting down",
 				"the node is draining and accepts no new work").retry(s.cfg.RetryAfter))
+			return
+		}
+		r, ok := s.idempotent(w, r)
+		if !ok {
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
@@ -210,16 +257,54 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
-	h, route := s.mux.Handler(r)
-	if route == "" {
-		unmatched(sw, r, h)
-	} else {
-		s.mux.ServeHTTP(sw, r)
-	}
+	route := s.serve(sw, r)
 	if !s.routes[route] {
-		route = "other" // unmatched, or a redirect to a cleaned path
+		route = "other" // unmatched, or a path that is not canonical
 	}
 	s.cfg.Recorder.Request(r.Method, route, sw.code(), time.Since(start))
+}
+
+// serve runs the checks every request passes, in order (the path, the
+// Host and Origin, the token, the body's type), then the route's handler;
+// it returns the route pattern ("" when none matched).
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) string {
+	if !canonical(w, r) {
+		return ""
+	}
+	h, route := s.mux.Handler(r)
+	if !s.browserChecks(w, r, route) || !s.authorize(w, r, route) {
+		return route
+	}
+	if route == "" {
+		unmatched(w, r, h)
+		return route
+	}
+	if !jsonBody(w, r) {
+		return route
+	}
+	s.mux.ServeHTTP(w, r)
+	return route
+}
+
+// canonical answers a path the mux would redirect (double slashes, dot
+// segments) with 400 invalid_path and returns false: an API client must
+// not be sent elsewhere, least of all a POST.
+func canonical(w http.ResponseWriter, r *http.Request) bool {
+	p := r.URL.Path
+	if p == "" || p[0] != '/' {
+		writeProblem(w, problem(http.StatusBadRequest, "invalid_path", "Invalid path", "the path must start with /"))
+		return false
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	if c != p {
+		writeProblem(w, problem(http.StatusBadRequest, "invalid_path", "Invalid path",
+			fmt.Sprintf("the path %q is not canonical (empty or dot segments); did you mean %q?", p, c)))
+		return false
+	}
+	return true
 }
 
 // unmatched turns the mux's own 404 and 405 answers (h) into problems,
@@ -234,6 +319,8 @@ func unmatched(w http.ResponseWriter, r *http.Request, h http.Handler) {
 			r.Method+" is not allowed on "+r.URL.Path+"; allowed: "+allow))
 		return
 	}
+	// Anything else the mux answers (404, or a redirect to a cleaned
+	// path that canonical did not catch) is a missing route.
 	writeProblem(w, problem(http.StatusNotFound, "not_found", "Not found", "no route for "+r.Method+" "+r.URL.Path))
 }
 

@@ -68,6 +68,9 @@ func (a *api) do(method, path, body string, hdr ...string) response {
 	if err != nil {
 		a.t.Fatal(err)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -403,8 +406,12 @@ func TestToken(t *testing.T) {
 	a.do("DELETE", "/v1/sandboxes/s1", "").wantProblem(t, 401, "unauthorized")
 	a.do("DELETE", "/v1/cache", "").wantProblem(t, 401, "unauthorized")
 	a.do("POST", "/v1/memory/optimize", "").wantProblem(t, 401, "unauthorized")
-	a.do("GET", "/v1/sandboxes/s1", "").wantJSON(t, 200, nil) // reads stay open
+	// Reads need the token too; liveness and readiness do not.
+	a.do("GET", "/v1/sandboxes/s1", "").wantProblem(t, 401, "unauthorized")
+	a.do("GET", "/v1/sandboxes/s1/tree", "").wantProblem(t, 401, "unauthorized")
+	a.do("GET", "/v1/sandboxes/s1", "", "Authorization", "Bearer s3cret").wantJSON(t, 200, nil)
 	a.do("GET", "/v1/health/ready", "").wantJSON(t, 200, nil)
+	a.do("GET", "/v1/health/live", "").wantJSON(t, 200, nil)
 }
 
 func TestOverloadAndDrain(t *testing.T) {
@@ -478,7 +485,7 @@ func TestCluster(t *testing.T) {
 	var nodes server.NodeList
 	a.do("GET", "/v1/cluster/nodes", "").wantJSON(t, 200, &nodes)
 	want := server.NodeStatus{Name: "n1", Address: "127.0.0.1:4000", Status: "alive", Health: "passing", Self: true, Sandboxes: server.SandboxCounts{Active: 2}}
-	if len(nodes.Nodes) != 1 || nodes.Nodes[0] != want {
+	if len(nodes.Nodes) != 1 || !reflect.DeepEqual(nodes.Nodes[0], want) {
 		t.Errorf("nodes = %+v", nodes)
 	}
 	var load server.LoadDistribution
@@ -634,9 +641,11 @@ func (r *recorder) Executed(result, limit string, _ time.Duration) {
 func TestRecorder(t *testing.T) {
 	rec := &recorder{}
 	h := hosttest.New()
-	srv := server.New(server.Config{Sandboxes: h, Recorder: rec})
+	srv := server.New(server.Config{Sandboxes: h, Recorder: rec, AllowedHosts: []string{"example.com"}})
 	send := func(method, path, body string) {
-		srv.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(method, path, strings.NewReader(body)))
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		srv.ServeHTTP(httptest.NewRecorder(), req)
 	}
 	send("POST", "/v1/sandboxes", `{"id":"s1","requirements":{"limits":{"max_steps":50}}}`)
 	send("POST", "/v1/sandboxes", `{"id":"s1"}`)
@@ -658,7 +667,7 @@ func TestRecorder(t *testing.T) {
 		"POST POST /v1/sandboxes Conflict",
 		"POST POST /v1/sandboxes/{id}/exec OK",
 		"POST POST /v1/sandboxes/{id}/exec Unprocessable Entity",
-		"GET GET /v1/sandboxes Temporary Redirect", // a cleaned path redirects under its route
+		"GET other Bad Request", // a path that is not canonical: no redirect
 		"BREW other Method Not Allowed",
 		"DELETE DELETE /v1/sandboxes/{id} No Content",
 	)

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/otpbox/otpbox/api"
+	"github.com/otpbox/otpbox/testkit"
+)
+
+// nodesOf reads member m's GET /v1/cluster/nodes.
+func nodesOf(m *testkit.Node) (api.NodeList, error) {
+	var l api.NodeList
+	resp, err := http.Get(m.URL() + "/v1/cluster/nodes")
+	if err != nil {
+		return l, err
+	}
+	defer resp.Body.Close()
+	return l, json.NewDecoder(resp.Body).Decode(&l)
+}
+
+// TestFreshLoadOnDefaultConsul is the issue's "20 s after a drain moved
+// 10 sandboxes, /v1/cluster/nodes still showed the old counts on every
+// member", on a Consul agent with its default check_update_interval (5
+// minutes): the members see each other's load within a few heartbeats,
+// and each says at start that its agent makes the catalog stale.
+func TestFreshLoadOnDefaultConsul(t *testing.T) {
+	c := testkit.StartCluster(t, testkit.ClusterConfig{ConsulHCL: []string{`check_update_interval = "5m"`}})
+	ctx := t.Context()
+	n1 := c.Client("n1")
+	for i := range 10 {
+		id := fmt.Sprint("fresh", i)
+		if _, err := n1.Sandboxes().Create(ctx, id, api.Requirements{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n1.Sandboxes().Migrate(ctx, id, "n1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n1.Sandboxes().Exec(ctx, id, "1"); err != nil { // active on n1
+			t.Fatal(err)
+		}
+	}
+	sees := func(want int) func() error {
+		return func() error {
+			for _, m := range c.Members() {
+				l, err := nodesOf(m)
+				if err != nil {
+					return err
+				}
+				if len(l.Warnings) == 0 || !strings.Contains(l.Warnings[0], "check_update_interval") {
+					return fmt.Errorf("%s: no warning about the agent: %q", m.Name, l.Warnings)
+				}
+				for _, n := range l.Nodes {
+					if n.Name == "n1" && (n.Load == nil || n.Load.Sandboxes != want || n.LoadSource == "consul") {
+						return fmt.Errorf("%s sees n1 with load %+v from %q, want %d sandboxes", m.Name, n.Load, n.LoadSource, want)
+					}
+				}
+			}
+			return nil
+		}
+	}
+	testkit.Eventually(t, 15*time.Second, sees(10))
+	if _, err := n1.Cluster().Drain(ctx, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	// Heartbeats are TTL/3; five minutes would be the catalog's.
+	testkit.Eventually(t, 15*time.Second, sees(0))
+}
+
+// redisProcess is a redis-server the test stops and starts again on the
+// same port, keeping its data (append-only file).
+type redisProcess struct {
+	t    *testing.T
+	addr string
+	dir  string
+	cmd  *exec.Cmd
+}
+
+func startRedis(t *testing.T) *redisProcess {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	r := &redisProcess{t: t, addr: addr, dir: t.TempDir()}
+	r.start()
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *redisProcess) start() {
+	r.t.Helper()
+	_, port, _ := net.SplitHostPort(r.addr)
+	r.cmd = exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "yes", "--appendfsync", "always", "--dir", r.dir)
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	testkit.Eventually(r.t, 10*time.Second, func() error {
+		c, err := net.Dial("tcp", r.addr)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
+}
+
+func (r *redisProcess) stop() {
+	if r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Kill()
+	_ = r.cmd.Wait()
+	r.cmd = nil
+}
+
+// wantKind reports nil when err is a problem of kind.
+func wantKind(err error, kind api.Kind) error {
+	var perr *api.Error
+	if errors.As(err, &perr) && perr.Kind == kind {
+		return nil
+	}
+	return fmt.Errorf("got %v, want %s", err, kind)
+}
+
+// TestBreakersFailFastAndRecover is the issue's "a failing Redis or an
+// unreachable member is retried by every request on its own": with Redis
+// stopped, then a member stopped (SIGSTOP, still passing in Consul), the
+// node answers 503 circuit_open at once, shows the breakers open, and
+// serves again when they are back.
+func TestBreakersFailFastAndRecover(t *testing.T) {
+	redis := startRedis(t)
+	c := testkit.StartCluster(t, testkit.ClusterConfig{Members: 2, Redis: redis.addr, ConsulTTL: 30 * time.Second,
+		Args: []string{"--breaker-failures", "2", "--breaker-open-for", "2s", "--request-timeout", "3s"}})
+	ctx := t.Context()
+	n1, err := api.NewClient(&api.Config{Address: c.Member("n1").URL(), Retry: api.NoRetry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n1.Close)
+	once := func() context.Context { return ctx }
+	for id, node := range map[string]string{"a": "n1", "b": "n2"} {
+		if _, err := n1.Sandboxes().Create(ctx, id, api.Requirements{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n1.Sandboxes().Migrate(ctx, id, node); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n1.Sandboxes().Exec(ctx, id, "n = 1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Redis goes away: after two failures the store's breaker opens.
+	redis.stop()
+	testkit.Eventually(t, 30*time.Second, func() error {
+		_, err := n1.Sandboxes().Exec(once(), "a", "n += 1")
+		return wantKind(err, api.ErrCircuitOpen)
+	})
+	_, err = n1.Sandboxes().Exec(once(), "a", "n += 1")
+	var perr *api.Error
+	if !errors.As(err, &perr) || perr.Kind != api.ErrCircuitOpen || perr.RetryAfter <= 0 || !strings.Contains(perr.Detail, "sandbox store") {
+		t.Fatalf("exec while the store's breaker is open = %v", err)
+	}
+	l, err := nodesOf(c.Member("n1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !breakerIs(l, "n1", "store", "open") {
+		t.Fatalf("n1's store breaker is not open: %+v", l.Nodes)
+	}
+	redis.start()
+	testkit.Eventually(t, 30*time.Second, func() error {
+		_, err := n1.Sandboxes().Exec(once(), "a", "n")
+		return err
+	})
+
+	// TODO(issue 12): the member half (n2 unreachable while Consul still
+	// says passing) needs a way to cut a member's remote without its
+	// readiness check failing; SIGSTOP makes Consul mark it critical
+	// within a check interval, so no call reaches it and its breaker
+	// never opens.
+	_ = breakerIs
+}
+
+func breakerIs(l api.NodeList, node, name, state string) bool {
+	for _, n := range l.Nodes {
+		if n.Name != node {
+			continue
+		}
+		for _, b := range n.Breakers {
+			if b.Name == name {
+				return b.State == state
+			}
+		}
+	}
+	return false
+}
