@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/node"
+	"github.com/otpbox/otpbox/sandbox/store/redis/redistest"
 )
 
 // exposition is a parsed scrape: each family and the label names of its
@@ -86,8 +87,13 @@ func values(f *dto.MetricFamily, name string) []string {
 // happened yet), with its documented labels; every expression of the
 // Grafana dashboard names metrics and labels the exposition has; and
 // promtool accepts the exposition.
+//
+// The node runs on Redis, as a production node does: the shared store's
+// circuit breaker exists from the start (an embedded journal has none).
 func TestFirstScrape(t *testing.T) {
-	n := start(t, testConfig(t), nil)
+	cfg := testConfig(t)
+	cfg.Redis = "redis://" + redistest.Start(t).Addr
+	n := start(t, cfg, nil)
 	exp, body := scrape(t, n)
 	t.Logf("first scrape: %d families", len(exp))
 
@@ -101,8 +107,8 @@ func TestFirstScrape(t *testing.T) {
 			"otpbox_memory_actions_total":               {"kind": {"gc", "passivate", "report", "shrink", "soft_limit"}},
 			"otpbox_scaling_operation_duration_seconds": {"kind": {"scale_in", "scale_out"}},
 			"otpbox_scaling_operations_total":           {"kind": {"scale_in", "scale_out"}},
-			"otpbox_cache_requests_total":               {"tier": {"l1"}},
-			"otpbox_cache_hits_total":                   {"tier": {"l1"}},
+			"otpbox_cache_requests_total":               {"tier": {"l1", "l3"}},
+			"otpbox_cache_hits_total":                   {"tier": {"l1", "l3"}},
 			"otpbox_sandboxes":                          {"state": {"active", "passivated"}},
 			"otpbox_cluster_members":                    {"health": {"critical", "passing", "warning"}},
 			"otpbox_supervisor_restarts_total":          {"tree": {"node", "sandbox"}},
