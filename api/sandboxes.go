@@ -31,6 +31,12 @@ type Requirements struct {
 	CPULimit int64 `json:"cpu_limit,omitempty"`
 	// Limits bound each execution and the session's state.
 	Limits Limits `json:"limits"`
+	// JournalLimit bounds the sandbox's journal, bytes: the code of its
+	// executions and 256 bytes for each (default 8 MiB).
+	JournalLimit int64 `json:"journal_limit,omitempty"`
+	// ReplayLimit bounds the steps replaying the journal takes: the sum
+	// of its executions' steps (default 2e7).
+	ReplayLimit uint64 `json:"replay_limit,omitempty"`
 }
 
 // Limits bound what a sandbox may consume; zero fields mean the node's
@@ -73,6 +79,17 @@ type Info struct {
 	Globals      int          `json:"globals"`
 	HeapBytes    int64        `json:"heap_bytes"`
 	Actors       int          `json:"actors"`
+	// Journal is the journal's use of its quotas (active sandboxes).
+	Journal *JournalInfo `json:"journal,omitempty"`
+}
+
+// JournalInfo is what a sandbox's journal holds against its quotas.
+type JournalInfo struct {
+	Entries     uint64 `json:"entries"`
+	Bytes       int64  `json:"bytes"`
+	Limit       int64  `json:"limit"`
+	ReplaySteps uint64 `json:"replay_steps"`
+	ReplayLimit uint64 `json:"replay_limit"`
 }
 
 // Result is the outcome of one execution. Value is the repr of the final

@@ -45,6 +45,7 @@ type grain struct {
 	sess       *engine.Session
 	otp        *otp.Runtime
 	cpu        cpuBucket // the sandbox's CPU share (cpu_limit)
+	journal    journalUse
 	lastActive time.Time
 }
 
@@ -170,6 +171,9 @@ func (g *grain) load() error {
 	for _, e := range entries {
 		g.otp.SetClock(e.At)
 		res, err := g.sess.Replay(context.Background(), e.Code)
+		if err == nil {
+			g.journal.add(e.Code, res.Steps)
+		}
 		if err == nil && e.ID != "" {
 			g.done.put(e.ID, fingerprint([]byte(e.Code)), execResult(res))
 		}
@@ -195,6 +199,7 @@ func (g *grain) fresh() {
 	g.sess = engine.NewSession(g.meta.Requirements.Limits, opts...)
 	g.cpu = newCPUBucket(g.meta.Requirements.CPULimit, g.sess.Limits().MaxDuration, g.host.now())
 	g.done = newAnswered()
+	g.journal = journalUse{}
 	g.lastActive = g.host.now()
 }
 
@@ -260,12 +265,17 @@ func (g *grain) exec(m *wire.Exec) *wire.ExecResult {
 	if wait := g.cpu.wait(at); wait > 0 {
 		return &wire.ExecResult{Failure: toFailure(&ThrottledError{RetryAfter: wait})}
 	}
+	budget, err := g.journal.admit(g.meta.Requirements, m.Code)
+	if err != nil {
+		return &wire.ExecResult{Failure: toFailure(err)}
+	}
 	g.otp.SetClock(at)
 	seen := g.otp.LastRecord()
 	start := time.Now()
 	run := g.host.execs.start(g.id, g.sess.Limits().MaxDuration)
-	res, err := g.sess.Execute(ctx, m.Code)
+	res, err := g.sess.ExecuteWithin(ctx, m.Code, budget)
 	g.host.execs.done(run)
+	err = g.journal.explain(g.meta.Requirements, budget, g.sess.Limits().MaxSteps, err)
 	if run.abandoned.Load() {
 		// Stuck past its limits, this activation was given up: another
 		// may have started from the journal. Keep nothing, and go.
@@ -305,6 +315,7 @@ func (g *grain) exec(m *wire.Exec) *wire.ExecResult {
 		return &wire.ExecResult{Failure: toFailure(&StoreError{Op: "append", Err: err})}
 	}
 	g.seq = seq
+	g.journal.add(m.Code, res.Steps)
 	if f := g.host.onRecord; f != nil {
 		for _, rec := range g.otp.RecordsSince(seen) {
 			f(g.id, rec)
@@ -335,6 +346,7 @@ func (g *grain) describe() *wire.Reply {
 		Globals:      st.Globals,
 		HeapBytes:    st.HeapBytes,
 		Actors:       g.otp.Actors(),
+		Journal:      g.journal.info(g.meta.Requirements),
 	}
 	raw, _ := json.Marshal(&info)
 	return &wire.Reply{Json: raw}

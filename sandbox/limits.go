@@ -19,7 +19,27 @@ type Requirements struct {
 	CPULimit int64 `json:"cpu_limit,omitempty"`
 	// Limits bound each execution and the session state.
 	Limits Limits `json:"limits"`
+	// JournalLimit bounds the sandbox's journal, in bytes: the code of
+	// its accepted executions, and JournalEntryOverhead for each.
+	JournalLimit int64 `json:"journal_limit,omitempty"`
+	// ReplayLimit bounds the steps replaying the journal takes: the sum
+	// of the steps of its executions. With JournalLimit it bounds the
+	// time a passivated or restarted sandbox takes to come back.
+	ReplayLimit uint64 `json:"replay_limit,omitempty"`
 }
+
+// JournalEntryOverhead is what each journaled execution counts against
+// JournalLimit besides its code: replaying an entry costs about as much
+// as replaying that many bytes of code.
+const JournalEntryOverhead = 256
+
+// Journal quotas of a sandbox created without them, on a node whose
+// operator set no defaults: together, about half a second of replay on
+// a 2-core machine.
+const (
+	DefaultJournalLimit = 8 << 20
+	DefaultReplayLimit  = 20_000_000
+)
 
 // Validate reports whether r is usable, wrapping [ErrInvalidRequirements].
 func (r Requirements) Validate() error {
@@ -40,7 +60,7 @@ func (r Requirements) Validate() error {
 	}
 	l := r.Limits
 	if l.MaxDuration < 0 || l.MaxCodeBytes < 0 || l.MaxOutputBytes < 0 || l.MaxGlobals < 0 ||
-		l.MaxHeapBytes < 0 || l.MaxActors < 0 || l.MaxMailbox < 0 {
+		l.MaxHeapBytes < 0 || l.MaxActors < 0 || l.MaxMailbox < 0 || r.JournalLimit < 0 {
 		return fmt.Errorf("%w: negative limit", ErrInvalidRequirements)
 	}
 	return nil

@@ -40,6 +40,9 @@ type Info struct {
 	Globals      int          `json:"globals"`
 	HeapBytes    int64        `json:"heap_bytes"`
 	Actors       int          `json:"actors"`
+	// Journal is what the sandbox's journal holds against its quotas
+	// (active sandboxes only).
+	Journal *JournalInfo `json:"journal,omitempty"`
 }
 
 // Filter selects sandboxes in List; zero fields match all.

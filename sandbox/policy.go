@@ -50,8 +50,10 @@ func merge(dst, src reflect.Value) {
 // cannot take a node down.
 func DefaultCeilings() Requirements {
 	return Requirements{
-		MemoryLimit: 64 << 20,
-		CPULimit:    1000, // a sandbox runs one execution at a time
+		MemoryLimit:  64 << 20,
+		CPULimit:     1000, // a sandbox runs one execution at a time
+		JournalLimit: 64 << 20,
+		ReplayLimit:  1_000_000_000,
 		Limits: Limits{
 			MaxSteps:       100_000_000,
 			MaxDuration:    30 * time.Second,
@@ -95,6 +97,12 @@ func (p Policy) Resolve(req Requirements) (Requirements, error) {
 	c := p.ceilings()
 	def := p.Defaults
 	def.Limits = def.Limits.WithDefaults()
+	if def.JournalLimit == 0 {
+		def.JournalLimit = DefaultJournalLimit
+	}
+	if def.ReplayLimit == 0 {
+		def.ReplayLimit = DefaultReplayLimit
+	}
 	r := req
 	l, dl, cl := &r.Limits, def.Limits, c.Limits
 	for _, f := range []struct {
@@ -106,6 +114,8 @@ func (p Policy) Resolve(req Requirements) (Requirements, error) {
 	}{
 		{"memory_limit", ptr(&r.MemoryLimit), def.MemoryLimit, c.MemoryLimit, showBytes, true},
 		{"cpu_limit", ptr(&r.CPULimit), def.CPULimit, c.CPULimit, showMillicores, true},
+		{"journal_limit", ptr(&r.JournalLimit), def.JournalLimit, c.JournalLimit, showBytes, false},
+		{"replay_limit", ptr(&r.ReplayLimit), int64(min(def.ReplayLimit, math.MaxInt64)), int64(min(c.ReplayLimit, math.MaxInt64)), showInt, false},
 		{"max_steps", ptr(&l.MaxSteps), int64(min(dl.MaxSteps, math.MaxInt64)), int64(min(cl.MaxSteps, math.MaxInt64)), showInt, false},
 		{"max_duration", ptr(&l.MaxDuration), int64(dl.MaxDuration), int64(cl.MaxDuration), showDuration, false},
 		{"max_code_bytes", ptr(&l.MaxCodeBytes), int64(dl.MaxCodeBytes), int64(cl.MaxCodeBytes), showBytes, false},
@@ -157,6 +167,12 @@ func (p Policy) ceilings() Requirements {
 	if c.CPULimit == 0 {
 		c.CPULimit = d.CPULimit
 	}
+	if c.JournalLimit == 0 {
+		c.JournalLimit = d.JournalLimit
+	}
+	if c.ReplayLimit == 0 {
+		c.ReplayLimit = d.ReplayLimit
+	}
 	l, dl := &c.Limits, d.Limits
 	if l.MaxSteps == 0 {
 		l.MaxSteps = dl.MaxSteps
@@ -205,11 +221,13 @@ func showBytes(n int64) string {
 // and the limits as Limits reads them.
 func (r *Requirements) UnmarshalJSON(b []byte) error {
 	var raw struct {
-		MemoryHint  json.RawMessage `json:"memory_hint"`
-		MemoryLimit json.RawMessage `json:"memory_limit"`
-		CPUHint     json.RawMessage `json:"cpu_hint"`
-		CPULimit    json.RawMessage `json:"cpu_limit"`
-		Limits      *Limits         `json:"limits"`
+		MemoryHint   json.RawMessage `json:"memory_hint"`
+		MemoryLimit  json.RawMessage `json:"memory_limit"`
+		CPUHint      json.RawMessage `json:"cpu_hint"`
+		CPULimit     json.RawMessage `json:"cpu_limit"`
+		Limits       *Limits         `json:"limits"`
+		JournalLimit json.RawMessage `json:"journal_limit"`
+		ReplayLimit  json.RawMessage `json:"replay_limit"`
 	}
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
@@ -227,6 +245,7 @@ func (r *Requirements) UnmarshalJSON(b []byte) error {
 		{"memory_limit", raw.MemoryLimit, &out.MemoryLimit, false},
 		{"cpu_hint", raw.CPUHint, &out.CPUHint, true},
 		{"cpu_limit", raw.CPULimit, &out.CPULimit, true},
+		{"journal_limit", raw.JournalLimit, &out.JournalLimit, false},
 	} {
 		if len(f.raw) == 0 || string(f.raw) == "null" {
 			continue
@@ -243,6 +262,11 @@ func (r *Requirements) UnmarshalJSON(b []byte) error {
 	}
 	if raw.Limits != nil {
 		out.Limits = *raw.Limits
+	}
+	if len(raw.ReplayLimit) > 0 && string(raw.ReplayLimit) != "null" {
+		if err := engine.ParseCount(raw.ReplayLimit, &out.ReplayLimit); err != nil {
+			return fmt.Errorf("requirements: replay_limit: %w", err)
+		}
 	}
 	*r = out
 	return nil

@@ -1,109 +1,110 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"strconv"
-	"sync"
-	"sync/atomic"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/otpbox/otpbox/api"
 )
 
-// TestKillUnderLoad kills a node (SIGKILL) while 16 users execute in
-// their own sandboxes, in each --journal-sync mode, and starts it again on
-// the same data directory: every execution that was answered is there,
-// and at most the one each user had in flight besides.
-func TestKillUnderLoad(t *testing.T) {
+// TestJournalQuotasEndToEnd repeats what made journals unbounded: large
+// executions until the journal is full, then heavy ones, on a real node
+// with the defaults; the node restarts and the sandbox comes back within
+// its replay quota. The data directory stays within the quota, and the
+// time of the first execution after the restart is logged (the quotas
+// keep it near half a second at most on a 2-core machine).
+func TestJournalQuotasEndToEnd(t *testing.T) {
 	bin := binary(t)
-	for _, mode := range []string{"always", "interval"} {
-		t.Run(mode, func(t *testing.T) {
-			dir := t.TempDir()
-			args := []string{"--admin", "off", "--journal-sync", mode}
-			p := startNode(t, bin, dir, args...)
-			c := newAPI(t, p.http)
-			ctx := context.Background()
-			const users = 16
-			for u := range users {
-				id := fmt.Sprintf("u%d", u)
-				if _, err := c.Create(ctx, id, api.Requirements{}); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := c.Exec(ctx, id, "n = 0"); err != nil {
-					t.Fatal(err)
-				}
-			}
-			var (
-				acked [users]atomic.Int64 // the latest n each user was answered
-				total atomic.Int64
-				wg    sync.WaitGroup
-				stop  = make(chan struct{})
-				many  = make(chan struct{})
-				once  sync.Once
-			)
-			for u := range users {
-				wg.Go(func() {
-					id := fmt.Sprintf("u%d", u)
-					for {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						res, err := c.Exec(ctx, id, "n += 1\nn")
-						if err != nil {
-							return // the node is gone
-						}
-						v, err := strconv.ParseInt(res.Value, 10, 64)
-						if err != nil {
-							t.Errorf("exec answered %q", res.Value)
-							return
-						}
-						acked[u].Store(v)
-						if total.Add(1) >= 50*users {
-							once.Do(func() { close(many) })
-						}
-					}
-				})
-			}
-			select {
-			case <-many:
-			case <-time.After(2 * time.Minute):
-				t.Fatalf("only %d executions answered in 2 minutes", total.Load())
-			}
-			if err := p.cmd.Process.Kill(); err != nil { // SIGKILL, under load
-				t.Fatal(err)
-			}
-			_ = p.wait()
-			close(stop)
-			wg.Wait()
-
-			p = startNode(t, bin, dir, args...)
-			c = newAPI(t, p.http)
-			for u := range users {
-				res, err := c.Exec(ctx, fmt.Sprintf("u%d", u), "n")
-				if err != nil {
-					t.Fatalf("u%d after the kill: %v", u, err)
-				}
-				n, _ := strconv.ParseInt(res.Value, 10, 64)
-				if a := acked[u].Load(); n < a || n > a+1 {
-					t.Errorf("u%d: n = %d after the kill, %d answered before it", u, n, a)
-				}
-			}
-			t.Logf("%s: %d executions answered before the kill, all found", mode, total.Load())
-		})
-	}
-}
-
-// newAPI is a client of the node at addr that does not retry: a refused
-// execution is not answered.
-func newAPI(t *testing.T, addr string) *api.Sandboxes {
-	t.Helper()
-	c, err := api.NewClient(&api.Config{Address: addr, Retry: api.NoRetry})
+	dir := t.TempDir()
+	p := startNode(t, bin, dir, "--admin", "off")
+	go func(lines <-chan string) {
+		for range lines {
+		}
+	}(p.lines)
+	c, err := api.NewClient(&api.Config{Address: "http://" + p.http, Retry: api.NoRetry})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c.Sandboxes()
+	defer c.Close()
+	ctx := t.Context()
+	if _, err := c.Sandboxes().Create(ctx, "big", api.Requirements{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Sandboxes().Create(ctx, "heavy", api.Requirements{Limits: api.Limits{MaxSteps: 100_000_000, MaxDuration: 30 * time.Second}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// 60 KB executions until the journal is full.
+	chunk := "s = '" + strings.Repeat("x", 60_000) + "'"
+	accepted := 0
+	for ; accepted < 2000; accepted++ {
+		_, err := c.Sandboxes().Exec(ctx, "big", chunk)
+		var e *api.Error
+		if errors.As(err, &e) && e.Kind == api.ErrLimitExceeded && e.Limit == "journal" {
+			break
+		}
+		if err != nil {
+			t.Fatalf("execution %d: %v", accepted, err)
+		}
+	}
+	if accepted == 0 || accepted == 2000 {
+		t.Fatalf("%d large executions accepted; want the journal full after some", accepted)
+	}
+	info, err := c.Sandboxes().Info(ctx, "big")
+	if err != nil || info.Journal == nil || info.Journal.Bytes > info.Journal.Limit {
+		t.Fatalf("info = %+v, %v: want the journal within its limit", info, err)
+	}
+
+	// Heavy executions: the replay quota stops the one that would pass it.
+	heavy := "t = 0\nfor i in range(10000000):\n    t += i"
+	_, err = c.Sandboxes().Exec(ctx, "heavy", heavy)
+	var e *api.Error
+	if !errors.As(err, &e) || e.StatusCode != 422 || e.Limit != "replay" {
+		t.Fatalf("heavy execution = %v; want 422 limit_exceeded (replay)", err)
+	}
+	if _, err := c.Sandboxes().Exec(ctx, "heavy", "t = 0\nfor i in range(500000):\n    t += i"); err != nil {
+		t.Fatalf("an execution within the quota: %v", err)
+	}
+
+	var size int64
+	_ = filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			size += fi.Size()
+		}
+		return nil
+	})
+	t.Logf("%d large executions accepted, %d journal bytes; data directory %d MiB", accepted, info.Journal.Bytes, size>>20)
+
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-p.exited; err != nil {
+		t.Fatalf("node exit: %v", err)
+	}
+	p = startNode(t, bin, dir, "--admin", "off")
+	go func(lines <-chan string) {
+		for range lines {
+		}
+	}(p.lines)
+	c2, err := api.NewClient(&api.Config{Address: "http://" + p.http, Retry: api.NoRetry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	for _, id := range []string{"big", "heavy"} {
+		start := time.Now()
+		if _, err := c2.Sandboxes().Tree(ctx, id); err != nil {
+			t.Fatalf("%s after the restart: %v", id, err)
+		}
+		t.Logf("%s: first call after the restart took %v", id, time.Since(start).Round(time.Millisecond))
+	}
+	res, err := c2.Sandboxes().Exec(ctx, "heavy", "t")
+	if err != nil || res.Value != "124999750000" {
+		t.Fatalf("heavy after the restart: t = %+v, %v", res, err)
+	}
 }

@@ -56,6 +56,8 @@ func (o *clientOpts) completeID(cmd *cobra.Command, args []string, _ string) ([]
 // requirementFlags are the flags of `sandbox create`, in human units.
 type requirementFlags struct {
 	memoryHint, memoryLimit, maxCode, maxOutput, maxHeap units.Size
+	journalLimit                                         units.Size
+	replayLimit                                          uint64
 	cpuHint, cpuLimit                                    units.Millicores
 	maxDuration                                          units.Duration
 	maxSteps                                             uint64
@@ -67,6 +69,7 @@ func (f *requirementFlags) requirements() api.Requirements {
 	return api.Requirements{
 		MemoryHint: int64(f.memoryHint), MemoryLimit: int64(f.memoryLimit),
 		CPUHint: int64(f.cpuHint), CPULimit: int64(f.cpuLimit),
+		JournalLimit: int64(f.journalLimit), ReplayLimit: f.replayLimit,
 		Limits: api.Limits{
 			MaxSteps: f.maxSteps, MaxDuration: time.Duration(f.maxDuration),
 			MaxCodeBytes: int(f.maxCode), MaxOutputBytes: int(f.maxOutput), MaxGlobals: f.maxGlobals,
@@ -83,7 +86,8 @@ func (o *clientOpts) createCmd() *cobra.Command {
 		Long: `Create creates sandbox ID with its requirements: resource hints and limits, and
 the limits of each execution. Zero, the default, means the node's default
 (1e6 steps, 5s, 64 KiB of code and of output, 1024 globals, 1 MiB of heap, 64
-actors, 1024 messages per mailbox). Sizes take units (64MiB, 1GiB, 512kB),
+actors, 1024 messages per mailbox; a journal of 8 MiB that replays in 2e7
+steps). Sizes take units (64MiB, 1GiB, 512kB),
 durations too (2s, 500ms), CPU is millicores (500 or 500m). --requirements
 takes the API's JSON instead of the flags (sizes in bytes, max_duration in
 nanoseconds). In a cluster, the node's placement strategy picks the member
@@ -96,7 +100,7 @@ that hosts it.`,
 			req := f.requirements()
 			if f.raw != "" {
 				if cmd.Flags().NFlag() > 0 && changedAny(cmd, "memory-hint", "memory-limit", "cpu-hint", "cpu-limit", "max-steps",
-					"max-duration", "max-code", "max-output", "max-globals", "max-heap", "max-actors", "max-mailbox") {
+					"max-duration", "max-code", "max-output", "max-globals", "max-heap", "max-actors", "max-mailbox", "journal-limit", "replay-limit") {
 					return usage(cmd, "--requirements replaces the requirement flags: give one or the other")
 				}
 				req = api.Requirements{}
@@ -132,6 +136,8 @@ that hosts it.`,
 	fs.Var(&f.maxHeap, "max-heap", "most memory reachable from the session's globals (size)")
 	fs.IntVar(&f.maxActors, "max-actors", 0, "most live actors")
 	fs.IntVar(&f.maxMailbox, "max-mailbox", 0, "longest mailbox of an actor")
+	fs.Var(&f.journalLimit, "journal-limit", "largest journal of the sandbox (size: 8MiB), a bound on its replay")
+	fs.Uint64Var(&f.replayLimit, "replay-limit", 0, "most steps replaying the sandbox's journal may take")
 	fs.StringVar(&f.raw, "requirements", "", "the requirements as the API's JSON, instead of the flags above")
 	return cmd
 }

@@ -30,6 +30,10 @@ const (
 	LimitHeap       = "heap"        // Max, Got: approximate bytes held by globals
 	LimitActors     = "actors"      // Max, Got: live actors
 	LimitMailbox    = "mailbox"     // Max, Got: queued messages
+	// The journal's quotas, enforced by the sandbox that keeps it (see
+	// package sandbox): its size, and the steps replaying it takes.
+	LimitJournal = "journal" // Max, Got: bytes the journal would hold
+	LimitReplay  = "replay"  // Max, Got: steps replaying the journal would take
 )
 
 // LimitError reports that an execution exceeded one of its [Limits]. The
@@ -45,6 +49,9 @@ type LimitError struct {
 func (e *LimitError) Error() string {
 	if e.Limit == LimitDuration {
 		return fmt.Sprintf("sandbox: %s limit exceeded (%v > %v)", e.Limit, time.Duration(e.Got), time.Duration(e.Max))
+	}
+	if e.Limit == LimitJournal || e.Limit == LimitReplay {
+		return fmt.Sprintf("sandbox: %s limit exceeded (%d > %d): the sandbox's journal is full; restart it to empty its journal, or create it with a higher %s_limit", e.Limit, e.Got, e.Max, e.Limit)
 	}
 	return fmt.Sprintf("sandbox: %s limit exceeded (%d > %d)", e.Limit, e.Got, e.Max)
 }

@@ -95,6 +95,17 @@ func (s *Session) Execute(ctx context.Context, code string) (*Result, error) {
 	return s.execute(ctx, code, &s.limits)
 }
 
+// ExecuteWithin is Execute with at most maxSteps steps (or the session's
+// MaxSteps, if lower): the caller's own budget, such as what is left of a
+// quota. An execution stopped by the lower budget fails with a steps
+// [LimitError] whose Max is maxSteps. An execution accepted within a
+// lower budget replays the same under the session's own.
+func (s *Session) ExecuteWithin(ctx context.Context, code string, maxSteps uint64) (*Result, error) {
+	limits := s.limits
+	limits.MaxSteps = min(limits.MaxSteps, maxSteps)
+	return s.execute(ctx, code, &limits)
+}
+
 // replayDuration is the wall-clock limit of a replayed execution.
 const replayDuration = time.Hour
 

@@ -145,3 +145,17 @@ func parseDuration(raw json.RawMessage, into *int64) error {
 	*into = int64(d)
 	return nil
 }
+
+// ParseCount reads a non-negative whole number from JSON, also written
+// with an exponent (1e6).
+func ParseCount(raw json.RawMessage, into *uint64) error {
+	n, err := parseCount(raw)
+	if err != nil {
+		return err
+	}
+	if n < 0 {
+		return fmt.Errorf("want a non-negative number, got %s", raw)
+	}
+	*into = uint64(n)
+	return nil
+}

@@ -709,9 +709,11 @@ is_alive(pid) -> bool
 			{"max_heap_bytes", "the memory the sandbox holds: its globals, worker states, mailboxes, traces and supervisors (the sandbox's memory_limit)."},
 			{"max_actors", "live processes, workers and supervisors."},
 			{"max_mailbox", "messages waiting in one process's mailbox."},
+			{"journal_limit", "the size of the sandbox's journal: the code of its executions, and 256 bytes for each."},
+			{"replay_limit", "the steps replaying the sandbox's journal takes: the sum of its executions' steps."},
 		},
 		Notes: []string{
-			"The limits are set when the sandbox is created, within the node's ceilings. A sandbox's cpu_limit (its share of a core) is not an error: the node slows the sandbox down instead.",
+			"The limits are set when the sandbox is created, within the node's ceilings. Every execution is journaled, and a passivated or restarted sandbox comes back by replaying its journal: journal_limit and replay_limit keep that quick; a sandbox whose journal is full takes no more executions until it is restarted (which empties it). A sandbox's cpu_limit (its share of a core) is not an error: the node slows the sandbox down instead.",
 		},
 	},
 }

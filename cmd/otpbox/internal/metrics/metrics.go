@@ -17,7 +17,7 @@ const Namespace = "otpbox"
 // Label values outside these sets are reported as "other".
 var (
 	methods = set("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-	limits  = set("steps", "duration", "code_size", "output_size", "globals", "heap", "actors", "mailbox")
+	limits  = set("steps", "duration", "code_size", "output_size", "globals", "heap", "actors", "mailbox", "journal", "replay")
 	trees   = set("node", "sandbox")
 	ops     = []string{"create", "terminate", "restart", "migrate"}
 )

@@ -1,0 +1,82 @@
+package sandbox
+
+import (
+	"errors"
+	"math"
+
+	"github.com/otpbox/otpbox/sandbox/engine"
+)
+
+// JournalInfo is a sandbox's journal against its quotas: the bytes it
+// holds (code, and JournalEntryOverhead per entry) and the steps
+// replaying it takes.
+type JournalInfo struct {
+	Entries     uint64 `json:"entries"`
+	Bytes       int64  `json:"bytes"`
+	Limit       int64  `json:"limit"`
+	ReplaySteps uint64 `json:"replay_steps"`
+	ReplayLimit uint64 `json:"replay_limit"`
+}
+
+// journalUse is what an activation's journal holds. A sandbox's state is
+// a function of its journal, and rebuilding it replays every entry: the
+// quotas bound the journal so that this stays quick. The sums are kept
+// as the journal is loaded (replay reports each entry's steps, which are
+// those of its first run) and appended to.
+type journalUse struct {
+	entries uint64
+	bytes   int64
+	steps   uint64
+}
+
+func (j *journalUse) add(code string, steps uint64) {
+	j.entries++
+	j.bytes += int64(len(code)) + JournalEntryOverhead
+	j.steps += steps
+}
+
+// quotas are req's journal quotas; a sandbox created before they existed
+// has the defaults.
+func quotas(req Requirements) (bytes int64, steps uint64) {
+	bytes, steps = req.JournalLimit, req.ReplayLimit
+	if bytes == 0 {
+		bytes = DefaultJournalLimit
+	}
+	if steps == 0 {
+		steps = DefaultReplayLimit
+	}
+	return bytes, steps
+}
+
+// admit checks that code fits in the journal and returns the steps the
+// execution may take before the journal's replay would exceed its quota.
+func (j *journalUse) admit(req Requirements, code string) (budget uint64, err error) {
+	maxBytes, maxSteps := quotas(req)
+	if need := j.bytes + int64(len(code)) + JournalEntryOverhead; need > maxBytes {
+		return 0, &LimitError{Limit: engine.LimitJournal, Max: uint64(maxBytes), Got: uint64(need)}
+	}
+	if j.steps >= maxSteps {
+		return 0, &LimitError{Limit: engine.LimitReplay, Max: maxSteps, Got: j.steps + 1}
+	}
+	return maxSteps - j.steps, nil
+}
+
+// explain turns the steps limit an execution met because of the replay
+// quota (budget, below the session's own maxSteps) into the replay limit.
+func (j *journalUse) explain(req Requirements, budget, maxSteps uint64, err error) error {
+	var le *LimitError
+	if budget >= maxSteps || !errors.As(err, &le) || le.Limit != engine.LimitSteps || le.Max != budget {
+		return err
+	}
+	_, quota := quotas(req)
+	got := j.steps + le.Got
+	if got < j.steps { // overflow
+		got = math.MaxUint64
+	}
+	return &LimitError{Limit: engine.LimitReplay, Max: quota, Got: got}
+}
+
+func (j *journalUse) info(req Requirements) *JournalInfo {
+	maxBytes, maxSteps := quotas(req)
+	return &JournalInfo{Entries: j.entries, Bytes: j.bytes, Limit: maxBytes, ReplaySteps: j.steps, ReplayLimit: maxSteps}
+}
