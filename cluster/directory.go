@@ -29,6 +29,7 @@ type Directory struct {
 
 	remote map[key]*actor.PID // activations on other members, as last resolved
 	p      *placing           // nil on a single member
+	stop   sync.Once
 }
 
 type key struct{ kind, identity string }
@@ -59,14 +60,16 @@ func (d *Directory) Setup(c *pcluster.Cluster, _ []string, _ bool) {
 }
 
 // Shutdown stops following activations and, in a cluster, answering the
-// other members.
+// other members. Calling it again does nothing.
 func (d *Directory) Shutdown() {
-	if d.p != nil {
-		d.p.stop(d)
-	}
-	if d.sub != nil {
-		d.system.EventStream.Unsubscribe(d.sub)
-	}
+	d.stop.Do(func() {
+		if d.p != nil {
+			d.p.stop(d)
+		}
+		if d.sub != nil {
+			d.system.EventStream.Unsubscribe(d.sub)
+		}
+	})
 }
 
 // Get returns the activation of ci, placing and spawning it when there is

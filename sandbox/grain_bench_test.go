@@ -33,6 +33,7 @@ func benchNode(b *testing.B) *sandbox.Local {
 	}
 	b.Cleanup(func() {
 		local.Shutdown()
+		system.Shutdown()
 		_ = store.Close()
 	})
 	return local

@@ -10,6 +10,7 @@ import (
 	pcluster "github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
 	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/otpbox/otpbox/breaker"
 	"github.com/otpbox/otpbox/cluster"
@@ -110,12 +111,19 @@ func StartMember(system *actor.ActorSystem, cfg Config, mc MemberConfig) (*Local
 // Directory returns the member's activation directory.
 func (l *Local) Directory() *cluster.Directory { return l.dir }
 
-// Shutdown stops the member: its activations, remoting and membership, and
-// the actor system (protoactor's cluster shuts it down). Sandboxes
-// passivate first, so their state is in the store. It does not close the
-// store. Calling it again does nothing.
+// Shutdown stops the member: its activations, membership, gossip and
+// remoting. Sandboxes passivate first, so their state is in the store. It
+// stops nothing it did not start: not the actor system it was given (the
+// caller shuts that down, before or after) and not the store. Calling it
+// again does nothing.
 func (l *Local) Shutdown() {
 	l.once.Do(func() {
+		if l.Cluster.ActorSystem.IsStopped() {
+			// Its owner stopped the system first: the activations are
+			// gone with it (and every execution was journaled).
+			stopCluster(l.Cluster)
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), l.host.reqTimeout)
 		defer cancel()
 		if l.members != nil && len(l.dir.Active(Kind)) > 0 {
@@ -134,7 +142,24 @@ func (l *Local) Shutdown() {
 				l.host.log.Warn("leave the cluster", "error", err)
 			}
 			l.dir.Shutdown()
+		} else {
+			_ = l.Cluster.Config.ClusterProvider.Shutdown(true)
 		}
-		l.Cluster.Shutdown(false)
+		stopCluster(l.Cluster)
 	})
+}
+
+// stopCluster is protoactor's Cluster.Shutdown without its first step,
+// which shuts the whole actor system down (and panics if its owner
+// already did): the member says it left, then stops its identity lookup,
+// gossip and remoting, each of which ends its own goroutines.
+func stopCluster(c *pcluster.Cluster) {
+	if c.ActorSystem.IsStopped() {
+		c.Remote.Shutdown(false)
+		return
+	}
+	c.Gossip.SetState(pcluster.GracefullyLeftKey, &emptypb.Empty{})
+	c.IdentityLookup.Shutdown()
+	c.Gossip.Shutdown()
+	c.Remote.Shutdown(false)
 }

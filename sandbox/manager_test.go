@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -250,4 +251,42 @@ func TestRetriedExecutionRunsOnce(t *testing.T) {
 	entries, err := n.store.Load(n.ctx, "r")
 	require.NoError(t, err)
 	assert.Len(t, entries, 4, "n = 0, two increments, and the read")
+}
+
+// TestShutdownLeavesTheSystem: a member stops what it started and nothing
+// else. The actor system it was given goes on serving, and its owner
+// shuts it down after (the order of two defers) without a panic.
+func TestShutdownLeavesTheSystem(t *testing.T) {
+	kit := testkit.New(t)
+	store := openStore(t, t.TempDir())
+	defer store.Close()
+	local, err := sandbox.StartLocal(kit.System(), sandbox.Config{Store: store})
+	require.NoError(t, err)
+	_, err = local.Create(t.Context(), "s", sandbox.Requirements{})
+	require.NoError(t, err)
+	local.Shutdown()
+	local.Shutdown()
+	require.False(t, kit.System().IsStopped(), "Shutdown stopped the caller's actor system")
+
+	pid := kit.System().Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		if s, ok := c.Message().(string); ok {
+			c.Respond(s + "!")
+		}
+	}))
+	got, err := kit.System().Root.RequestFuture(pid, "still here", 5*time.Second).Result()
+	require.NoError(t, err)
+	assert.Equal(t, "still here!", got)
+	kit.System().Shutdown()
+}
+
+// TestShutdownAfterTheSystem: the owner stopped the system first (the
+// other order of the two defers); the member's Shutdown still returns.
+func TestShutdownAfterTheSystem(t *testing.T) {
+	kit := testkit.New(t)
+	store := openStore(t, t.TempDir())
+	defer store.Close()
+	local, err := sandbox.StartLocal(kit.System(), sandbox.Config{Store: store})
+	require.NoError(t, err)
+	kit.System().Shutdown()
+	local.Shutdown()
 }
