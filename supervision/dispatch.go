@@ -3,6 +3,7 @@ package supervision
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -29,32 +30,47 @@ func (d *inlineFirst) Schedule(fn func()) {
 
 func (d *inlineFirst) Throughput() int { return throughput }
 
-// pinned runs a supervisor's mailbox on one long-lived goroutine, so its
-// deep call paths (starting and stopping children) do not grow a fresh
-// stack for every message burst. The supervisor owns the goroutine: stop
-// ends it once the supervisor has stopped; a run scheduled after that (a
-// message to the dead supervisor) gets a goroutine of its own.
+// pinned runs a supervisor's mailbox on one goroutine that outlives a
+// burst of messages, so its deep call paths (starting and stopping
+// children) do not grow a fresh stack for every run. The goroutine ends
+// when the supervisor stops, or after idle without work: a supervisor whose
+// actor system was shut down without stopping it (protoactor stops no
+// actor on Shutdown) leaves nothing running. The next run starts it again.
 type pinned struct {
-	work chan func() // capacity 1: a mailbox schedules one run at a time
-	quit chan struct{}
-	once sync.Once
+	work    chan func() // capacity 1: a mailbox schedules one run at a time
+	quit    chan struct{}
+	once    sync.Once
+	running atomic.Bool
 }
+
+// idle is how long the goroutine waits for work before it ends.
+const idle = 50 * time.Millisecond
 
 var _ actor.Dispatcher = (*pinned)(nil)
 
 func newPinned() *pinned {
-	d := &pinned{work: make(chan func(), 1), quit: make(chan struct{})}
-	go d.loop()
-	return d
+	return &pinned{work: make(chan func(), 1), quit: make(chan struct{})}
 }
 
 func (d *pinned) loop() {
+	t := time.NewTimer(idle)
+	defer t.Stop()
 	for {
 		select {
 		case fn := <-d.work:
 			fn()
+			t.Reset(idle)
 		case <-d.quit:
+			d.running.Store(false)
 			return
+		case <-t.C:
+			d.running.Store(false)
+			// A run scheduled while this goroutine was deciding to end
+			// is taken by it, unless Schedule started another.
+			if len(d.work) == 0 || !d.running.CompareAndSwap(false, true) {
+				return
+			}
+			t.Reset(idle)
 		}
 	}
 }
@@ -63,7 +79,12 @@ func (d *pinned) Schedule(fn func()) {
 	select {
 	case <-d.quit:
 		go fn()
-	case d.work <- fn:
+		return
+	default:
+	}
+	d.work <- fn // never blocks: one run at a time, and the last was taken
+	if d.running.CompareAndSwap(false, true) {
+		go d.loop()
 	}
 }
 
