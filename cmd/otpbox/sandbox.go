@@ -215,7 +215,9 @@ func (o *clientOpts) lsCmd() *cobra.Command {
 		Short:   "List sandboxes",
 		Long: `Ls lists every sandbox the node knows (in a cluster, every sandbox of the
 cluster), active or passivated, with the node that hosts it. --node keeps
-those of the node asked.`,
+those of the node asked. The list is read from the store: a sandbox's
+session figures (executions, last active, memory, journal) are shown by
+otpbox sandbox info ID.`,
 		Example: `  otpbox sandbox ls
   otpbox sandbox ls --format '{{.ID}} {{.State}}'
   otpbox sandbox ls --json`,
@@ -233,9 +235,11 @@ those of the node asked.`,
 			}
 			return printItems(o, cmd, api.SandboxList{Sandboxes: infos}, infos, func(w io.Writer) error {
 				t := table(w)
-				fmt.Fprintln(t, "ID\tNODE\tSTATE\tEXECUTIONS\tCREATED\tLAST ACTIVE")
+				// The list comes from the store: the session figures
+				// (executions, last active) are in `sandbox info`.
+				fmt.Fprintln(t, "ID\tNODE\tSTATE\tCREATED")
 				for _, in := range infos {
-					fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%s\t%s\n", in.ID, in.Node, in.State, in.Executions, stamp(in.CreatedAt), stamp(in.LastActive))
+					fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", in.ID, in.Node, in.State, stamp(in.CreatedAt))
 				}
 				return t.Flush()
 			})
