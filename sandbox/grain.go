@@ -255,11 +255,12 @@ func (g *grain) exec(m *wire.Exec) *wire.ExecResult {
 		}
 		return r // a retry of an execution already journaled
 	}
-	ctx := context.Background()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	if m.DeadlineUnixNs > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, m.DeadlineUnixNs))
-		defer cancel()
+		var stop context.CancelFunc
+		ctx, stop = context.WithDeadline(ctx, time.Unix(0, m.DeadlineUnixNs))
+		defer stop()
 	}
 	at := g.host.now()
 	if wait := g.cpu.wait(at); wait > 0 {
@@ -272,7 +273,7 @@ func (g *grain) exec(m *wire.Exec) *wire.ExecResult {
 	g.otp.SetClock(at)
 	seen := g.otp.LastRecord()
 	start := time.Now()
-	run := g.host.execs.start(g.id, g.sess.Limits().MaxDuration)
+	run := g.host.execs.start(g.id, m.RequestId, g.sess.Limits().MaxDuration, cancel)
 	res, err := g.sess.ExecuteWithin(ctx, m.Code, budget)
 	g.host.execs.done(run)
 	err = g.journal.explain(g.meta.Requirements, budget, g.sess.Limits().MaxSteps, err)

@@ -364,6 +364,9 @@ func (m *Manager) Execute(ctx context.Context, id, code string) (*Result, error)
 	if !ok {
 		deadline = time.Now().Add(m.host.reqTimeout)
 	}
+	// A caller that goes away cancels the execution, when this member
+	// runs it (another member's runs to its limits).
+	defer context.AfterFunc(ctx, func() { m.host.execs.cancel(id, rid) })()
 	for {
 		res, err := m.request(ctx, id, msg)
 		if err != nil {

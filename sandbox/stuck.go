@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"context"
+
 	pcluster "github.com/asynkron/protoactor-go/cluster"
 
 	"sync"
@@ -18,7 +20,9 @@ const stuckGrace = time.Second
 // running is an execution in progress, for the watchdog.
 type running struct {
 	id        string
-	deadline  time.Time // start + the sandbox's MaxDuration
+	req       string             // the request id of the call it answers
+	cancel    context.CancelFunc // ends the execution: its caller went away
+	deadline  time.Time          // start + the sandbox's MaxDuration
 	abandoned atomic.Bool
 }
 
@@ -28,8 +32,8 @@ type executions struct {
 	m  map[*running]struct{}
 }
 
-func (e *executions) start(id string, limit time.Duration) *running {
-	r := &running{id: id, deadline: time.Now().Add(limit)}
+func (e *executions) start(id, req string, limit time.Duration, cancel context.CancelFunc) *running {
+	r := &running{id: id, req: req, cancel: cancel, deadline: time.Now().Add(limit)}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.m == nil {
@@ -43,6 +47,20 @@ func (e *executions) done(r *running) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.m, r)
+}
+
+// cancel ends sandbox id's execution for request req, if it is running
+// on this host: its caller went away (a client that hung up, Ctrl-C in
+// the REPL), so nobody waits for its answer. The execution fails with the
+// cancellation and, like any failed execution, leaves nothing behind.
+func (e *executions) cancel(id, req string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for r := range e.m {
+		if r.id == id && r.req == req && r.cancel != nil {
+			r.cancel()
+		}
+	}
 }
 
 // stuck returns the executions past their deadline and its grace.

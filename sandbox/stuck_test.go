@@ -53,3 +53,38 @@ func TestStuckExecutionIsAbandoned(t *testing.T) {
 	})
 	assert.Equal(t, "2", n.exec("s", "x + 1").Value, "the stuck execution was dropped")
 }
+
+// TestCallerCancelEndsExecution: a caller that goes away (a client that
+// hung up, Ctrl-C in the REPL) ends its execution instead of leaving it
+// to run to its limit; the execution leaves nothing behind and the
+// sandbox takes the next call at once.
+func TestCallerCancelEndsExecution(t *testing.T) {
+	started := make(chan struct{}, 1)
+	signal := starlark.NewBuiltin("started", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		started <- struct{}{}
+		return starlark.None, nil
+	})
+	n := startNode(t, t.TempDir(), sandbox.Config{Builtins: starlark.StringDict{"started": signal}})
+	_, err := n.local.Create(n.ctx, "s", sandbox.Requirements{Limits: sandbox.Limits{MaxDuration: 30 * time.Second, MaxSteps: 1e8}})
+	require.NoError(t, err)
+	n.exec("s", "x = 1")
+
+	ctx, cancel := context.WithCancel(n.ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := n.local.Execute(ctx, "s", "x = 2\nstarted()\nwhile True:\n    pass")
+		done <- err
+	}()
+	<-started
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+
+	// Were the loop still running, this call would wait behind it until
+	// its 1e8 steps ran out (seconds, more with -race): its deadline is
+	// shorter than that, and far longer than a call to an idle sandbox.
+	next, stop := context.WithTimeout(n.ctx, 2*time.Second)
+	defer stop()
+	res, err := n.local.Execute(next, "s", "x")
+	require.NoError(t, err)
+	assert.Equal(t, "1", res.Value, "the cancelled execution left nothing")
+}
