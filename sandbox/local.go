@@ -61,6 +61,9 @@ type MemberConfig struct {
 	// port). The address other members reach is the bound one.
 	Host string
 	Port int
+	// Advertise is the address (host:port) other members reach this one
+	// at, when it is not the bound one (a NAT, a proxy).
+	Advertise string
 	// Breaker, when set, returns the circuit breaker in front of a member
 	// (see cluster.DirectoryConfig.Breaker).
 	Breaker func(member string) *breaker.Breaker
@@ -99,7 +102,11 @@ func StartMember(system *actor.ActorSystem, cfg Config, mc MemberConfig) (*Local
 	if mc.Host == "" {
 		mc.Host = "127.0.0.1"
 	}
-	config := pcluster.Configure(mc.Name, mc.Provider, dir, remote.Configure(mc.Host, mc.Port),
+	var ropts []remote.ConfigOption
+	if mc.Advertise != "" {
+		ropts = append(ropts, remote.WithAdvertisedHost(mc.Advertise))
+	}
+	config := pcluster.Configure(mc.Name, mc.Provider, dir, remote.Configure(mc.Host, mc.Port, ropts...),
 		pcluster.WithKinds(host.Kind()), pcluster.WithRequestLog(false))
 	c := pcluster.New(system, config)
 	m = NewManager(host, c, dir)

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -184,12 +186,154 @@ func TestBreakersFailFastAndRecover(t *testing.T) {
 		return err
 	})
 
-	// TODO(issue 12): the member half (n2 unreachable while Consul still
-	// says passing) needs a way to cut a member's remote without its
-	// readiness check failing; SIGSTOP makes Consul mark it critical
-	// within a check interval, so no call reaches it and its breaker
-	// never opens.
-	_ = breakerIs
+}
+
+// TestMemberBreakerFailsFastAndRecovers is the member half: n2 is
+// reachable by Consul (its checks pass) but not by n1 (a partition of
+// the members' network, made by a proxy in front of n2's remote, which
+// n2 advertises with --cluster-advertise). Calls for n2's sandbox fail
+// fast with 503 circuit_open once n1's breaker for n2 opened, the breaker
+// shows in /v1/cluster/nodes, and the calls are served again once the
+// partition heals.
+func TestMemberBreakerFailsFastAndRecovers(t *testing.T) {
+	c := testkit.StartCluster(t, testkit.ClusterConfig{Members: 1, ConsulTTL: 30 * time.Second,
+		Args: []string{"--breaker-failures", "2", "--breaker-open-for", "2s", "--request-timeout", "3s"}})
+	remote := freePort(t)
+	proxy := startPartitionProxy(t, remote)
+	c.Add("n2", "--cluster-addr", remote, "--cluster-advertise", proxy.addr)
+	c.WaitSettled()
+	ctx := t.Context()
+	n1 := c.Client("n1")
+	if _, err := n1.Sandboxes().Create(ctx, "b", api.Requirements{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n1.Sandboxes().Migrate(ctx, "b", "n2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n1.Sandboxes().Exec(ctx, "b", "n = 1"); err != nil {
+		t.Fatal(err)
+	}
+
+	proxy.cut()
+	testkit.Eventually(t, 30*time.Second, func() error {
+		_, err := n1.Sandboxes().Exec(ctx, "b", "n += 1")
+		return wantKind(err, api.ErrCircuitOpen)
+	})
+	l, err := nodesOf(c.Member("n1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !breakerIs(l, "n2", "member/n2", "open") { // shown on the row of the member it guards
+		t.Fatalf("n1's breaker for n2 is not open: %+v", l.Nodes)
+	}
+	for _, n := range l.Nodes {
+		if n.Name == "n2" && n.Health != "passing" {
+			t.Fatalf("n2 is %s in Consul: the partition must be between the members only", n.Health)
+		}
+	}
+
+	proxy.heal()
+	testkit.Eventually(t, 30*time.Second, func() error {
+		_, err := n1.Sandboxes().Exec(ctx, "b", "n")
+		return err
+	})
+	res, err := n1.Sandboxes().Exec(ctx, "b", "n")
+	if err != nil || res.Value != "1" {
+		t.Fatalf("after the partition: n = %+v, %v; want 1 (nothing applied while it was open)", res, err)
+	}
+}
+
+// freePort returns a loopback address with a port free a moment ago.
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// partitionProxy forwards TCP connections to a member's remote until cut:
+// then it closes every connection and refuses new ones, until healed.
+type partitionProxy struct {
+	addr   string
+	target string
+	mu     sync.Mutex
+	l      net.Listener
+	conns  map[net.Conn]struct{}
+	wg     sync.WaitGroup
+}
+
+func startPartitionProxy(t *testing.T, target string) *partitionProxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &partitionProxy{addr: l.Addr().String(), target: target, conns: map[net.Conn]struct{}{}}
+	p.serve(l)
+	t.Cleanup(func() {
+		p.cut()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *partitionProxy) serve(l net.Listener) {
+	p.mu.Lock()
+	p.l = l
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return // cut
+			}
+			out, err := net.Dial("tcp", p.target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns[in], p.conns[out] = struct{}{}, struct{}{}
+			p.mu.Unlock()
+			for _, pair := range [][2]net.Conn{{in, out}, {out, in}} {
+				p.wg.Add(1)
+				go func() {
+					defer p.wg.Done()
+					_, _ = io.Copy(pair[0], pair[1])
+					pair[0].Close()
+					pair[1].Close()
+				}()
+			}
+		}
+	}()
+}
+
+// cut closes the listener and every connection.
+func (p *partitionProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.l != nil {
+		p.l.Close()
+		p.l = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+// heal listens again on the same address.
+func (p *partitionProxy) heal() {
+	l, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		panic(err) // the port was ours a moment ago
+	}
+	p.serve(l)
 }
 
 func breakerIs(l api.NodeList, node, name, state string) bool {

@@ -44,6 +44,10 @@ type Config struct {
 	// ClusterAddr is where the member's protoactor remote listens, for
 	// the other members (default 127.0.0.1:0, a free port).
 	ClusterAddr string `json:"cluster_addr"`
+	// ClusterAdvertise is the address the other members reach this
+	// member's remote at, when it is not ClusterAddr (a NAT, a proxy, a
+	// container's published port); it is what Consul lists.
+	ClusterAdvertise string `json:"cluster_advertise"`
 	// ConsulToken is the ACL token for the Consul agent ("" without ACLs).
 	ConsulToken string `json:"consul_token"`
 	// Zone says where this node runs (a rack, zone or region), published
@@ -270,6 +274,7 @@ var settings = []setting{
 	{"consul", "OTPBOX_CONSUL", "consul", "Consul agent `address` (host:port): join the cluster through it (needs redis)", func(c *Config) value { return (*str)(&c.Consul) }},
 	{"cluster", "OTPBOX_CLUSTER", "cluster", "cluster `name`", func(c *Config) value { return (*str)(&c.Cluster) }},
 	{"cluster-addr", "OTPBOX_CLUSTER_ADDR", "cluster_addr", "`address` of the member's protoactor remote (port 0: a free one)", func(c *Config) value { return (*str)(&c.ClusterAddr) }},
+	{"cluster-advertise", "OTPBOX_CLUSTER_ADVERTISE", "cluster_advertise", "`address` (host:port) the other members reach this member's remote at, when not --cluster-addr (NAT, proxy)", func(c *Config) value { return (*str)(&c.ClusterAdvertise) }},
 	{"consul-token", "OTPBOX_CONSUL_TOKEN", "consul_token", "ACL `token` for the Consul agent (service:write on the cluster's service)", func(c *Config) value { return (*str)(&c.ConsulToken) }},
 	{"zone", "OTPBOX_ZONE", "zone", "where this node runs (`zone`: a rack, zone or region), for placement locality", func(c *Config) value { return (*str)(&c.Zone) }},
 	{"consul-ttl", "OTPBOX_CONSUL_TTL", "consul_ttl", "heartbeat TTL in Consul (`duration`): a member missing it is down", func(c *Config) value { return &c.ConsulTTL }},
@@ -381,6 +386,11 @@ func (c Config) Validate() error {
 		}
 		if _, _, err := net.SplitHostPort(c.ClusterAddr); err != nil {
 			return &ConfigError{Field: "cluster_addr", Value: c.ClusterAddr, Err: fmt.Errorf("%w: %w", ErrInvalid, err)}
+		}
+		if c.ClusterAdvertise != "" {
+			if host, port, err := net.SplitHostPort(c.ClusterAdvertise); err != nil || host == "" || port == "" || port == "0" {
+				return &ConfigError{Field: "cluster_advertise", Value: c.ClusterAdvertise, Err: fmt.Errorf("%w: want host:port with a port", ErrInvalid)}
+			}
 		}
 		if c.ConsulTTL.Duration < 100*time.Millisecond {
 			return &ConfigError{Field: "consul_ttl", Value: c.ConsulTTL.String(), Err: fmt.Errorf("%w: at least 100ms", ErrInvalid)}

@@ -30,6 +30,7 @@ import (
 // memberConfig is what a node needs to join a cluster.
 type memberConfig struct {
 	consul, cluster, api, addr string
+	advertise                  string
 	token                      string
 	ttl                        time.Duration
 	zone                       string
@@ -42,7 +43,7 @@ func memberConfigOf(cfg Config) memberConfig {
 	if host, port, err := net.SplitHostPort(api); err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
 		api = net.JoinHostPort("127.0.0.1", port)
 	}
-	return memberConfig{consul: cfg.Consul, cluster: cfg.Cluster, api: "http://" + api, addr: cfg.ClusterAddr,
+	return memberConfig{consul: cfg.Consul, cluster: cfg.Cluster, api: "http://" + api, addr: cfg.ClusterAddr, advertise: cfg.ClusterAdvertise,
 		ttl: cfg.ConsulTTL.Duration, zone: cfg.Zone, token: cfg.ConsulToken, slots: int(cfg.MaxConnectionsPerNode), memCap: memoryCapacity(uint64(cfg.MemoryLimit))}
 }
 
@@ -93,6 +94,7 @@ func (h *SandboxHost) startMember(system *actor.ActorSystem, scfg sandbox.Config
 		Placer:       h.placer,
 		Host:         host,
 		Port:         p,
+		Advertise:    h.member.advertise,
 		Breaker:      h.memberBreaker(),
 	})
 }
