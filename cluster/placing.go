@@ -716,6 +716,22 @@ func (d *Directory) Down(address string) <-chan struct{} {
 	return ch
 }
 
+// Find returns the activation of (kind, identity) that is live here, or
+// the one last resolved on another member, without placing or
+// activating anything (a watcher's poll must not wake a sandbox).
+func (d *Directory) Find(kind, identity string) (*actor.PID, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k := key{kind, identity}
+	if pid, ok := d.pids[k]; ok && d.system != nil {
+		if _, alive := d.system.ProcessRegistry.GetLocal(pid.Id); alive {
+			return pid, true
+		}
+	}
+	pid, ok := d.remote[k]
+	return pid, ok
+}
+
 // Known reports whether (kind, identity) has an activation here or one
 // resolved on another member.
 func (d *Directory) Known(kind, identity string) bool {

@@ -2,6 +2,10 @@ package sandbox
 
 import (
 	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/otpbox/otpbox/sandbox/otp"
 )
 
 // ErrInvalidRequirements reports requirements that no node can meet:
@@ -19,3 +23,25 @@ var (
 	// ErrClosed reports a call on a closed store.
 	ErrClosed = errors.New("sandbox: store closed")
 )
+
+// Errors of the process endpoints (Manager.Process, Manager.Act).
+var (
+	// ErrNoProcess: no live process has that pid or path (or, to
+	// restart, no child has that path).
+	ErrNoProcess = errors.New("sandbox: no such process")
+	// ErrInvalidProcess: neither or both of a pid and a path, an unknown
+	// action, or a reason missing (exit) or given where none is taken.
+	ErrInvalidProcess = errors.New("sandbox: invalid process request")
+)
+
+// processError wraps the otp package's lookup and action errors in the
+// sandbox's.
+func processError(err error) error {
+	switch {
+	case errors.Is(err, otp.ErrNoProcess):
+		return fmt.Errorf("%w: %v", ErrNoProcess, strings.TrimPrefix(err.Error(), otp.ErrNoProcess.Error()+": "))
+	case errors.Is(err, otp.ErrInvalidAction):
+		return fmt.Errorf("%w: %v", ErrInvalidProcess, strings.TrimPrefix(err.Error(), otp.ErrInvalidAction.Error()+": "))
+	}
+	return fmt.Errorf("%w: %v", ErrInvalidProcess, err)
+}

@@ -47,11 +47,16 @@ type grain struct {
 	cpu        cpuBucket // the sandbox's CPU share (cpu_limit)
 	journal    journalUse
 	lastActive time.Time
+
+	activated   time.Time // when this activation started
+	execsUnseen int       // executions before anyone watched (see watch.go)
+	w           *watching // nil: nobody watches
 }
 
 func (g *grain) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
+		g.activated = g.host.now()
 		if g.host.idle > 0 {
 			ctx.SetReceiveTimeout(g.host.idle)
 		}
@@ -59,10 +64,14 @@ func (g *grain) Receive(ctx actor.Context) {
 		g.identity = m.Identity
 		g.id = m.Identity.Identity
 	case *actor.ReceiveTimeout:
-		g.host.log.Debug("sandbox passivating", slog.String("id", g.id))
-		g.host.passivations.Add(1)
-		g.retire(ctx)
+		g.passivate(ctx, "idle")
+	case tick:
+		if !g.retired {
+			g.onTick(ctx)
+		}
 	case *actor.Stopping:
+		g.release(ctx)
+		g.stopWatching()
 		g.drop()
 	case proto.Message:
 		if g.retired {
@@ -73,6 +82,18 @@ func (g *grain) Receive(ctx actor.Context) {
 		}
 		g.handle(ctx, m)
 	}
+}
+
+// passivate stops the activation, its state kept in the journal; its
+// watchers are told.
+func (g *grain) passivate(ctx actor.Context, why string) {
+	g.host.log.Debug("sandbox passivating", slog.String("id", g.id), slog.String("why", why))
+	g.host.passivations.Add(1)
+	if g.meta != nil {
+		g.emit(Event{Type: EventPassivated, Reason: why})
+	}
+	g.release(ctx)
+	g.retire(ctx)
 }
 
 // retire takes the activation out of the directory, so new calls activate
@@ -88,6 +109,9 @@ func (g *grain) retire(ctx actor.Context) {
 }
 
 func (g *grain) handle(ctx actor.Context, msg proto.Message) {
+	if _, poll := msg.(*wire.Watch); !poll && g.w != nil {
+		g.w.touched = g.host.now()
+	}
 	if _, create := msg.(*wire.Create); !create {
 		if err := g.load(); errors.Is(err, ErrNotFound) {
 			// No such sandbox: answer and do not linger as an empty
@@ -106,20 +130,35 @@ func (g *grain) handle(ctx actor.Context, msg proto.Message) {
 		ctx.Respond(g.create(m))
 	case *wire.Exec:
 		ctx.Respond(g.exec(m))
+		g.flush(ctx)
 		if g.stale {
+			g.release(ctx)
 			g.retire(ctx)
 		}
+	case *wire.Action:
+		ctx.Respond(g.action(m))
+		g.flush(ctx)
+		if g.stale {
+			g.release(ctx)
+			g.retire(ctx)
+		}
+	case *wire.Watch:
+		g.watch(ctx, m)
 	case *wire.Describe:
 		ctx.Respond(g.describe())
 	case *wire.Reset:
 		ctx.Respond(g.reset(m))
+		g.flush(ctx)
 	case *wire.Destroy:
 		reply := g.destroy()
+		if reply.Failure == nil {
+			g.emit(Event{Type: EventTerminated})
+		}
+		g.release(ctx)
 		g.retire(ctx) // out of the directory before the caller hears back
 		ctx.Respond(reply)
 	case *wire.Passivate:
-		g.host.passivations.Add(1)
-		g.retire(ctx)
+		g.passivate(ctx, "passivate")
 		ctx.Respond(&wire.Reply{})
 	case *wire.Query:
 		ctx.Respond(g.query(m))
@@ -274,7 +313,12 @@ func (g *grain) exec(m *wire.Exec) *wire.ExecResult {
 	seen := g.otp.LastRecord()
 	start := time.Now()
 	run := g.host.execs.start(g.id, m.RequestId, g.sess.Limits().MaxDuration, cancel)
+	if g.w != nil {
+		g.w.changes, g.w.dropped = nil, 0
+		g.otp.Observe(g.w.collect)
+	}
 	res, err := g.sess.ExecuteWithin(ctx, m.Code, budget)
+	g.otp.Observe(nil)
 	g.host.execs.done(run)
 	err = g.journal.explain(g.meta.Requirements, budget, g.sess.Limits().MaxSteps, err)
 	if run.abandoned.Load() {
@@ -294,6 +338,7 @@ func (g *grain) exec(m *wire.Exec) *wire.ExecResult {
 		g.drop()
 	}
 	if err != nil {
+		g.executed(m.Code, m.Viewer, nil, err)
 		return &wire.ExecResult{Failure: toFailure(err)}
 	}
 	sctx, cancel := g.ctx()
@@ -317,6 +362,11 @@ func (g *grain) exec(m *wire.Exec) *wire.ExecResult {
 	}
 	g.seq = seq
 	g.journal.add(m.Code, res.Steps)
+	if g.w != nil {
+		g.executed(m.Code, m.Viewer, res, nil)
+	} else {
+		g.execsUnseen++
+	}
 	if f := g.host.onRecord; f != nil {
 		for _, rec := range g.otp.RecordsSince(seen) {
 			f(g.id, rec)
@@ -384,6 +434,8 @@ func (g *grain) reset(m *wire.Reset) *wire.Reply {
 	}
 	g.fresh()
 	g.seq = 0
+	g.emit(Event{Type: EventRestarted})
+	g.emit(Event{Type: EventSnapshot, Tree: g.otp.Tree()})
 	return g.describe()
 }
 
@@ -413,6 +465,14 @@ func (g *grain) query(m *wire.Query) *wire.Reply {
 		v = g.otp.Records()
 	case "trace":
 		v = g.otp.Trace()
+	case "process":
+		pid, err := g.otp.Lookup(m.Pid, m.Path)
+		if err != nil {
+			return failure(processError(err))
+		}
+		if v, err = g.otp.Process(pid); err != nil {
+			return failure(processError(err))
+		}
 	default:
 		return failure(errors.New("sandbox: unknown query " + m.What))
 	}
@@ -421,4 +481,26 @@ func (g *grain) query(m *wire.Query) *wire.Reply {
 		return failure(err)
 	}
 	return &wire.Reply{Json: raw}
+}
+
+// action runs a process action as the code that does it (see
+// otp.Runtime.ActionCode): journaled, replayed and watched as any
+// execution. A retry of an applied action (its request id known) whose
+// process is gone now gets the first answer.
+func (g *grain) action(m *wire.Action) *wire.ExecResult {
+	if err := g.load(); err != nil {
+		return &wire.ExecResult{Failure: toFailure(err)}
+	}
+	code, err := g.otp.ActionCode(m.Action, m.Pid, m.Path, m.Reason)
+	if err != nil {
+		if fp, ok := g.done.codeOf(m.RequestId); ok {
+			if r, _, err := g.done.get(m.RequestId, fp); err == nil {
+				return r
+			}
+		}
+		return &wire.ExecResult{Failure: toFailure(processError(err))}
+	}
+	r := g.exec(&wire.Exec{Code: code, DeadlineUnixNs: m.DeadlineUnixNs, RequestId: m.RequestId, Viewer: m.Viewer})
+	r.Code = code
+	return r
 }

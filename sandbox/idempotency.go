@@ -81,6 +81,21 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
+type viewerKey struct{}
+
+// WithViewer returns a context whose Execute and Act calls name viewer as
+// who sent them: the sandbox's watchers see it with the execution (the
+// console sends the name its user gave).
+func WithViewer(ctx context.Context, viewer string) context.Context {
+	return context.WithValue(ctx, viewerKey{}, viewer)
+}
+
+// ViewerOf returns the viewer WithViewer put in ctx ("" for none).
+func ViewerOf(ctx context.Context) string {
+	v, _ := ctx.Value(viewerKey{}).(string)
+	return v
+}
+
 // fingerprint hashes what a request id must keep naming.
 func fingerprint(b []byte) uint64 { return xxhash.Sum64(b) }
 
@@ -124,6 +139,16 @@ func (a *answered) get(id string, code uint64) (r *wire.ExecResult, found bool, 
 		return e.r, true, nil
 	}
 	return nil, false, nil
+}
+
+// codeOf returns the fingerprint of the code id's execution ran.
+func (a *answered) codeOf(id string) (uint64, bool) {
+	for i := len(a.list) - 1; i >= 0 && id != ""; i-- {
+		if a.list[i].id == id {
+			return a.list[i].code, true
+		}
+	}
+	return 0, false
 }
 
 // put remembers id's execution and its answer.

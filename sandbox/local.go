@@ -23,7 +23,18 @@ import (
 type Local struct {
 	*Manager
 	Cluster *pcluster.Cluster
+	hub     *Hub
 	once    sync.Once
+}
+
+func newLocal(m *Manager, c *pcluster.Cluster) *Local {
+	return &Local{Manager: m, Cluster: c, hub: NewHub(m)}
+}
+
+// Watch subscribes to the events of sandbox id, wherever it runs (see
+// Hub.Watch). Close the subscription when done; Shutdown ends them all.
+func (l *Local) Watch(ctx context.Context, id string, opts WatchOptions) (*Subscription, error) {
+	return l.hub.Watch(ctx, id, opts)
 }
 
 // StartLocal starts the member on system and returns its manager. Stop it
@@ -39,7 +50,7 @@ func StartLocal(system *actor.ActorSystem, cfg Config) (*Local, error) {
 		pcluster.WithKinds(host.Kind()), pcluster.WithRequestLog(false))
 	c := pcluster.New(system, config)
 	c.StartMember()
-	return &Local{Manager: NewManager(host, c, dir), Cluster: c}, nil
+	return newLocal(NewManager(host, c, dir), c), nil
 }
 
 // MemberConfig makes a sandbox host a member of a cluster.
@@ -112,7 +123,7 @@ func StartMember(system *actor.ActorSystem, cfg Config, mc MemberConfig) (*Local
 	m = NewManager(host, c, dir)
 	m.members = mc.Membership
 	c.StartMember()
-	return &Local{Manager: m, Cluster: c}, nil
+	return newLocal(m, c), nil
 }
 
 // Directory returns the member's activation directory.
@@ -125,6 +136,7 @@ func (l *Local) Directory() *cluster.Directory { return l.dir }
 // again does nothing.
 func (l *Local) Shutdown() {
 	l.once.Do(func() {
+		l.hub.Close()
 		if l.Cluster.ActorSystem.IsStopped() {
 			// Its owner stopped the system first: the activations are
 			// gone with it (and every execution was journaled).

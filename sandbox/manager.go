@@ -217,8 +217,11 @@ func (m *Manager) request(ctx context.Context, id string, msg proto.Message) (an
 		if err := ctx.Err(); err != nil {
 			return nil, m.timedOut(caller, id, err)
 		}
-		pid, err := m.dir.Resolve(ctx, Kind, id)
+		pid, err := m.resolve(ctx, id)
 		if err != nil {
+			if errors.Is(err, errGone) {
+				return nil, err
+			}
 			if ctx.Err() != nil {
 				return nil, m.timedOut(caller, id, err)
 			}
@@ -235,6 +238,9 @@ func (m *Manager) request(ctx context.Context, id string, msg proto.Message) (an
 			}
 			if gone || retrying(res) {
 				m.dir.RemovePid(ci, pid)
+				if caller.Value(noRetryKey{}) != nil {
+					return nil, errGone
+				}
 				if attempt < 50 {
 					if attempt >= 3 {
 						// A member that went away but is still listed:
@@ -259,6 +265,22 @@ func (m *Manager) request(ctx context.Context, id string, msg proto.Message) (an
 		}
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
+}
+
+// resolve finds the sandbox's activation, placing and activating it if
+// it has none, unless ctx says not to wake it (a watcher's poll): errGone
+// then.
+func (m *Manager) resolve(ctx context.Context, id string) (*actor.PID, error) {
+	if ctx.Value(noRetryKey{}) == nil {
+		return m.dir.Resolve(ctx, Kind, id)
+	}
+	if pid, ok := m.dir.Find(Kind, id); ok {
+		return pid, nil
+	}
+	if m.active(ctx, id) {
+		return m.dir.Resolve(ctx, Kind, id) // on another member, not yet known here
+	}
+	return nil, errGone
 }
 
 // timedOut says that a call ran out of time: the caller's deadline or
@@ -352,14 +374,28 @@ func (m *Manager) Execute(ctx context.Context, id, code string) (*Result, error)
 	// first attempt was journaled (its member lost before it answered) is
 	// answered from the journal, not run twice. The caller's id, when it
 	// gave one, makes its own retries safe too.
+	r, err := m.run(ctx, id, func(rid string, deadline int64) proto.Message {
+		return &wire.Exec{Code: code, RequestId: rid, DeadlineUnixNs: deadline, Viewer: ViewerOf(ctx)}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Value: r.Value, Output: r.Output, Steps: r.Steps, Duration: time.Duration(r.DurationNs)}, nil
+}
+
+// run sends the execution msg makes (with the call's request id and the
+// caller's deadline) until it is answered, waiting out the sandbox's CPU
+// throttling within the caller's time.
+func (m *Manager) run(ctx context.Context, id string, mk func(rid string, deadline int64) proto.Message) (*wire.ExecResult, error) {
 	rid := RequestID(ctx)
 	if rid == "" {
 		rid = rand.Text()
 	}
-	msg := &wire.Exec{Code: code, RequestId: rid}
+	var dl int64
 	if d, ok := ctx.Deadline(); ok {
-		msg.DeadlineUnixNs = d.UnixNano()
+		dl = d.UnixNano()
 	}
+	msg := mk(rid, dl)
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(m.host.reqTimeout)
@@ -384,7 +420,7 @@ func (m *Manager) Execute(ctx context.Context, id, code string) (*Result, error)
 		if err != nil {
 			return nil, err
 		}
-		return &Result{Value: r.Value, Output: r.Output, Steps: r.Steps, Duration: time.Duration(r.DurationNs)}, nil
+		return r, nil
 	}
 }
 

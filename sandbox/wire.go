@@ -43,6 +43,8 @@ const (
 	kindInvalid       = "invalid_requirements"
 	kindOther         = "error"
 	kindThrottled     = "throttled"
+	kindNoProcess     = "process_not_found"
+	kindBadAction     = "invalid_process"
 	// kindRetry: the activation was retiring; look the sandbox up again.
 	kindRetry = "retry"
 )
@@ -75,6 +77,10 @@ func toFailure(err error) *wire.Failure {
 		return &wire.Failure{Kind: kindThrottled, Message: err.Error(), RetryAfterNs: int64(th.RetryAfter)}
 	case errors.Is(err, ErrRequestMismatch):
 		return &wire.Failure{Kind: kindMismatch, Message: err.Error()}
+	case errors.Is(err, ErrNoProcess):
+		return &wire.Failure{Kind: kindNoProcess, Message: err.Error()}
+	case errors.Is(err, ErrInvalidProcess):
+		return &wire.Failure{Kind: kindBadAction, Message: err.Error()}
 	case errors.Is(err, ErrAnswerExpired):
 		return &wire.Failure{Kind: kindExpired, Message: err.Error()}
 	}
@@ -116,6 +122,10 @@ func failureErr(f *wire.Failure) error {
 		return &ThrottledError{RetryAfter: time.Duration(f.RetryAfterNs)}
 	case kindMismatch:
 		return ErrRequestMismatch
+	case kindNoProcess:
+		return &remoteError{msg: f.Message, base: ErrNoProcess}
+	case kindBadAction:
+		return &remoteError{msg: f.Message, base: ErrInvalidProcess}
 	case kindExpired:
 		return ErrAnswerExpired
 	}

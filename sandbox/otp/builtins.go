@@ -91,6 +91,7 @@ var builtins = starlark.StringDict{
 	"kill":             builtin("kill", (*Runtime).bKill),
 	"self":             builtin("self", (*Runtime).bSelf),
 	"is_alive":         builtin("is_alive", (*Runtime).bIsAlive),
+	"pid":              builtin("pid", (*Runtime).bPid),
 	"help":             builtin("help", (*Runtime).bHelp),
 	"fail":             starlark.NewBuiltin("fail", bFail),
 	"ignore":           ignore,

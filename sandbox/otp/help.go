@@ -637,6 +637,28 @@ False
 `,
 	},
 	{
+		Name:      "pid",
+		Result:    "pid",
+		Signature: "pid(text)",
+		Summary:   "Makes the pid that text shows, \"<0.7.0>\": how a pid seen in the tree, a trace or the console is written in code.",
+		Args: []Arg{
+			{"text", "a pid as it is shown, \"<0.N.0>\". pid(0, N, 0) is the same, as in Erlang's shell."},
+		},
+		Returns: "the pid, whether or not that process is alive (is_alive tells).",
+		Mirrors: "erlang:list_to_pid/1 and the shell's pid/3.",
+		Notes: []string{
+			`The console's buttons run code with it: killing <0.4.0> runs kill(pid("<0.4.0>")), journaled like any execution.`,
+		},
+		Example: `>>> sup = start_supervisor(supervisor(children=[{"id": "w", "start": worker()}]))
+>>> whereis(sup, "w") == pid("<0.3.0>")
+True
+>>> pid(0, 3, 0)
+<0.3.0>
+>>> pid("3")
+error: pid(text): text must be a pid as it is shown, "<0.N.0>"; got string "3"
+`,
+	},
+	{
 		Name:      "fail",
 		Result:    "never returns",
 		Signature: `fail(reason="fail")`,

@@ -29,6 +29,9 @@ type Runtime struct {
 	// Set while Starlark code of the sandbox runs (see enter).
 	thread *starlark.Thread // the thread whose steps pay for the work
 	parent uint64           // the supervisor whose Start is spawning a child
+
+	observer   func(Change) // see Observe
+	exitChange string       // how exitProcess reports an exit: ChangeExited, ChangeTerminated, or "" (a failed start: not at all)
 }
 
 // state is everything an execution may change, so that a copy taken
@@ -62,7 +65,7 @@ const DefaultLogSize = 256
 
 // New returns a Runtime with no processes.
 func New(cfg Config) *Runtime {
-	rt := &Runtime{limits: cfg.Limits.WithDefaults(), logMax: cfg.LogSize,
+	rt := &Runtime{limits: cfg.Limits.WithDefaults(), logMax: cfg.LogSize, exitChange: ChangeExited,
 		st: &state{procs: make(map[uint64]*process)}}
 	if rt.logMax <= 0 {
 		rt.logMax = DefaultLogSize
@@ -223,6 +226,13 @@ func (rt *Runtime) record(r Record) {
 		st.log = append(st.log[:0:0], st.log[1:]...)
 	}
 	st.log = append(st.log, r)
+	if rt.observer != nil {
+		kind := r.Kind
+		if kind == RecordRestart {
+			kind = ChangeRestarted
+		}
+		rt.observer(Change{Kind: kind, PID: r.PID, ChildID: r.ChildID, Path: r.Path, Supervisor: r.Supervisor, Reason: r.Reason})
+	}
 }
 
 // reasonText is how an exit reason is shown: OTP's atom or the error.

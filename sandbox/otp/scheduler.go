@@ -154,6 +154,9 @@ func (rt *Runtime) exitProcess(p *process, r supervision.Reason) {
 	if p.m != nil && r.Kind == supervision.KindKilled {
 		p.m.KillAll()
 	}
+	if rt.observer != nil && rt.exitChange != "" && p.n != rt.st.root {
+		rt.observer(rt.changeOf(rt.exitChange, p, reasonText(r)))
+	}
 	p.reason = r
 	delete(rt.st.procs, p.n)
 	if p.n != rt.st.root {

@@ -160,6 +160,9 @@ func (h host) Start(spec supervision.ChildSpec, args []any) (*actor.PID, error) 
 	}
 	if p := rt.proc(numberOf(pid)); p != nil {
 		p.id = spec.ID
+		if rt.observer != nil {
+			rt.observer(rt.changeOf(ChangeStarted, p, ""))
+		}
 	}
 	return pid, nil
 }
@@ -175,7 +178,12 @@ func (h host) Terminate(pid *actor.PID, sd supervision.ShutdownSpec) supervision
 		if p.m != nil && r.Kind != supervision.KindKilled {
 			p.m.TerminateAll()
 		}
+		prev := h.rt.exitChange
+		if prev != "" {
+			h.rt.exitChange = ChangeTerminated
+		}
 		h.rt.exitProcess(p, r)
+		h.rt.exitChange = prev
 	}
 	return r
 }

@@ -74,7 +74,10 @@ func (rt *Runtime) newProcess(k kind) (*process, error) {
 // discard removes a process whose start failed: nobody is told.
 func (rt *Runtime) discard(p *process) {
 	if rt.proc(p.n) == p {
+		prev := rt.exitChange
+		rt.exitChange = "" // it never started: nobody saw it
 		rt.exitProcess(p, supervision.Shutdown)
+		rt.exitChange = prev
 	}
 }
 
@@ -100,7 +103,7 @@ func (rt *Runtime) fatal(err error) bool {
 func (rt *Runtime) workerStep(p *process, m message) error {
 	switch m.kind {
 	case msgCall:
-		p.trace.add(rt.traced("call", m.value))
+		rt.traceMessage(p, rt.traced("call", m.value))
 		if p.def.handleCall == nil {
 			err := &Crash{Msg: fmt.Sprintf("%s has no handle_call for %s", Pid{p.n}, engine.Repr(m.value, traceValueBytes))}
 			m.wait.reply(nil, fmt.Errorf("call: %w", err))
@@ -129,7 +132,7 @@ func (rt *Runtime) workerStep(p *process, m message) error {
 		m.wait.reply(nil, fmt.Errorf("call: %s crashed: %w", Pid{p.n}, crashError(err)))
 		rt.crash(p, err)
 	case msgCast:
-		p.trace.add(rt.traced("cast", m.value))
+		rt.traceMessage(p, rt.traced("cast", m.value))
 		if p.def.handleCast == nil {
 			rt.crash(p, &Crash{Msg: fmt.Sprintf("%s has no handle_cast for %s", Pid{p.n}, engine.Repr(m.value, traceValueBytes))})
 			return nil
@@ -151,6 +154,16 @@ func (rt *Runtime) workerStep(p *process, m message) error {
 }
 
 // traced is m as kept in a worker's trace.
+// traceMessage keeps m in p's trace and shows it to the observer.
+func (rt *Runtime) traceMessage(p *process, m TracedMessage) {
+	p.trace.add(m)
+	if rt.observer != nil {
+		c := rt.changeOf(ChangeTrace, p, "")
+		c.Message, c.Value = m.Kind, m.Value
+		rt.observer(c)
+	}
+}
+
 func (rt *Runtime) traced(kind string, v starlark.Value) TracedMessage {
 	return TracedMessage{Kind: kind, Value: engine.Repr(v, traceValueBytes), Time: rt.st.now}
 }

@@ -89,7 +89,9 @@ type Exec struct {
 	// request_id names the call (Manager.Execute makes one per call, kept
 	// across its retries): an execution already journaled under it is
 	// answered from the journal instead of running twice.
-	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// viewer names who sent it (the X-Otpbox-Viewer header), for watchers.
+	Viewer        string `protobuf:"bytes,4,opt,name=viewer,proto3" json:"viewer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -145,14 +147,23 @@ func (x *Exec) GetRequestId() string {
 	return ""
 }
 
+func (x *Exec) GetViewer() string {
+	if x != nil {
+		return x.Viewer
+	}
+	return ""
+}
+
 // ExecResult is the outcome of Exec.
 type ExecResult struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Value         string                 `protobuf:"bytes,1,opt,name=value,proto3" json:"value,omitempty"`
-	Output        string                 `protobuf:"bytes,2,opt,name=output,proto3" json:"output,omitempty"`
-	Steps         uint64                 `protobuf:"varint,3,opt,name=steps,proto3" json:"steps,omitempty"`
-	DurationNs    int64                  `protobuf:"varint,4,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
-	Failure       *Failure               `protobuf:"bytes,5,opt,name=failure,proto3" json:"failure,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Value      string                 `protobuf:"bytes,1,opt,name=value,proto3" json:"value,omitempty"`
+	Output     string                 `protobuf:"bytes,2,opt,name=output,proto3" json:"output,omitempty"`
+	Steps      uint64                 `protobuf:"varint,3,opt,name=steps,proto3" json:"steps,omitempty"`
+	DurationNs int64                  `protobuf:"varint,4,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
+	Failure    *Failure               `protobuf:"bytes,5,opt,name=failure,proto3" json:"failure,omitempty"`
+	// code is the code that ran, when the grain wrote it (an Action).
+	Code          string `protobuf:"bytes,6,opt,name=code,proto3" json:"code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -220,6 +231,13 @@ func (x *ExecResult) GetFailure() *Failure {
 		return x.Failure
 	}
 	return nil
+}
+
+func (x *ExecResult) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
 }
 
 // Describe asks for the sandbox's Info.
@@ -382,8 +400,11 @@ func (*Passivate) Descriptor() ([]byte, []int) {
 
 // Query asks for the tree, the restart history or the message trace.
 type Query struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	What          string                 `protobuf:"bytes,1,opt,name=what,proto3" json:"what,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	What  string                 `protobuf:"bytes,1,opt,name=what,proto3" json:"what,omitempty"`
+	// pid or path name the process of what = "process".
+	Pid           string `protobuf:"bytes,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	Path          string `protobuf:"bytes,3,opt,name=path,proto3" json:"path,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -425,6 +446,196 @@ func (x *Query) GetWhat() string {
 	return ""
 }
 
+func (x *Query) GetPid() string {
+	if x != nil {
+		return x.Pid
+	}
+	return ""
+}
+
+func (x *Query) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+// Watch asks for the sandbox's events after the event id `after` (a long
+// poll): answered at once when there are any, otherwise when one happens
+// or hold_ns has passed. Its reply is a Reply with a watchAnswer.
+type Watch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	After string                 `protobuf:"bytes,1,opt,name=after,proto3" json:"after,omitempty"`
+	// node is the polling member; viewers (JSON) who watch through it.
+	Node    string `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	Viewers []byte `protobuf:"bytes,3,opt,name=viewers,proto3" json:"viewers,omitempty"`
+	HoldNs  int64  `protobuf:"varint,4,opt,name=hold_ns,json=holdNs,proto3" json:"hold_ns,omitempty"`
+	// hello asks for the sandbox's state too (tree, restarts, viewers).
+	Hello         bool `protobuf:"varint,5,opt,name=hello,proto3" json:"hello,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Watch) Reset() {
+	*x = Watch{}
+	mi := &file_wire_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Watch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Watch) ProtoMessage() {}
+
+func (x *Watch) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Watch.ProtoReflect.Descriptor instead.
+func (*Watch) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Watch) GetAfter() string {
+	if x != nil {
+		return x.After
+	}
+	return ""
+}
+
+func (x *Watch) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *Watch) GetViewers() []byte {
+	if x != nil {
+		return x.Viewers
+	}
+	return nil
+}
+
+func (x *Watch) GetHoldNs() int64 {
+	if x != nil {
+		return x.HoldNs
+	}
+	return 0
+}
+
+func (x *Watch) GetHello() bool {
+	if x != nil {
+		return x.Hello
+	}
+	return false
+}
+
+// Action runs a process action (kill, exit, crash, terminate, restart)
+// as the code that does it, journaled like an Exec; answered with an
+// ExecResult whose code is that code.
+type Action struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Action         string                 `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
+	Pid            string                 `protobuf:"bytes,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	Path           string                 `protobuf:"bytes,3,opt,name=path,proto3" json:"path,omitempty"`
+	Reason         string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	DeadlineUnixNs int64                  `protobuf:"varint,5,opt,name=deadline_unix_ns,json=deadlineUnixNs,proto3" json:"deadline_unix_ns,omitempty"`
+	RequestId      string                 `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Viewer         string                 `protobuf:"bytes,7,opt,name=viewer,proto3" json:"viewer,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Action) Reset() {
+	*x = Action{}
+	mi := &file_wire_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Action) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Action) ProtoMessage() {}
+
+func (x *Action) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Action.ProtoReflect.Descriptor instead.
+func (*Action) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Action) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *Action) GetPid() string {
+	if x != nil {
+		return x.Pid
+	}
+	return ""
+}
+
+func (x *Action) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *Action) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Action) GetDeadlineUnixNs() int64 {
+	if x != nil {
+		return x.DeadlineUnixNs
+	}
+	return 0
+}
+
+func (x *Action) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *Action) GetViewer() string {
+	if x != nil {
+		return x.Viewer
+	}
+	return ""
+}
+
 // Reply carries an answer encoded as JSON, or a failure.
 type Reply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -436,7 +647,7 @@ type Reply struct {
 
 func (x *Reply) Reset() {
 	*x = Reply{}
-	mi := &file_wire_proto_msgTypes[8]
+	mi := &file_wire_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -448,7 +659,7 @@ func (x *Reply) String() string {
 func (*Reply) ProtoMessage() {}
 
 func (x *Reply) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[8]
+	mi := &file_wire_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -461,7 +672,7 @@ func (x *Reply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reply.ProtoReflect.Descriptor instead.
 func (*Reply) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{8}
+	return file_wire_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Reply) GetJson() []byte {
@@ -497,7 +708,7 @@ type Failure struct {
 
 func (x *Failure) Reset() {
 	*x = Failure{}
-	mi := &file_wire_proto_msgTypes[9]
+	mi := &file_wire_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -509,7 +720,7 @@ func (x *Failure) String() string {
 func (*Failure) ProtoMessage() {}
 
 func (x *Failure) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[9]
+	mi := &file_wire_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -522,7 +733,7 @@ func (x *Failure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Failure.ProtoReflect.Descriptor instead.
 func (*Failure) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{9}
+	return file_wire_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Failure) GetKind() string {
@@ -597,12 +808,13 @@ const file_wire_proto_rawDesc = "" +
 	"\x06Create\x12\"\n" +
 	"\frequirements\x18\x01 \x01(\fR\frequirements\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\"c\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"{\n" +
 	"\x04Exec\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12(\n" +
 	"\x10deadline_unix_ns\x18\x02 \x01(\x03R\x0edeadlineUnixNs\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"\xa4\x01\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\x12\x16\n" +
+	"\x06viewer\x18\x04 \x01(\tR\x06viewer\"\xb8\x01\n" +
 	"\n" +
 	"ExecResult\x12\x14\n" +
 	"\x05value\x18\x01 \x01(\tR\x05value\x12\x16\n" +
@@ -610,16 +822,34 @@ const file_wire_proto_rawDesc = "" +
 	"\x05steps\x18\x03 \x01(\x04R\x05steps\x12\x1f\n" +
 	"\vduration_ns\x18\x04 \x01(\x03R\n" +
 	"durationNs\x121\n" +
-	"\afailure\x18\x05 \x01(\v2\x17.otpbox.sandbox.FailureR\afailure\"\n" +
+	"\afailure\x18\x05 \x01(\v2\x17.otpbox.sandbox.FailureR\afailure\x12\x12\n" +
+	"\x04code\x18\x06 \x01(\tR\x04code\"\n" +
 	"\n" +
 	"\bDescribe\"&\n" +
 	"\x05Reset\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\"\t\n" +
 	"\aDestroy\"\v\n" +
-	"\tPassivate\"\x1b\n" +
+	"\tPassivate\"A\n" +
 	"\x05Query\x12\x12\n" +
-	"\x04what\x18\x01 \x01(\tR\x04what\"N\n" +
+	"\x04what\x18\x01 \x01(\tR\x04what\x12\x10\n" +
+	"\x03pid\x18\x02 \x01(\tR\x03pid\x12\x12\n" +
+	"\x04path\x18\x03 \x01(\tR\x04path\"z\n" +
+	"\x05Watch\x12\x14\n" +
+	"\x05after\x18\x01 \x01(\tR\x05after\x12\x12\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\x12\x18\n" +
+	"\aviewers\x18\x03 \x01(\fR\aviewers\x12\x17\n" +
+	"\ahold_ns\x18\x04 \x01(\x03R\x06holdNs\x12\x14\n" +
+	"\x05hello\x18\x05 \x01(\bR\x05hello\"\xbf\x01\n" +
+	"\x06Action\x12\x16\n" +
+	"\x06action\x18\x01 \x01(\tR\x06action\x12\x10\n" +
+	"\x03pid\x18\x02 \x01(\tR\x03pid\x12\x12\n" +
+	"\x04path\x18\x03 \x01(\tR\x04path\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12(\n" +
+	"\x10deadline_unix_ns\x18\x05 \x01(\x03R\x0edeadlineUnixNs\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tR\trequestId\x12\x16\n" +
+	"\x06viewer\x18\a \x01(\tR\x06viewer\"N\n" +
 	"\x05Reply\x12\x12\n" +
 	"\x04json\x18\x01 \x01(\fR\x04json\x121\n" +
 	"\afailure\x18\x02 \x01(\v2\x17.otpbox.sandbox.FailureR\afailure\"\xdb\x01\n" +
@@ -646,7 +876,7 @@ func file_wire_proto_rawDescGZIP() []byte {
 	return file_wire_proto_rawDescData
 }
 
-var file_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_wire_proto_goTypes = []any{
 	(*Create)(nil),     // 0: otpbox.sandbox.Create
 	(*Exec)(nil),       // 1: otpbox.sandbox.Exec
@@ -656,17 +886,19 @@ var file_wire_proto_goTypes = []any{
 	(*Destroy)(nil),    // 5: otpbox.sandbox.Destroy
 	(*Passivate)(nil),  // 6: otpbox.sandbox.Passivate
 	(*Query)(nil),      // 7: otpbox.sandbox.Query
-	(*Reply)(nil),      // 8: otpbox.sandbox.Reply
-	(*Failure)(nil),    // 9: otpbox.sandbox.Failure
+	(*Watch)(nil),      // 8: otpbox.sandbox.Watch
+	(*Action)(nil),     // 9: otpbox.sandbox.Action
+	(*Reply)(nil),      // 10: otpbox.sandbox.Reply
+	(*Failure)(nil),    // 11: otpbox.sandbox.Failure
 }
 var file_wire_proto_depIdxs = []int32{
-	9, // 0: otpbox.sandbox.ExecResult.failure:type_name -> otpbox.sandbox.Failure
-	9, // 1: otpbox.sandbox.Reply.failure:type_name -> otpbox.sandbox.Failure
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	11, // 0: otpbox.sandbox.ExecResult.failure:type_name -> otpbox.sandbox.Failure
+	11, // 1: otpbox.sandbox.Reply.failure:type_name -> otpbox.sandbox.Failure
+	2,  // [2:2] is the sub-list for method output_type
+	2,  // [2:2] is the sub-list for method input_type
+	2,  // [2:2] is the sub-list for extension type_name
+	2,  // [2:2] is the sub-list for extension extendee
+	0,  // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_wire_proto_init() }
@@ -680,7 +912,7 @@ func file_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wire_proto_rawDesc), len(file_wire_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
