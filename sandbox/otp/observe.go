@@ -14,13 +14,13 @@ import (
 
 // Changes of a sandbox's processes, as an Observer sees them.
 const (
-	ChangeStarted      = "started"     // a supervisor started a child
-	ChangeExited       = "exited"      // a process exited (crashed, was killed or stopped)
-	ChangeTerminated   = "terminated"  // its supervisor stopped it (terminate_child, shutdown)
+	ChangeStarted      = "started"          // a supervisor started a child
+	ChangeExited       = "exited"           // a process exited (crashed, was killed or stopped)
+	ChangeTerminated   = "terminated"       // its supervisor stopped it (terminate_child, shutdown)
 	ChangeRestarted    = "restarted"        // a supervisor restarted a child (after its started)
 	ChangeGaveUp       = RecordGaveUp       // a supervisor reached its restart intensity
 	ChangeAutoShutdown = RecordAutoShutdown // a significant child's exit stopped a supervisor
-	ChangeTrace        = "trace" // a worker handled a message
+	ChangeTrace        = "trace"            // a worker handled a message
 )
 
 // Change is one thing that happened to a sandbox's processes while an
