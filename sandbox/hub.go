@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/otpbox/otpbox/events"
 	"github.com/otpbox/otpbox/sandbox/internal/wire"
 )
 
@@ -72,48 +73,18 @@ type Subscription struct {
 	h      *Hub
 	viewer *Viewer
 	after  string // deliver only events newer than this (hub's lock)
-
-	mu     sync.Mutex
-	queue  []Event // at most SubscriptionBuffer
-	missed int64   // events dropped after those queued
-	closed bool
-	notify chan struct{} // a token when the queue got something
+	q      *events.Queue[Event]
+	closed bool // (hub's lock)
 }
 
 // ErrEnded is Next's error once the subscription ended: closed, the
 // sandbox terminated (after its terminated event) or the hub closed.
-var ErrEnded = errors.New("sandbox: subscription ended")
+var ErrEnded = events.ErrClosed
 
 // Next returns the next event, waiting for one until ctx ends. A watcher
 // that fell SubscriptionBuffer events behind gets a gap event saying how
 // many it missed, in their place.
-func (s *Subscription) Next(ctx context.Context) (Event, error) {
-	for {
-		s.mu.Lock()
-		switch {
-		case len(s.queue) > 0:
-			e := s.queue[0]
-			s.queue[0] = Event{}
-			s.queue = s.queue[1:]
-			s.mu.Unlock()
-			return e, nil
-		case s.missed > 0:
-			e := Event{Type: EventGap, Time: time.Now().UTC(), Missed: s.missed}
-			s.missed = 0
-			s.mu.Unlock()
-			return e, nil
-		case s.closed:
-			s.mu.Unlock()
-			return Event{}, ErrEnded
-		}
-		s.mu.Unlock()
-		select {
-		case <-s.notify:
-		case <-ctx.Done():
-			return Event{}, ctx.Err()
-		}
-	}
-}
+func (s *Subscription) Next(ctx context.Context) (Event, error) { return s.q.Next(ctx) }
 
 // feed is the poll of one sandbox for this member's watchers.
 type feed struct {
@@ -135,7 +106,9 @@ func (h *Hub) Watch(ctx context.Context, id string, opts WatchOptions) (*Subscri
 	if h.ctx.Err() != nil {
 		return nil, ErrClosed
 	}
-	s := &Subscription{h: h, notify: make(chan struct{}, 1)}
+	s := &Subscription{h: h, q: events.NewQueue(SubscriptionBuffer, func(n int64) Event {
+		return Event{Type: EventGap, Sandbox: id, Time: time.Now().UTC(), Missed: n}
+	})}
 	if opts.Viewer != "" {
 		s.viewer = &Viewer{Name: opts.Viewer, Node: h.m.host.node, Since: time.Now().UTC()}
 	}
@@ -154,7 +127,7 @@ func (h *Hub) Watch(ctx context.Context, id string, opts WatchOptions) (*Subscri
 	if hello.LastID != nil {
 		last = *hello.LastID
 	}
-	s.push(hello)
+	s.q.Push(hello)
 	var backlog []Event
 	if opts.LastID != "" && opts.LastID != last {
 		ans, err := h.m.poll(ctx, id, &wire.Watch{After: opts.LastID, Node: h.m.host.node, Viewers: viewers, HoldNs: -1})
@@ -197,10 +170,7 @@ func (s *Subscription) Close() {
 	h := s.h
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
+	if s.closed {
 		return
 	}
 	s.end()
@@ -221,17 +191,8 @@ func (s *Subscription) Close() {
 }
 
 func (s *Subscription) end() {
-	s.mu.Lock()
 	s.closed = true
-	s.mu.Unlock()
-	s.wake()
-}
-
-func (s *Subscription) wake() {
-	select {
-	case s.notify <- struct{}{}:
-	default:
-	}
+	s.q.Close()
 }
 
 // deliver queues e for the watcher unless it saw it. Called with the
@@ -243,31 +204,7 @@ func (s *Subscription) deliver(e Event) {
 	if e.ID != "" {
 		s.after = e.ID
 	}
-	s.push(e)
-}
-
-// push queues e; a watcher whose queue is full misses it, and is told
-// before the next it gets.
-func (s *Subscription) push(e Event) {
-	s.mu.Lock()
-	defer s.wake()
-	defer s.mu.Unlock()
-	if s.closed {
-		return
-	}
-	if s.missed > 0 {
-		if len(s.queue) >= SubscriptionBuffer {
-			s.missed++
-			return
-		}
-		s.queue = append(s.queue, Event{Type: EventGap, Sandbox: e.Sandbox, Time: e.Time, Missed: s.missed})
-		s.missed = 0
-	}
-	if len(s.queue) >= SubscriptionBuffer {
-		s.missed++
-		return
-	}
-	s.queue = append(s.queue, e)
+	s.q.Push(e)
 }
 
 // newer reports whether event id a comes after b ("" is before all).
