@@ -91,6 +91,7 @@ func (g *grain) passivate(ctx actor.Context, why string) {
 	g.host.passivations.Add(1)
 	if g.meta != nil {
 		g.emit(Event{Type: EventPassivated, Reason: why})
+		g.lifecycle(EventPassivated)
 	}
 	g.release(ctx)
 	g.retire(ctx)
@@ -153,6 +154,7 @@ func (g *grain) handle(ctx actor.Context, msg proto.Message) {
 		reply := g.destroy()
 		if reply.Failure == nil {
 			g.emit(Event{Type: EventTerminated})
+			g.lifecycle(EventTerminated)
 		}
 		g.release(ctx)
 		g.retire(ctx) // out of the directory before the caller hears back
@@ -224,7 +226,15 @@ func (g *grain) load() error {
 		}
 	}
 	g.host.replays.Add(1)
+	g.lifecycle(EventActivated)
 	return nil
+}
+
+// lifecycle tells the host's OnLifecycle of a change of the sandbox.
+func (g *grain) lifecycle(change string) {
+	if f := g.host.onLifecycle; f != nil {
+		f(g.id, change)
+	}
 }
 
 // fresh starts a new session (and no tree) with the sandbox's limits.
@@ -280,6 +290,7 @@ func (g *grain) create(m *wire.Create) *wire.Reply {
 	g.meta = md
 	g.seq = 0
 	g.fresh()
+	g.lifecycle("created")
 	return g.describe()
 }
 
@@ -435,6 +446,7 @@ func (g *grain) reset(m *wire.Reset) *wire.Reply {
 	g.fresh()
 	g.seq = 0
 	g.emit(Event{Type: EventRestarted})
+	g.lifecycle(EventRestarted)
 	g.emit(Event{Type: EventSnapshot, Tree: g.otp.Tree()})
 	return g.describe()
 }

@@ -83,6 +83,11 @@ type Config struct {
 	// the sandboxes' trees that an accepted execution made (not those of
 	// replays). It runs on the sandbox's goroutine: it must not block.
 	OnRecord func(id string, r RestartRecord)
+	// OnLifecycle, when set, hears of the sandboxes of this member as
+	// they are created, activated (loaded from the store), passivated,
+	// restarted and terminated (the Event types, "created" for a create).
+	// It is called on the sandbox's goroutine and must not block.
+	OnLifecycle func(id, change string)
 	// CompileCache keeps compiled programs; default the process-wide LRU of the engine.
 	// NewSharedCompileCache shares them between nodes through the cache.
 	CompileCache CompileCache
@@ -101,6 +106,7 @@ type Host struct {
 	now          func() time.Time
 	compile      CompileCache // nil: the sessions' default
 	onRecord     func(id string, r RestartRecord)
+	onLifecycle  func(id, change string)
 	policy       Policy
 	execs        executions // in progress, for the watchdog
 	env          *engine.Env
@@ -114,7 +120,7 @@ func NewHost(cfg Config) (*Host, error) {
 		return nil, errors.New("sandbox: Config.Store is required")
 	}
 	h := &Host{store: cfg.Store, node: cfg.Node, idle: cfg.IdleTimeout, storeTimeout: cfg.StoreTimeout,
-		reqTimeout: cfg.RequestTimeout, log: cfg.Logger, now: cfg.Clock, compile: cfg.CompileCache, onRecord: cfg.OnRecord, policy: cfg.Policy}
+		reqTimeout: cfg.RequestTimeout, log: cfg.Logger, now: cfg.Clock, compile: cfg.CompileCache, onRecord: cfg.OnRecord, onLifecycle: cfg.OnLifecycle, policy: cfg.Policy}
 	if h.node == "" {
 		h.node = "local"
 	}

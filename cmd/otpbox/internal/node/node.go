@@ -71,6 +71,10 @@ type Node struct {
 	meters  *sdkmetric.MeterProvider
 	unwatch func()
 	api     *server.Server
+	// events is the node's event bus (GET /v1/events); stopObserving
+	// stops the goroutine that feeds it the changes of state.
+	events        *server.NodeEvents
+	stopObserving func()
 	app     atomic.Pointer[supervision.Supervisor]
 	// cache is the node's cache: L1 in memory, L3 in Redis with --redis;
 	// closeL3 closes its Redis client (nil without one).
@@ -170,9 +174,13 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	n.memMetrics = memoryoptimizer.NewMetrics()
 	m.Registry().MustRegister(n.memMetrics.Collector())
 	m.Registry().MustRegister(memoryGauges(n.members.memCap)...)
+	n.events = server.NewNodeEvents()
 	if sh, ok := o.host.(*SandboxHost); ok {
 		sh.SetCompileCache(sandbox.NewSharedCompileCache(n.cache))
 		sh.OnRecord(func(_ string, r sandbox.RestartRecord) { m.SandboxRecord(r.Kind) })
+		sh.OnLifecycle(func(id, change string) {
+			n.publish(server.NodeEvent{Type: "sandbox", Sandbox: id, Change: change})
+		})
 	}
 	if err := n.startPerformance(cfg, o.host, m.Registry()); err != nil {
 		if n.closeL3 != nil {
@@ -210,6 +218,7 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 		Ready:          n.readiness,
 		Breakers:       breakerStatus(breakers, cfg.Node),
 		Metrics:        m.Handler(),
+		Events:         n.events,
 		Recorder:       m,
 		Logger:         o.log,
 	})
@@ -227,6 +236,7 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 		return nil, err
 	}
 	n.app.Store(app)
+	n.startObserving()
 	n.log.Info("node started", "node", cfg.Node, "http", n.HTTPAddr(), "admin", n.AdminAddr(), "data_dir", cfg.DataDir)
 	return n, nil
 }
@@ -352,6 +362,9 @@ func (n *Node) drain(ctx context.Context) error {
 // meters.
 func (n *Node) close() error {
 	n.unwatch()
+	if n.stopObserving != nil {
+		n.stopObserving()
+	}
 	var err error
 	if n.closeScaling != nil {
 		// The nodes this one started leave with it (draining first).

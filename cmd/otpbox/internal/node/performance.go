@@ -157,7 +157,7 @@ func (n *Node) startPerformance(cfg Config, host Host, reg prometheus.Registerer
 		return fmt.Errorf("membership metrics: %w", err)
 	}
 	if sh, ok := host.(*SandboxHost); ok {
-		sh.placer = b
+		sh.placer = placing{Placer: b, n: n}
 	}
 	switch cfg.ScalingProvider {
 	case "process":
@@ -253,7 +253,13 @@ func (n *Node) clusterView(host Host) *server.ClusterView {
 	}
 	var drain func(context.Context, string) (int, error)
 	if n.cfg.Consul != "" { // a node that runs alone has nowhere to drain to: 501
-		drain = sh.DrainNode
+		drain = func(ctx context.Context, node string) (int, error) {
+			moved, err := sh.DrainNode(ctx, node)
+			if err == nil {
+				n.publish(server.NodeEvent{Type: "drain", Node: node, Moved: moved})
+			}
+			return moved, err
+		}
 	}
 	return &server.ClusterView{
 		Members:    n.members.Members,
@@ -289,7 +295,11 @@ func (n *Node) clusterView(host Host) *server.ClusterView {
 			if err != nil {
 				return nil, err
 			}
-			return loadbalancer.NewClient(n.system.Root, pid).TriggerRebalancing(ctx)
+			round, err := loadbalancer.NewClient(n.system.Root, pid).TriggerRebalancing(ctx)
+			if err == nil {
+				n.publish(server.NodeEvent{Type: "rebalance", Moves: round})
+			}
+			return round, err
 		},
 		OptimalNode: func(ctx context.Context, req server.NodeRequirements) (string, error) {
 			pid, err := n.child(scalability.ChildID)

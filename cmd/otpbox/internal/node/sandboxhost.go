@@ -89,7 +89,8 @@ type SandboxHost struct {
 	compile sandbox.CompileCache
 	// onRecord, when set before the host starts, hears of the sandboxes'
 	// restarts.
-	onRecord func(id string, r sandbox.RestartRecord)
+	onRecord    func(id string, r sandbox.RestartRecord)
+	onLifecycle func(id, change string)
 	policy   sandbox.Policy
 	// builtins, when set before the host starts, are more Starlark
 	// builtins of every sandbox (sandbox.Config.Builtins).
@@ -117,6 +118,11 @@ func (h *SandboxHost) SetCompileCache(c sandbox.CompileCache) { h.compile = c }
 // OnRecord sets what the sandboxes tell of their restarts and supervisors
 // giving up (the metrics); call it before the host starts.
 func (h *SandboxHost) OnRecord(f func(id string, r sandbox.RestartRecord)) { h.onRecord = f }
+
+// OnLifecycle sets what hears of this member's sandboxes being created,
+// activated, passivated, restarted and terminated; call it before the
+// host starts.
+func (h *SandboxHost) OnLifecycle(f func(id, change string)) { h.onLifecycle = f }
 
 // NewSandboxHost returns the host of a node configured by cfg. It does no
 // I/O: the store opens and the member starts when the node starts the
@@ -192,7 +198,7 @@ func (h *SandboxHost) open(system *actor.ActorSystem) (err error) {
 			_ = store.Close()
 		}
 	}()
-	scfg := sandbox.Config{Store: store, Node: h.node, Logger: h.log, CompileCache: h.compile, OnRecord: h.onRecord, Policy: h.policy, Builtins: h.builtins}
+	scfg := sandbox.Config{Store: store, Node: h.node, Logger: h.log, CompileCache: h.compile, OnRecord: h.onRecord, OnLifecycle: h.onLifecycle, Policy: h.policy, Builtins: h.builtins}
 	var local *sandbox.Local
 	if h.member.consul != "" {
 		local, err = h.startMember(system, scfg)
@@ -634,4 +640,47 @@ func (g *gate) inflight() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.n
+}
+
+// Watch subscribes to a sandbox's events, wherever it runs. The call is
+// in flight only for the stream's hello; the subscription ends when the
+// host stops (the client resumes with Last-Event-ID).
+func (h *SandboxHost) Watch(ctx context.Context, id string, opts sandbox.WatchOptions) (server.EventStream, error) {
+	ctx, _, done, err := h.enter(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	l := h.local.Load()
+	if l == nil {
+		return nil, errNotRunning
+	}
+	sub, err := l.Watch(ctx, id, opts)
+	if err != nil {
+		return nil, result(ctx, err)
+	}
+	return sub, nil
+}
+
+// Process describes a process of a sandbox by pid or path.
+func (h *SandboxHost) Process(ctx context.Context, id, pid, path string) (*server.ProcessInfo, error) {
+	ctx, m, done, err := h.enter(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	info, err := m.Process(ctx, id, pid, path)
+	return info, result(ctx, err)
+}
+
+// Act kills, exits, crashes, terminates or restarts a process of a
+// sandbox, as an execution.
+func (h *SandboxHost) Act(ctx context.Context, id string, a server.ProcessAction) (*server.ActionResult, error) {
+	ctx, m, done, err := h.enter(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	res, err := m.Act(ctx, id, a)
+	return res, result(ctx, err)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/otpbox/otpbox/breaker"
+	"github.com/otpbox/otpbox/sandbox"
 )
 
 // ErrNotImplemented reports an endpoint whose subsystem is not part of
@@ -104,6 +105,10 @@ func problemFor(err error, retry time.Duration) *Problem {
 		return problem(http.StatusBadRequest, "invalid_id", "Invalid sandbox id", err.Error())
 	case errors.Is(err, ErrInvalidRequirements):
 		return problem(http.StatusBadRequest, "invalid_requirements", "Invalid requirements", err.Error())
+	case errors.Is(err, sandbox.ErrNoProcess):
+		return problem(http.StatusNotFound, "process_not_found", "Process not found", strings.TrimPrefix(err.Error(), "sandbox: "))
+	case errors.Is(err, sandbox.ErrInvalidProcess):
+		return problem(http.StatusBadRequest, "invalid_process", "Invalid process request", strings.TrimPrefix(err.Error(), "sandbox: "))
 	case errors.Is(err, ErrNotFound):
 		return problem(http.StatusNotFound, "not_found", "Sandbox not found", err.Error())
 	case errors.Is(err, ErrAlreadyExists):

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/otpbox/otpbox/breaker"
+	"github.com/otpbox/otpbox/sandbox"
 )
 
 // Defaults of Config.
@@ -85,6 +86,9 @@ type Config struct {
 	// Breakers, when set, returns the circuit breakers shown with a node
 	// in GET /v1/cluster/nodes (this node's own ones with its own name).
 	Breakers func(node string) []breaker.Status
+	// Events, when set, is the node's event bus, streamed at GET
+	// /v1/events (501 without it).
+	Events *NodeEvents
 	// Recorder receives request and sandbox outcomes. Default: none.
 	Recorder Recorder
 	// Logger logs internal errors. Default: slog.Default().
@@ -120,6 +124,8 @@ type Server struct {
 	mux      *http.ServeMux
 	routes   map[string]bool // registered patterns: the bounded route label set
 	draining atomic.Bool
+	drained  context.Context // done once draining began: event streams end
+	drain    context.CancelFunc
 	tokens   tokens
 	hosts    hosts
 	origins  origins
@@ -165,6 +171,7 @@ func New(cfg Config) *Server {
 		panic("server: " + err.Error())
 	}
 	s.origins = o
+	s.drained, s.drain = context.WithCancel(context.Background())
 	if s.cfg.Counts == nil {
 		s.cfg.Counts = s.countFromList
 	}
@@ -182,7 +189,10 @@ func (s *Server) Routes() []string {
 // BeginDrain makes the node refuse new work: readiness answers 503 and
 // every POST gets 503 with Retry-After. Reads, deletes, health and metrics
 // keep working. It cannot be undone.
-func (s *Server) BeginDrain() { s.draining.Store(true) }
+func (s *Server) BeginDrain() {
+	s.draining.Store(true)
+	s.drain() // event streams end, so the HTTP server's shutdown is not held by them
+}
 
 // Draining reports whether BeginDrain was called.
 func (s *Server) Draining() bool { return s.draining.Load() }
@@ -199,6 +209,10 @@ func (s *Server) register() {
 	s.handle("GET /v1/sandboxes/{id}/tree", s.tree)
 	s.handle("GET /v1/sandboxes/{id}/restarts", s.restarts)
 	s.handle("GET /v1/sandboxes/{id}/trace", s.trace)
+	s.handle("GET /v1/sandboxes/{id}/process", s.process)
+	s.handle("POST /v1/sandboxes/{id}/process", s.act)
+	s.stream("GET /v1/sandboxes/{id}/events", s.sandboxEvents)
+	s.stream("GET /v1/events", s.nodeEvents)
 	// Cluster, cache, memory.
 	s.handle("GET /v1/cluster/status", s.clusterStatus)
 	s.handle("GET /v1/cluster/nodes", s.clusterNodes)
@@ -243,13 +257,25 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 		if !ok {
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		viewer, p := viewerOf(r, "")
+		if p != nil {
+			writeProblem(w, p)
+			return
+		}
+		ctx, cancel := context.WithTimeout(sandbox.WithViewer(r.Context(), viewer), s.cfg.RequestTimeout)
 		defer cancel()
 		h(w, r.WithContext(ctx))
 		if mutating {
 			s.forgetCounts(ctx) // the sandboxes changed: count afresh
 		}
 	})
+}
+
+// stream registers an event stream's handler: no request timeout (a
+// stream lasts as long as its client), and it ends when the node drains.
+func (s *Server) stream(pattern string, h http.HandlerFunc) {
+	s.routes[pattern] = true
+	s.mux.HandleFunc(pattern, h)
 }
 
 // ServeHTTP routes the request, answers unmatched paths and methods with
