@@ -64,6 +64,9 @@ const (
 	ErrKeyReused           Kind = "idempotency_key_reused"  // 422: an Idempotency-Key reused with another request
 	ErrHeadersTooLarge     Kind = "headers_too_large"       // 431
 	ErrCircuitOpen         Kind = "circuit_open"            // 503: a dependency's circuit breaker is open; Retry-After says when it probes
+	ErrProcessNotFound     Kind = "process_not_found"       // 404: no live process has that pid or path
+	ErrInvalidProcess      Kind = "invalid_process"         // 400: neither or both of pid and path, an unknown action, a reason missing or not taken
+	ErrInvalidViewer       Kind = "invalid_viewer"          // 400: a viewer name over 64 characters or with control characters
 )
 
 // Error is a node's answer outside 2xx, with its problem detail (RFC
