@@ -46,6 +46,7 @@ OTPBOX_ADDR) and send --token (env OTPBOX_TOKEN) as a bearer token.`,
 		m.cacheCommand(),
 		m.memoryCommand(),
 		m.healthCommand(),
+		m.eventsCommand(),
 		m.benchCommand(),
 		m.versionCommand(),
 	)

@@ -26,7 +26,8 @@ it survives passivation and restarts of the node.`,
   otpbox sandbox ls`)
 	o := m.clientFlags(cmd.PersistentFlags())
 	cmd.AddCommand(o.createCmd(), o.execCmd(), o.lsCmd(), o.infoCmd(), o.rmCmd(), o.restartCmd(),
-		o.migrateCmd(), o.treeCmd(), o.restartsCmd(), o.traceCmd())
+		o.migrateCmd(), o.treeCmd(), o.restartsCmd(), o.traceCmd(), o.watchCmd(), o.processCmd())
+	cmd.AddCommand(o.actionCmds()...)
 	return cmd
 }
 

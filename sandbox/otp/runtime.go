@@ -27,8 +27,9 @@ type Runtime struct {
 	logMax int
 
 	// Set while Starlark code of the sandbox runs (see enter).
-	thread *starlark.Thread // the thread whose steps pay for the work
-	parent uint64           // the supervisor whose Start is spawning a child
+	thread  *starlark.Thread // the thread whose steps pay for the work
+	parent  uint64           // the supervisor whose Start is spawning a child
+	childID string           // the child id it starts it under
 
 	observer   func(Change) // see Observe
 	exitChange string       // how exitProcess reports an exit: ChangeExited, ChangeTerminated, or "" (a failed start: not at all)

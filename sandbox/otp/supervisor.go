@@ -151,9 +151,9 @@ func (rt *Runtime) recordRestarts(p *process) {
 // start functions, which spawn under rt.parent.
 func (h host) Start(spec supervision.ChildSpec, args []any) (*actor.PID, error) {
 	rt := h.rt
-	prev := rt.parent
-	rt.parent = h.n
-	defer func() { rt.parent = prev }()
+	prev, prevID := rt.parent, rt.childID
+	rt.parent, rt.childID = h.n, spec.ID
+	defer func() { rt.parent, rt.childID = prev, prevID }()
 	pid, err := spec.Start(nil, args...)
 	if err != nil {
 		return nil, err

@@ -65,7 +65,8 @@ func (rt *Runtime) newProcess(k kind) (*process, error) {
 		return nil, err
 	}
 	rt.st.next++
-	p := &process{n: rt.st.next, kind: k, parent: rt.parent}
+	p := &process{n: rt.st.next, kind: k, parent: rt.parent, id: rt.childID}
+	rt.childID = "" // its own children get theirs from their Start
 	rt.st.procs[p.n] = p
 	rt.st.actors++
 	return p, nil
