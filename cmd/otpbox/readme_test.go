@@ -219,7 +219,10 @@ func TestReadmeExamplesRun(t *testing.T) {
 			continue
 		}
 		switch dc.args[0] {
-		case "node", "repl", "bench":
+		case "node", "repl", "bench", "events":
+			continue // they run until stopped: TestNodeCommand, the REPL's, bench's and TestWatchKillAndProcessCommands run them
+		}
+		if len(dc.args) > 1 && dc.args[1] == "watch" {
 			continue
 		}
 		out, errOut, err := c.run(dc.args...)
