@@ -140,8 +140,14 @@ type TreeNode struct {
 	Type     string `json:"type"`
 	Status   string `json:"status"`
 	Strategy string `json:"strategy,omitempty"`
+	// Intensity and Period (seconds) are a supervisor's restart
+	// intensity: at most Intensity restarts in Period.
+	Intensity int     `json:"intensity,omitempty"`
+	Period    float64 `json:"period,omitempty"`
 	// State is a worker's state (repr).
-	State    string      `json:"state,omitempty"`
+	State string `json:"state,omitempty"`
+	// Mailbox is the number of messages queued for the process.
+	Mailbox  int         `json:"mailbox,omitempty"`
 	Children []*TreeNode `json:"children,omitempty"`
 }
 

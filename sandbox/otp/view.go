@@ -11,14 +11,18 @@ import (
 
 // Node is one process of a sandbox's supervision tree.
 type Node struct {
-	ID       string  `json:"id,omitempty"`
-	PID      string  `json:"pid,omitempty"`
-	Type     string  `json:"type"`
-	Status   string  `json:"status"` // running, undefined, restarting
-	Strategy string  `json:"strategy,omitempty"`
-	State    string  `json:"state,omitempty"` // a worker's state, its repr cut to 256 bytes
-	Mailbox  int     `json:"mailbox,omitempty"`
-	Children []*Node `json:"children,omitempty"`
+	ID       string `json:"id,omitempty"`
+	PID      string `json:"pid,omitempty"`
+	Type     string `json:"type"`
+	Status   string `json:"status"` // running, undefined, restarting
+	Strategy string `json:"strategy,omitempty"`
+	// A supervisor's restart intensity: at most Intensity restarts in
+	// Period seconds.
+	Intensity int     `json:"intensity,omitempty"`
+	Period    float64 `json:"period,omitempty"`
+	State     string  `json:"state,omitempty"` // a worker's state, its repr cut to 256 bytes
+	Mailbox   int     `json:"mailbox,omitempty"`
+	Children  []*Node `json:"children,omitempty"`
 }
 
 // RootID is the id the tree gives the sandbox's root supervisor, whose
@@ -48,7 +52,9 @@ func (rt *Runtime) node(p *process, id, status string) *Node {
 		return n
 	}
 	n.Type = supervision.SupervisorChild.String()
-	n.Strategy = p.m.Spec().Strategy.String()
+	spec := p.m.Spec()
+	n.Strategy = spec.Strategy.String()
+	n.Intensity, n.Period = spec.Intensity, spec.Period.Seconds()
 	children := p.m.WhichChildren()
 	for i := len(children) - 1; i >= 0; i-- { // start order
 		c := children[i]
