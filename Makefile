@@ -36,11 +36,12 @@ test: test-deps
 test-short:
 	$(GO) test -race -count=1 -short $(TESTFLAGS) $(PKGS)
 
-## test-deps: what the integration tests start or run (Redis from Debian, the pinned Consul, promtool)
+## test-deps: what the integration tests start or run (Redis and Chromium from Debian, the pinned Consul, promtool)
 test-deps:
 	@bash scripts/redis.sh install
 	@bash scripts/consul.sh install
 	@bash scripts/promtool.sh install
+	@bash scripts/chromium.sh install
 
 ## consul: put the pinned Consul v1.14.11 at bin/consul (cached; built from tools/consul if needed)
 consul:

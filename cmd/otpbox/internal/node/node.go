@@ -26,6 +26,7 @@ import (
 	"github.com/otpbox/otpbox/breaker"
 	"github.com/otpbox/otpbox/cache"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/buildinfo"
+	"github.com/otpbox/otpbox/cmd/otpbox/internal/console"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/metrics"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
 	"github.com/otpbox/otpbox/sandbox"
@@ -75,7 +76,7 @@ type Node struct {
 	// stops the goroutine that feeds it the changes of state.
 	events        *server.NodeEvents
 	stopObserving func()
-	app     atomic.Pointer[supervision.Supervisor]
+	app           atomic.Pointer[supervision.Supervisor]
 	// cache is the node's cache: L1 in memory, L3 in Redis with --redis;
 	// closeL3 closes its Redis client (nil without one).
 	cache      *cache.Cache
@@ -219,6 +220,7 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 		Breakers:       breakerStatus(breakers, cfg.Node),
 		Metrics:        m.Handler(),
 		Events:         n.events,
+		Console:        console.Handler(),
 		Recorder:       m,
 		Logger:         o.log,
 	})

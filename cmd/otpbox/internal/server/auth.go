@@ -67,8 +67,8 @@ func reads(method string) bool { return method == http.MethodGet || method == ht
 // readiness and, with Config.MetricsPublic, /metrics.
 func (s *Server) public(route string) bool {
 	switch route {
-	case "GET /v1/health/live", "GET /v1/health/ready":
-		return true
+	case "GET /v1/health/live", "GET /v1/health/ready", "GET /ui/", "GET /ui":
+		return true // the console's files hold no data
 	case "GET /metrics":
 		return s.cfg.MetricsPublic
 	}

@@ -86,6 +86,10 @@ type Config struct {
 	// Breakers, when set, returns the circuit breakers shown with a node
 	// in GET /v1/cluster/nodes (this node's own ones with its own name).
 	Breakers func(node string) []breaker.Status
+	// Console, when set, serves the browser console under /ui/ (its
+	// static files need no token: the console asks for one and sends it
+	// with every API call it makes).
+	Console http.Handler
 	// Events, when set, is the node's event bus, streamed at GET
 	// /v1/events (501 without it).
 	Events *NodeEvents
@@ -228,6 +232,12 @@ func (s *Server) register() {
 	// Health and metrics.
 	s.handle("GET /v1/health/live", s.live)
 	s.handle("GET /v1/health/ready", s.ready)
+	if s.cfg.Console != nil {
+		s.mux.Handle("GET /ui/", s.cfg.Console)
+		s.routes["GET /ui/"] = true
+		s.mux.Handle("GET /ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))
+		s.routes["GET /ui"] = true
+	}
 	if s.cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.cfg.Metrics)
 		s.routes["GET /metrics"] = true
