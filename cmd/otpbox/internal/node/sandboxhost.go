@@ -91,7 +91,7 @@ type SandboxHost struct {
 	// restarts.
 	onRecord    func(id string, r sandbox.RestartRecord)
 	onLifecycle func(id, change string)
-	policy   sandbox.Policy
+	policy      sandbox.Policy
 	// builtins, when set before the host starts, are more Starlark
 	// builtins of every sandbox (sandbox.Config.Builtins).
 	builtins starlark.StringDict
