@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	apiclient "github.com/otpbox/otpbox/api"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/node"
 	"github.com/otpbox/otpbox/testkit"
 )
@@ -307,4 +308,40 @@ func BenchmarkDrawTree64(b *testing.B) {
 		total += r.MS
 	}
 	b.ReportMetric(total/float64(b.N), "ms/draw")
+}
+
+// TestConsoleWatchesASandboxOnAnotherMember: on a three-node cluster
+// (Consul, Redis, three `otpbox node` processes), the console of one
+// member shows a sandbox that another member hosts, live: its own
+// executions and actions relayed there, another person's executions
+// through the host member, and who is watching through either.
+func TestConsoleWatchesASandboxOnAnotherMember(t *testing.T) {
+	c := testkit.StartCluster(t, testkit.ClusterConfig{Members: 3, Name: "console"})
+	ctx := context.Background()
+	n1 := c.Client("n1")
+	var id, host string
+	for i := 0; host == "" || host == "n1"; i++ {
+		require.Less(t, i, 20, "no sandbox was placed off n1")
+		id = fmt.Sprintf("remote-%d", i)
+		info, err := n1.Sandboxes().Create(ctx, id, apiclient.Requirements{})
+		require.NoError(t, err)
+		host = info.Node
+	}
+	newTab := browser(t)
+	ann, bob := newTab(), newTab()
+	run(t, ann, as(c.Member("n1").URL(), "ann", "#/s/"+id), until(live), typeCode(readmeExample),
+		until(`document.querySelector('.proc[data-id="c"]') !== null`))
+	run(t, bob, as(c.Member(host).URL(), "bob", "#/s/"+id), until(live),
+		until(`document.querySelector('.proc[data-id="c"]') !== null`))
+	run(t, ann, until(`document.getElementById("viewers").textContent.includes("bob")`))
+
+	// bob, on the host, runs code; ann, on n1, sees it.
+	run(t, bob, typeCode(`call(whereis(sup, "c"), "inc")`))
+	run(t, ann, until(`[...document.querySelectorAll('#output .entry[data-by="bob"]')].some(e => e.textContent.includes("→ 2") || e.querySelector("pre.value").textContent === "2")`))
+
+	// ann kills the worker from n1; both see it restart.
+	run(t, ann, click(`.proc[data-id="c"]`), until(`document.getElementById("process-info") !== null`),
+		click(`button[data-action="kill"]`),
+		until(`document.querySelector('.proc[data-id="c"]').dataset.restarts === "1"`))
+	run(t, bob, until(`document.querySelector('.proc[data-id="c"]').dataset.restarts === "1"`))
 }
