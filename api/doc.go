@@ -11,6 +11,20 @@
 //	info, err := c.Sandboxes().Create(ctx, "demo", api.Requirements{})
 //	res, err := c.Sandboxes().Exec(ctx, "demo", "x = 20\nx + 22") // res.Value == "42"
 //
+// # Event streams
+//
+// Sandboxes.Events and Client.NodeEvents read the node's event streams
+// (Server-Sent Events) as iterators; they reconnect by themselves with the
+// last event's id, and end when the context does:
+//
+//	for e, err := range c.Sandboxes().Events(ctx, "demo", &api.WatchOptions{Viewer: "ann"}) {
+//		if err != nil { … } // the node refused the stream
+//		fmt.Println(e.Type, e.Code, e.Value)
+//	}
+//
+// Sandboxes.Process and Sandboxes.Act describe a sandbox's process and
+// kill, exit, crash, terminate or restart it.
+//
 // # Errors
 //
 // A node answers every failure with an RFC 9457 problem detail

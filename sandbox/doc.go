@@ -52,4 +52,19 @@
 // that overruns its limits anyway (a path the limits cannot interrupt) is
 // reported by [Manager.Stuck]; the caller's timeout abandons its
 // activation and the next call starts afresh from the journal.
+//
+// # Events and process actions
+//
+// [Local.Watch] (a [Hub]) streams a sandbox's [Event]s wherever it runs:
+// its executions with their outcome (who sent them: [WithViewer]), what
+// they did to its processes (started, exited, terminated, restarted, a
+// supervisor giving up), the messages its workers handled, snapshots of
+// its tree, its activations and passivations, and who watches. A sandbox
+// keeps events only while watched, in a bounded ring; a member polls each
+// watched sandbox once for all its watchers, and each watcher has a
+// bounded queue that tells it what it missed. Polls never wake a
+// passivated sandbox. [Manager.Process] describes a process by pid or by
+// path of child ids; [Manager.Act] kills, exits, crashes, terminates or
+// restarts one by running the code that does it, journaled like any
+// execution, so actions replay exactly.
 package sandbox
