@@ -29,7 +29,7 @@ func BenchmarkWatchers(b *testing.B) {
 				b.Fatal(err)
 			}
 			var (
-				mu       sync.Mutex
+				mu    sync.Mutex
 				sent  time.Time      // when the latest execution was sent
 				lags  []float64      // delivery lags from sent, ms
 				execs []float64      // the executions' own latencies, ms
