@@ -19,35 +19,26 @@ import (
 // and what came, and what to do (explain.go).
 
 // LocalKey is the thread-local key under which a session's threads find
-
 // their sandbox's Runtime: give the session engine.WithLocal(LocalKey, rt)
-
 // and engine.WithWorld(rt).
-
 const LocalKey = "otpbox.otp"
 
 // runtimeOf returns the runtime of the sandbox whose code runs on thread.
-
 func runtimeOf(thread *starlark.Thread) *Runtime {
 	rt, _ := thread.Local(LocalKey).(*Runtime)
 	return rt
 }
 
 // selfOf returns the process whose handler runs on thread (0: the
-
 // sandbox's own code).
-
 func selfOf(thread *starlark.Thread) uint64 {
 	p, _ := thread.Local(selfKey).(Pid)
 	return p.n
 }
 
 // Env is the environment of every sandbox: Starlark's universe, guarded,
-
 // plus the OTP builtins. It is shared by all sandboxes; each builtin finds
-
 // its sandbox's Runtime with LocalKey.
-
 var Env = func() *engine.Env {
 	env, err := engine.NewEnv(builtins)
 	if err != nil {
@@ -59,9 +50,7 @@ var Env = func() *engine.Env {
 type builtinFunc func(rt *Runtime, thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error)
 
 // builtin wraps fn: it finds the runtime and makes thread pay for the
-
 // work.
-
 func builtin(name string, fn builtinFunc) *starlark.Builtin {
 	return starlark.NewBuiltin(name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		rt := runtimeOf(thread)
@@ -98,25 +87,11 @@ var builtins = starlark.StringDict{
 }
 
 // Names returns the names the sandbox language adds to Starlark's: its
-
 // builtins and values, sorted.
-
 func Names() []string { return builtins.Keys() }
 
-// supervisorFlags are supervisor()'s parameters; others are ignored
-
-// with a warning, as OTP ignores flags it does not know.
-
-// childSpecKeyList are the keys of a child spec dict.
-
-// childDefOf checks a child spec dict for a supervisor with flags; fn
-
-// names the call in errors.
-
 // procArg returns the live process of a pid argument (nil when it is not
-
 // alive).
-
 func (rt *Runtime) procArg(fn, arg string, v starlark.Value) (*process, Pid, error) {
 	p, ok := v.(Pid)
 	if !ok {
@@ -126,7 +101,6 @@ func (rt *Runtime) procArg(fn, arg string, v starlark.Value) (*process, Pid, err
 }
 
 // supArg returns the live supervisor of a pid argument.
-
 func (rt *Runtime) supArg(fn string, v starlark.Value) (*process, error) {
 	p, pid, err := rt.procArg(fn, "sup", v)
 	switch {
@@ -141,7 +115,6 @@ func (rt *Runtime) supArg(fn string, v starlark.Value) (*process, error) {
 }
 
 // supCall unpacks the supervisor argument and runs op on it.
-
 func (rt *Runtime) supCall(thread *starlark.Thread, fn string, supV starlark.Value, op func(m *supervision.Machine) (starlark.Value, error)) (starlark.Value, error) {
 	rt.touch()
 	sup, err := rt.supArg(fn, supV)
@@ -159,11 +132,8 @@ func pidValue(pid *actor.PID) starlark.Value {
 }
 
 // rootProc returns the sandbox's root supervisor, starting it on first
-
 // use: one_for_one over temporary trees, so a tree that gives up is
-
 // removed and nothing escapes the sandbox.
-
 func (rt *Runtime) rootProc() (*process, error) {
 	if p := rt.proc(rt.st.root); p != nil {
 		return p, nil
@@ -174,22 +144,7 @@ func (rt *Runtime) rootProc() (*process, error) {
 	return rt.startSupervisor(supervision.Spec{Flags: supervision.Flags{Strategy: supervision.OneForOne, Intensity: 1 << 30, Period: time.Second}}, true)
 }
 
-// tupleHint suggests the tuple for a list of arguments.
-
-// supPid is the pid of the supervisor whose machine m is.
-
-// idArgs unpacks (sup, id).
-
-// supOnly unpacks the single supervisor argument.
-
-// bGetChildSpec is OTP's get_childspec(Sup, Id): the spec as the
-
-// supervisor keeps it, defaults applied.
-
-// specDict is a kept child spec as get_childspec returns it.
-
 // callTimeout is the default timeout of call(), gen_server's.
-
 const callTimeout = 5 * time.Second
 
 func (rt *Runtime) bCall(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -260,7 +215,6 @@ func (rt *Runtime) bCast(thread *starlark.Thread, b *starlark.Builtin, args star
 }
 
 // errExited unwinds the handler of a process that called exit(self()).
-
 var errExited = errors.New("the process exited")
 
 func (rt *Runtime) bExit(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -294,9 +248,7 @@ func (rt *Runtime) bKill(thread *starlark.Thread, b *starlark.Builtin, args star
 }
 
 // parseReason reads an exit reason: OTP's atoms, or any other text as an
-
 // abnormal reason.
-
 func parseReason(s string) supervision.Reason {
 	switch s {
 	case "normal":
@@ -310,19 +262,12 @@ func parseReason(s string) supervision.Reason {
 }
 
 // signal sends an exit signal, as OTP's exit(Pid, Reason) to a process
-
 // that does not trap exits: it takes effect at once. A worker ignores
-
 // normal from others; a supervisor traps exits, so only kill stops it
-
 // (it then kills its children), or a signal from its parent: the
-
 // sandbox's code is the parent of the trees it starts, and its signal is
-
 // handled in the tree's mailbox order, as OTP's supervisor handles its
-
 // parent's 'EXIT': it stops its children in order, then exits.
-
 func (rt *Runtime) signal(thread *starlark.Thread, fn string, pidV starlark.Value, r supervision.Reason) (starlark.Value, error) {
 	rt.touch()
 	p, _, err := rt.procArg(fn, "pid", pidV)
@@ -370,7 +315,6 @@ func (rt *Runtime) bSelf(thread *starlark.Thread, b *starlark.Builtin, args star
 }
 
 // bIsAlive is OTP's is_process_alive(Pid).
-
 func (rt *Runtime) bIsAlive(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var pidV starlark.Value
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &pidV); err != nil {
@@ -384,9 +328,7 @@ func (rt *Runtime) bIsAlive(_ *starlark.Thread, b *starlark.Builtin, args starla
 }
 
 // bFail raises msg as the error: in a handler it crashes the worker with
-
 // msg as the reason.
-
 func bFail(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var reason starlark.Value = starlark.String("fail")
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0, &reason); err != nil {
