@@ -365,9 +365,10 @@ function clusterView() {
     el("div", { class: "fill" + (frac > 0.85 ? " hot" : ""), style: `width:${Math.round(Math.min(1, frac || 0) * 100)}%` }), el("span", { text: label }));
   async function load() {
     try {
-      const [nodes, mem, cache, status] = await Promise.all([
+      const [nodes, mem, cache, status, load] = await Promise.all([
         api.get("/v1/cluster/nodes"), api.get("/v1/memory").catch(() => null),
-        api.get("/v1/cache/stats").catch(() => null), api.get("/v1/cluster/status").catch(() => null)]);
+        api.get("/v1/cache/stats").catch(() => null), api.get("/v1/cluster/status").catch(() => null),
+        api.get("/v1/cluster/load").catch(() => null)]);
       members.replaceChildren(...(nodes.nodes || []).map((n) => el("tr", { "data-node": n.name },
         el("td", {}, n.name, n.self ? el("span", { class: "self", text: " (this node)" }) : null),
         el("td", { class: "health-" + n.health, text: n.health + (n.load && n.load.draining ? " · draining" : "") }),
@@ -390,6 +391,7 @@ function clusterView() {
       }
       if (status) rows.push(["cluster", `${status.active_nodes}/${status.total_nodes} nodes · ${(100 * (status.current_utilization || 0)).toFixed(0)}% used · sandboxes ${status.sandboxes ? status.sandboxes.active + " active, " + status.sandboxes.passivated + " passivated" : ""}`],
         ["scaling", status.auto_scaling_enabled ? `auto · ${(status.pending_operations || []).length} pending · last ${status.last_scale_action || "none"}` : "off"]);
+      if (load) rows.push(["balancer", `${load.strategy} · spread ${(100 * (load.spread || 0)).toFixed(0)}% (rebalances past ${(100 * (load.threshold || 0)).toFixed(0)}%)`]);
       nodeBox.replaceChildren(el("table", { class: "kv" }, rows.map(([k, v]) => el("tr", {}, el("th", { text: k }), el("td", {}, v)))));
     } catch (err) { failed(err, view); }
   }
