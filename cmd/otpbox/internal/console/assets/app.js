@@ -372,7 +372,7 @@ function clusterView() {
       members.replaceChildren(...(nodes.nodes || []).map((n) => el("tr", { "data-node": n.name },
         el("td", {}, n.name, n.self ? el("span", { class: "self", text: " (this node)" }) : null),
         el("td", { class: "health-" + n.health, text: n.health + (n.load && n.load.draining ? " · draining" : "") }),
-        el("td", { text: String(n.sandboxes ?? (n.load && n.load.sandboxes) ?? 0) }),
+        el("td", { text: n.load ? `${n.load.sandboxes || 0} active, ${n.load.passivated || 0} passivated` : "" }),
         el("td", {}, bar(n.capacity && n.capacity.slots ? (n.load.sandboxes || 0) / n.capacity.slots : n.load && n.load.cpu, `${n.load ? n.load.sandboxes : 0} / ${n.capacity ? n.capacity.slots : "?"}`)),
         el("td", {}, bar(n.load && n.load.memory, n.load ? Math.round((n.load.memory || 0) * 100) + "%" : "")),
         el("td", { text: (n.breakers || []).filter((b) => b.state !== "closed").map((b) => `${b.name}: ${b.state}`).join(", ") || "closed" }),
