@@ -65,7 +65,7 @@ func TestTypoSuggestions(t *testing.T) {
 	c := newCLI(t)
 	for args, want := range map[string]string{
 		"sandbx":       `did you mean "sandbox"?`,
-		"sandbox exc":  `did you mean "exec"?`,
+		"sandbox exc":  `did you mean "exec" or "exit"?`,
 		"cluster stat": `did you mean "status"?`,
 		"memory optim": `did you mean "optimize"?`,
 	} {
