@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"time"
@@ -79,7 +80,9 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request) (*http.Reque
 	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 	defer cancel()
 	k := sha256.Sum256([]byte(key))
-	got, err := s.cfg.Cache.GetOrLoad(ctx, "otpbox:idempotency:"+string(k[:]),
+	// Hex: the cache's keys cross members as protobuf strings, which
+	// must be UTF-8.
+	got, err := s.cfg.Cache.GetOrLoad(ctx, "otpbox:idempotency:"+hex.EncodeToString(k[:]),
 		func(context.Context) ([]byte, error) { return want, nil }, cache.WithTTL(KeyRetention))
 	if err == nil && !bytes.Equal(got, want) {
 		writeProblem(w, keyReused())

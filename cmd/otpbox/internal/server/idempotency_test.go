@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/otpbox/otpbox/cache"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/hosttest"
@@ -27,11 +28,26 @@ func (k *keyed) Execute(ctx context.Context, id, code string) (*server.Result, e
 	return k.Host.Execute(ctx, id, code)
 }
 
+// textKeys is a cache that checks its keys are text: a cluster's cache
+// sends them to other members as protobuf strings, which must be UTF-8.
+type textKeys struct {
+	*cache.Cache
+	t *testing.T
+}
+
+func (c textKeys) GetOrLoad(ctx context.Context, key string, load cache.Loader, opts ...cache.PutOption) ([]byte, error) {
+	if !utf8.ValidString(key) {
+		c.t.Errorf("cache key %q is not UTF-8", key)
+	}
+	return c.Cache.GetOrLoad(ctx, key, load, opts...)
+}
+
 func TestIdempotencyKey(t *testing.T) {
-	c, err := cache.New(cache.Config{L1Size: 1 << 20})
+	l1, err := cache.New(cache.Config{L1Size: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
+	c := textKeys{Cache: l1, t: t}
 	h := &keyed{Host: hosttest.New()}
 	a := newAPI(t, server.Config{Sandboxes: h, Cache: c})
 	if _, err := h.Create(context.Background(), "s1", server.Requirements{}); err != nil {
