@@ -11,26 +11,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/sandbox/otp/otptest"
 )
 
-// counterTree is the README's supervision example: a counter under
-// one_for_one, as one execution.
-const counterTree = `
-def init(args):
-    return 0
-
-def handle_call(msg, state):
-    return (state + 1, state + 1)
-
-def handle_cast(msg, state):
-    if msg == "crash":
-        fail("boom")
-    return state
-
-counter = worker(init=init, handle_call=handle_call, handle_cast=handle_cast)
-sup = start_supervisor(supervisor(strategy="one_for_one", intensity=3, period=5,
-                                  children=[{"id": "c", "start": counter}]))
-`
+// counterTree is the README's supervision example.
+const counterTree = otptest.ReadmeTree
 
 // watchDeadline bounds every wait for an event.
 const watchDeadline = 10 * time.Second

@@ -21,6 +21,7 @@ import (
 
 	apiclient "github.com/otpbox/otpbox/api"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/node"
+	"github.com/otpbox/otpbox/sandbox/otp/otptest"
 	"github.com/otpbox/otpbox/testkit"
 )
 
@@ -174,22 +175,8 @@ func typeCode(code string) step {
 	return chromedp.Steps(eval(fmt.Sprintf(`window.editor.setValue(%s)`, q)), click("#run"))
 }
 
-// readmeExample is the README's supervision example.
-const readmeExample = `def init(args):
-    return 0
-
-def handle_call(msg, state):
-    return (state + 1, state + 1)
-
-def handle_cast(msg, state):
-    if msg == "crash":
-        fail("boom")
-    return state
-
-counter = worker(init=init, handle_call=handle_call, handle_cast=handle_cast)
-sup = start_supervisor(supervisor(strategy="one_for_one", intensity=3, period=5,
-                                  children=[{"id": "c", "start": counter}]))
-call(whereis(sup, "c"), "inc")`
+// readmeExample is the README's supervision example, then a call.
+const readmeExample = otptest.ReadmeTree + `call(whereis(sup, "c"), "inc")`
 
 const live = `document.getElementById("stream-state") && document.getElementById("stream-state").textContent === "live"`
 
