@@ -73,7 +73,7 @@ type Subscription struct {
 	h      *Hub
 	viewer *Viewer
 	after  string // deliver only events newer than this (hub's lock)
-	q      *events.Queue[Event]
+	q      *events.Queue[*Event] // shared with the other watchers: never changed
 	closed bool // (hub's lock)
 }
 
@@ -84,13 +84,19 @@ var ErrEnded = events.ErrClosed
 // Next returns the next event, waiting for one until ctx ends. A watcher
 // that fell SubscriptionBuffer events behind gets a gap event saying how
 // many it missed, in their place.
-func (s *Subscription) Next(ctx context.Context) (Event, error) { return s.q.Next(ctx) }
+func (s *Subscription) Next(ctx context.Context) (Event, error) {
+	e, err := s.q.Next(ctx)
+	if err != nil {
+		return Event{}, err
+	}
+	return *e, nil
+}
 
 // feed is the poll of one sandbox for this member's watchers.
 type feed struct {
 	id      string
 	subs    map[*Subscription]struct{}
-	ring    []Event // the latest events relayed
+	ring    []*Event // the latest events relayed (never changed: watchers' queues share them)
 	last    string  // the newest event's id
 	repoll  context.CancelFunc
 	changed bool // the viewers changed since the poll in flight was sent
@@ -106,8 +112,8 @@ func (h *Hub) Watch(ctx context.Context, id string, opts WatchOptions) (*Subscri
 	if h.ctx.Err() != nil {
 		return nil, ErrClosed
 	}
-	s := &Subscription{h: h, q: events.NewQueue(SubscriptionBuffer, func(n int64) Event {
-		return Event{Type: EventGap, Sandbox: id, Time: time.Now().UTC(), Missed: n}
+	s := &Subscription{h: h, q: events.NewQueue(SubscriptionBuffer, func(n int64) *Event {
+		return &Event{Type: EventGap, Sandbox: id, Time: time.Now().UTC(), Missed: n}
 	})}
 	if opts.Viewer != "" {
 		s.viewer = &Viewer{Name: opts.Viewer, Node: h.m.host.node, Since: time.Now().UTC()}
@@ -127,7 +133,7 @@ func (h *Hub) Watch(ctx context.Context, id string, opts WatchOptions) (*Subscri
 	if hello.LastID != nil {
 		last = *hello.LastID
 	}
-	s.q.Push(hello)
+	s.q.Push(&hello)
 	var backlog []Event
 	if opts.LastID != "" && opts.LastID != last {
 		ans, err := h.m.poll(ctx, id, &wire.Watch{After: opts.LastID, Node: h.m.host.node, Viewers: viewers, HoldNs: -1})
@@ -147,8 +153,8 @@ func (h *Hub) Watch(ctx context.Context, id string, opts WatchOptions) (*Subscri
 	}
 	s.f = f
 	f.subs[s] = struct{}{}
-	for _, e := range backlog {
-		s.deliver(e)
+	for i := range backlog {
+		s.deliver(&backlog[i])
 	}
 	s.after = last
 	if len(backlog) > 0 {
@@ -195,9 +201,9 @@ func (s *Subscription) end() {
 	s.q.Close()
 }
 
-// deliver queues e for the watcher unless it saw it. Called with the
-// hub's lock held.
-func (s *Subscription) deliver(e Event) {
+// deliver queues e for the watcher unless it saw it: the same event for
+// every watcher, not a copy each. Called with the hub's lock held.
+func (s *Subscription) deliver(e *Event) {
 	if e.ID != "" && !newer(e.ID, s.after) {
 		return
 	}
@@ -342,7 +348,8 @@ func (h *Hub) gone(ctx context.Context, f *feed) bool {
 func (h *Hub) relay(f *feed, events []Event) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, e := range events {
+	for i := range events {
+		e := &events[i]
 		if e.ID != "" {
 			if !newer(e.ID, f.last) {
 				continue
@@ -350,7 +357,7 @@ func (h *Hub) relay(f *feed, events []Event) bool {
 			f.last = e.ID
 			f.ring = append(f.ring, e)
 			if len(f.ring) > hubRing {
-				f.ring[0] = Event{}
+				f.ring[0] = nil
 				f.ring = f.ring[1:]
 			}
 		}
