@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Event types of a sandbox's stream (Manager.Watch, GET
@@ -119,10 +120,8 @@ func cut(s string, truncated *bool) string {
 	}
 	*truncated = true
 	n := EventTextBytes
-	for n > 0 && !utf8RuneStart(s[n]) {
+	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
 	return s[:n]
 }
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -231,19 +232,9 @@ func (w *watching) viewerList() []Viewer {
 		if c := a.Since.Compare(b.Since); c != 0 {
 			return c
 		}
-		return compareStrings(a.Name+"\x00"+a.Node, b.Name+"\x00"+b.Node)
+		return strings.Compare(a.Name+"\x00"+a.Node, b.Name+"\x00"+b.Node)
 	})
 	return out
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // flush answers the held polls that have events now.
