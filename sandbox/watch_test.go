@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -347,4 +349,24 @@ func TestWatchAcrossPassivationAndTermination(t *testing.T) {
 	assert.ErrorIs(t, err, sandbox.ErrEnded, "the stream ends after terminated")
 	_, err = n.local.Watch(n.ctx, "p", sandbox.WatchOptions{})
 	assert.True(t, errors.Is(err, sandbox.ErrNotFound), "%v", err)
+}
+
+// TestExecEventsAreBounded: an execution's code, value and output are cut
+// to EventTextBytes in its event, on a character boundary, and the event
+// says so.
+func TestExecEventsAreBounded(t *testing.T) {
+	n := newNode(t)
+	n.create("big")
+	s, err := n.local.Watch(n.ctx, "big", sandbox.WatchOptions{})
+	require.NoError(t, err)
+	defer s.Close()
+	next(t, s)
+	code := "# " + strings.Repeat("é", sandbox.EventTextBytes) + "\n'ü' * 5000"
+	n.exec("big", code)
+	e := next(t, s)
+	require.Equal(t, sandbox.EventExec, e.Type)
+	assert.True(t, e.Truncated)
+	assert.LessOrEqual(t, len(e.Code), sandbox.EventTextBytes)
+	assert.True(t, utf8.ValidString(e.Code), "cut on a character boundary")
+	assert.Equal(t, strings.Repeat("ü", 5000)[:len(e.Value)-1], e.Value[1:], "the value's start is kept")
 }
