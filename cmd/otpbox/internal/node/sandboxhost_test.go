@@ -16,6 +16,7 @@ import (
 
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/node"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
+	"github.com/otpbox/otpbox/sandbox/otp/otptest"
 	"github.com/otpbox/otpbox/sandbox/store/bolt"
 	"github.com/otpbox/otpbox/sandbox/store/redis/redistest"
 	"github.com/otpbox/otpbox/sandbox/store/wal"
@@ -77,24 +78,10 @@ func counts(t *testing.T, n *node.Node) server.SandboxCounts {
 	return st.Sandboxes
 }
 
-// counterWorker is a Starlark gen_server: call adds one and answers the
-// count; cast "crash" fails.
-const counterWorker = `
-def init(args):
-    return 0
-
-def handle_call(msg, state):
-    return (state + 1, state + 1)
-
-def handle_cast(msg, state):
-    if msg == "crash":
-        fail("boom")
-    return state
-
-counter = worker(init=init, handle_call=handle_call, handle_cast=handle_cast)
-sup = start_supervisor(supervisor(strategy="one_for_one", intensity=3, period=5,
-                                  children=[{"id": "c", "start": counter}]))
-`
+// counterWorker is the README's supervision example: a counter "c"
+// (call adds one and answers the count; cast "crash" fails it) under
+// one_for_one, bound to sup.
+const counterWorker = otptest.ReadmeTree
 
 // TestSandboxHostAPI drives the real sandbox host through the HTTP API.
 func TestSandboxHostAPI(t *testing.T) {
