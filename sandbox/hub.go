@@ -72,9 +72,9 @@ type Subscription struct {
 	f      *feed
 	h      *Hub
 	viewer *Viewer
-	after  string // deliver only events newer than this (hub's lock)
+	after  string                // deliver only events newer than this (hub's lock)
 	q      *events.Queue[*Event] // shared with the other watchers: never changed
-	closed bool // (hub's lock)
+	closed bool                  // (hub's lock)
 }
 
 // ErrEnded is Next's error once the subscription ended: closed, the
@@ -97,7 +97,7 @@ type feed struct {
 	id      string
 	subs    map[*Subscription]struct{}
 	ring    []*Event // the latest events relayed (never changed: watchers' queues share them)
-	last    string  // the newest event's id
+	last    string   // the newest event's id
 	repoll  context.CancelFunc
 	changed bool // the viewers changed since the poll in flight was sent
 }
