@@ -96,13 +96,18 @@ func TestCreateAboveCeiling(t *testing.T) {
 func TestCPULimit(t *testing.T) {
 	clock := struct{ now time.Time }{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	n := startNode(t, t.TempDir(), sandbox.Config{Clock: func() time.Time { return clock.now }})
-	_, err := n.local.Create(n.ctx, "busy", sandbox.Requirements{CPULimit: 1, Limits: sandbox.Limits{MaxDuration: 10 * time.Millisecond}})
+	// The largest step budget: a fast machine would run out of a million steps
+	// before 10 ms, and a bucket not emptied would let the next call run.
+	limits := sandbox.Limits{MaxDuration: 10 * time.Millisecond, MaxSteps: 100_000_000}
+	_, err := n.local.Create(n.ctx, "busy", sandbox.Requirements{CPULimit: 1, Limits: limits})
 	require.NoError(t, err)
 	n.create("other")
 	// An execution stopped at its 10 ms limit ran a little more than the
 	// 10 ms the bucket holds.
 	_, err = n.local.Execute(n.ctx, "busy", "while True:\n  pass")
-	require.ErrorIs(t, err, sandbox.ErrLimitExceeded)
+	var limit *sandbox.LimitError
+	require.ErrorAs(t, err, &limit)
+	require.Equal(t, sandbox.LimitDuration, limit.Limit, "stopped by the clock, not by a step budget")
 	ctx, cancel := context.WithTimeout(n.ctx, 200*time.Millisecond)
 	defer cancel()
 	_, err = n.local.Execute(ctx, "busy", "1 + 1")
@@ -110,6 +115,12 @@ func TestCPULimit(t *testing.T) {
 	require.ErrorAs(t, err, &th, "this clock stands still: the share never refills while the caller waits")
 	assert.Positive(t, th.RetryAfter)
 	assert.Equal(t, "2", n.exec("other", "1 + 1").Value, "other sandboxes are not slowed")
+	_, err = n.local.Restart(n.ctx, "busy")
+	require.NoError(t, err)
+	ctx, cancel = context.WithTimeout(n.ctx, 100*time.Millisecond)
+	defer cancel()
+	_, err = n.local.Execute(ctx, "busy", "1 + 1")
+	require.ErrorAs(t, err, &th, "a restart does not refill the share")
 
 	clock.now = clock.now.Add(time.Hour)
 	assert.Equal(t, "2", n.exec("busy", "1 + 1").Value, "the share refilled")
