@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -27,8 +28,9 @@ type Directory struct {
 	sub    *eventstream.Subscription
 	system *actor.ActorSystem
 
-	remote map[key]*actor.PID // activations on other members, as last resolved
-	p      *placing           // nil on a single member
+	remote map[key]*actor.PID      // activations on other members, as last resolved
+	named  map[string]*actor.Props // see Named
+	p      *placing                // nil on a single member
 	stop   sync.Once
 }
 
@@ -103,17 +105,50 @@ func (d *Directory) local(ci *pcluster.ClusterIdentity) *actor.PID {
 	if !ok {
 		return nil
 	}
-	props := pcluster.WithClusterIdentity(kind.Props, ci)
-	// A unique name per activation: a new activation must never share a
-	// pid with one that is still stopping, or that one's removal would
-	// remove the new one.
-	pid := d.system.Root.SpawnPrefix(props, ci.Kind+"/"+ci.Identity+"$")
+	props, named := d.named[ci.Kind]
+	if !named {
+		props = pcluster.WithClusterIdentity(kind.Props, ci)
+	}
+	// A unique name per activation ("<kind>/<identity>$<n>", see
+	// IdentityOf): a new activation must never share a pid with one that
+	// is still stopping, or that one's removal would remove the new one.
+	pid := d.system.Root.SpawnPrefix(props, ci.Kind+"/"+ci.Identity)
 	kind.Inc()
 	d.pids[k] = pid
 	d.counts[ci.Kind]++
 	d.clock++
 	d.used[k] = d.clock
 	return pid
+}
+
+// Named has the activations of kind spawned from props as they are,
+// without protoactor's cluster middleware: an activation finds its
+// identity in its own name (IdentityOf(ctx.Self())), gets no ClusterInit,
+// and must call RemovePid itself when it stops (no ActivationTerminating
+// is published for it). It saves the copy of the kind's props, with its
+// context extension, that every activation otherwise keeps: about 400
+// bytes each, which matters for kinds with many live activations.
+func (d *Directory) Named(kind string, props *actor.Props) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.named == nil {
+		d.named = make(map[string]*actor.Props)
+	}
+	d.named[kind] = props
+}
+
+// IdentityOf returns the identity of a named activation (see Named) from
+// its pid: false for a pid that does not name one.
+func IdentityOf(pid *actor.PID, kind string) (string, bool) {
+	id, ok := strings.CutPrefix(pid.GetId(), kind+"/")
+	if !ok {
+		return "", false
+	}
+	i := strings.LastIndexByte(id, '$')
+	if i < 0 {
+		return "", false
+	}
+	return id[:i], true
 }
 
 // forget drops k; d.mu must be held.

@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"testing"
 
+	"github.com/asynkron/protoactor-go/actor"
 	pcluster "github.com/asynkron/protoactor-go/cluster"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -36,4 +37,26 @@ func TestDirectoryOneActivationPerIdentity(t *testing.T) {
 	dir.Get(ci) // a is now the most recent
 	assert.Equal(t, []string{"b", "c"}, dir.LeastRecent("echo", 2))
 	assert.Equal(t, []string{"b", "c", "a"}, dir.LeastRecent("echo", 10))
+}
+
+// TestDirectoryNamed: a named kind's activations are spawned from the
+// props given, without a cluster identity in their context, and find
+// their identity in their pid, whatever characters it holds.
+func TestDirectoryNamed(t *testing.T) {
+	dir := cluster.NewDirectory()
+	got := make(chan string, 1)
+	dir.Named("echo", actor.PropsFromFunc(func(ctx actor.Context) {
+		if _, ok := ctx.Message().(*actor.Started); ok {
+			id, _ := cluster.IdentityOf(ctx.Self(), "echo")
+			got <- id
+		}
+	}))
+	startEcho(t, dir)
+	pid := dir.Get(pcluster.NewClusterIdentity("a$b/c", "echo"))
+	require.NotNil(t, pid)
+	assert.Equal(t, "a$b/c", <-got)
+	_, ok := cluster.IdentityOf(pid, "other")
+	assert.False(t, ok, "another kind's name")
+	_, ok = cluster.IdentityOf(actor.NewPID("nonhost", "echo/plain"), "echo")
+	assert.False(t, ok, "not an activation's name")
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	pcluster "github.com/asynkron/protoactor-go/cluster"
+	"github.com/cespare/xxhash/v2"
+	"github.com/otpbox/otpbox/cluster"
 	"github.com/otpbox/otpbox/sandbox/engine"
 	"github.com/otpbox/otpbox/sandbox/internal/wire"
 	"github.com/otpbox/otpbox/sandbox/otp"
@@ -36,7 +38,6 @@ type meta struct {
 type grain struct {
 	host       *Host
 	id         string
-	identity   *pcluster.ClusterIdentity
 	retired    bool      // out of the directory, draining its mailbox before it stops
 	stale      bool      // placed on another member now: retire after answering
 	meta       *meta     // nil: not loaded, or the sandbox does not exist
@@ -56,12 +57,14 @@ type grain struct {
 func (g *grain) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
+		if id, ok := cluster.IdentityOf(ctx.Self(), Kind); ok && g.id == "" {
+			g.id = id // a named activation (cluster.Directory.Named)
+		}
 		g.activated = g.host.now()
 		if g.host.idle > 0 {
 			ctx.SetReceiveTimeout(g.host.idle)
 		}
 	case *pcluster.ClusterInit:
-		g.identity = m.Identity
 		g.id = m.Identity.Identity
 	case *actor.ReceiveTimeout:
 		g.passivate(ctx, "idle")
@@ -73,6 +76,13 @@ func (g *grain) Receive(ctx actor.Context) {
 		g.release(ctx)
 		g.stopWatching()
 		g.drop()
+	case *actor.Stopped:
+		// Out of the process registry now: calls still queued are
+		// dropped by protoactor; tell their callers.
+		g.host.calls.activationEnded(ctx.Self())
+		if g.id != "" && g.host.dir != nil && !g.retired {
+			g.host.dir.RemovePid(pcluster.NewClusterIdentity(g.id, Kind), ctx.Self())
+		}
 	case proto.Message:
 		if g.retired {
 			// Sent before this activation left the directory: the caller
@@ -103,8 +113,8 @@ func (g *grain) passivate(ctx actor.Context, why string) {
 func (g *grain) retire(ctx actor.Context) {
 	g.retired = true
 	g.drop()
-	if g.identity != nil && g.host.dir != nil {
-		g.host.dir.RemovePid(g.identity, ctx.Self())
+	if g.id != "" && g.host.dir != nil {
+		g.host.dir.RemovePid(pcluster.NewClusterIdentity(g.id, Kind), ctx.Self())
 	}
 	ctx.Poison(ctx.Self())
 }
@@ -216,7 +226,7 @@ func (g *grain) load() error {
 			g.journal.add(e.Code, res.Steps)
 		}
 		if err == nil && e.ID != "" {
-			g.done.put(e.ID, fingerprint([]byte(e.Code)), execResult(res))
+			g.done.put(e.ID, xxhash.Sum64String(e.Code), execResult(res))
 		}
 		if err != nil {
 			// A sandbox is deterministic: an accepted execution replays
@@ -246,7 +256,11 @@ func (g *grain) fresh() {
 		opts = append(opts, engine.WithCompileCache(g.host.compile))
 	}
 	g.sess = engine.NewSession(g.meta.Requirements.Limits, opts...)
-	g.cpu = newCPUBucket(g.meta.Requirements.CPULimit, g.sess.Limits().MaxDuration, g.host.now())
+	// A new session within this activation (a restart, a rebuild after a
+	// failed rollback) keeps what the sandbox used of its CPU share.
+	if cpu := newCPUBucket(g.meta.Requirements.CPULimit, g.sess.Limits().MaxDuration, g.host.now()); cpu.rate != g.cpu.rate || cpu.burst != g.cpu.burst {
+		g.cpu = cpu
+	}
 	g.done = newAnswered()
 	g.journal = journalUse{}
 	g.lastActive = g.host.now()
@@ -294,11 +308,14 @@ func (g *grain) create(m *wire.Create) *wire.Reply {
 	return g.describe()
 }
 
-func (g *grain) exec(m *wire.Exec) *wire.ExecResult {
+func (g *grain) exec(m *wire.Exec) *wire.ExecResult { return g.run(m, false) }
+
+// run executes m; an action's answer carries the code that ran.
+func (g *grain) run(m *wire.Exec, action bool) *wire.ExecResult {
 	if err := g.load(); err != nil {
 		return &wire.ExecResult{Failure: toFailure(err)}
 	}
-	code := fingerprint([]byte(m.Code))
+	code := xxhash.Sum64String(m.Code)
 	if r, ok, err := g.done.get(m.RequestId, code); ok {
 		if err != nil {
 			return &wire.ExecResult{Failure: toFailure(err)}
@@ -384,6 +401,9 @@ func (g *grain) exec(m *wire.Exec) *wire.ExecResult {
 		}
 	}
 	r := execResult(res)
+	if action {
+		r.Code = m.Code
+	}
 	g.done.put(m.RequestId, code, r)
 	return r
 }
@@ -512,7 +532,5 @@ func (g *grain) action(m *wire.Action) *wire.ExecResult {
 		}
 		return &wire.ExecResult{Failure: toFailure(processError(err))}
 	}
-	r := g.exec(&wire.Exec{Code: code, DeadlineUnixNs: m.DeadlineUnixNs, RequestId: m.RequestId, Viewer: m.Viewer})
-	r.Code = code
-	return r
+	return g.run(&wire.Exec{Code: code, DeadlineUnixNs: m.DeadlineUnixNs, RequestId: m.RequestId, Viewer: m.Viewer}, true)
 }

@@ -2,9 +2,11 @@ package sandbox
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 
 	"github.com/cespare/xxhash/v2"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/otpbox/otpbox/sandbox/internal/wire"
 )
@@ -101,52 +103,82 @@ func fingerprint(b []byte) uint64 { return xxhash.Sum64(b) }
 
 // answered keeps the ids of the latest executions, with their code's
 // fingerprint, and the answers of the latest of them: at most
-// AnsweredKeys ids, answers within AnsweredBytes (the newest always). A
-// slice searched from the end; the oldest entries are dropped first.
+// AnsweredKeys ids, answers within AnsweredBytes (the newest always).
+//
+// It is kept compact, since every live sandbox has one: an id is kept as
+// its 64-bit hash (two ids of one sandbox's last 256 executions collide
+// with odds of about 2⁻⁴⁹), and the answers are kept encoded, each after
+// its length, back to back in one buffer. Answers are dropped oldest
+// first, so the answers kept are those of the last entries, in order.
 type answered struct {
-	list  []answer
-	bytes int // of the answers kept
+	list []answer
+	buf  []byte // from list[kept] on: uvarint length, encoded answer
+	kept int    // the first entry whose answer is kept
 }
 
 type answer struct {
-	id   string
-	code uint64           // fingerprint of the code
-	r    *wire.ExecResult // nil once dropped
+	id   uint64 // hash of the request id
+	code uint64 // fingerprint of the code
 }
 
 func newAnswered() *answered { return &answered{} }
 
-func answerSize(r *wire.ExecResult) int { return len(r.Value) + len(r.Output) + 64 }
+// answerOverhead is what AnsweredBytes counts for each answer kept
+// besides its encoding.
+const answerOverhead = 16
+
+func hashID(id string) uint64 { return xxhash.Sum64String(id) }
 
 // get returns the answer of id's execution: found reports whether id is
 // known; err is ErrRequestMismatch when its code differs and
 // ErrAnswerExpired when its answer was dropped.
 func (a *answered) get(id string, code uint64) (r *wire.ExecResult, found bool, err error) {
-	if id == "" {
+	i := a.find(id)
+	if i < 0 {
 		return nil, false, nil
 	}
-	for i := len(a.list) - 1; i >= 0; i-- {
-		e := a.list[i]
-		if e.id != id {
-			continue
-		}
-		switch {
-		case e.code != code:
-			return nil, true, ErrRequestMismatch
-		case e.r == nil:
-			return nil, true, ErrAnswerExpired
-		}
-		return e.r, true, nil
+	switch e := a.list[i]; {
+	case e.code != code:
+		return nil, true, ErrRequestMismatch
+	case i < a.kept:
+		return nil, true, ErrAnswerExpired
 	}
-	return nil, false, nil
+	b := a.buf
+	for range i - a.kept {
+		b = b[a.next(b):]
+	}
+	n, w := binary.Uvarint(b)
+	r = new(wire.ExecResult)
+	if err := proto.Unmarshal(b[w:w+int(n)], r); err != nil {
+		return nil, true, ErrAnswerExpired // cannot happen: encoded here
+	}
+	return r, true, nil
+}
+
+// next returns the length of the first answer in b, with its prefix.
+func (a *answered) next(b []byte) int {
+	n, w := binary.Uvarint(b)
+	return w + int(n)
+}
+
+// find returns the index of id's entry, the latest first, or -1.
+func (a *answered) find(id string) int {
+	if id == "" {
+		return -1
+	}
+	h := hashID(id)
+	for i := len(a.list) - 1; i >= 0; i-- {
+		if a.list[i].id == h {
+			return i
+		}
+	}
+	return -1
 }
 
 // codeOf returns the fingerprint of the code id's execution ran.
 func (a *answered) codeOf(id string) (uint64, bool) {
-	for i := len(a.list) - 1; i >= 0 && id != ""; i-- {
-		if a.list[i].id == id {
-			return a.list[i].code, true
-		}
+	if i := a.find(id); i >= 0 {
+		return a.list[i].code, true
 	}
 	return 0, false
 }
@@ -156,23 +188,28 @@ func (a *answered) put(id string, code uint64, r *wire.ExecResult) {
 	if id == "" {
 		return
 	}
-	if len(a.list) == AnsweredKeys {
-		if old := a.list[0].r; old != nil {
-			a.bytes -= answerSize(old)
+	if len(a.list) == AnsweredKeys { // forget the oldest id
+		if a.kept == 0 {
+			a.buf = a.buf[a.next(a.buf):]
+		} else {
+			a.kept--
 		}
 		copy(a.list, a.list[1:])
 		a.list = a.list[:AnsweredKeys-1]
 	}
-	a.list = append(a.list, answer{id: id, code: code, r: r})
-	a.bytes += answerSize(r)
+	opts := proto.MarshalOptions{Deterministic: true}
+	a.buf = binary.AppendUvarint(a.buf, uint64(opts.Size(r)))
+	a.buf, _ = opts.MarshalAppend(a.buf, r)
+	a.list = append(a.list, answer{id: hashID(id), code: code})
 	// Drop the oldest answers (keeping their ids) past the budget.
-	for i := 0; a.bytes > AnsweredBytes && i < len(a.list)-1; i++ {
-		if old := a.list[i].r; old != nil {
-			a.bytes -= answerSize(old)
-			a.list[i].r = nil
-		}
+	for a.kept < len(a.list)-1 && a.bytes() > AnsweredBytes {
+		a.buf = a.buf[a.next(a.buf):]
+		a.kept++
 	}
 }
+
+// bytes is what the answers kept count toward AnsweredBytes.
+func (a *answered) bytes() int { return len(a.buf) + answerOverhead*(len(a.list)-a.kept) }
 
 // idemKey is an id with its request's fingerprint, as the metadata keeps
 // it.

@@ -162,3 +162,28 @@ func TestAnswerRetention(t *testing.T) {
 	assert.Len(t, entries, 6)
 	assert.Equal(t, "k0", entries[0].ID)
 }
+
+// TestAnsweredRing: past AnsweredKeys executions the oldest id is
+// forgotten, and each id still known is answered with its own first
+// answer, wherever it sits among those kept.
+func TestAnsweredRing(t *testing.T) {
+	n := newNode(t)
+	n.create("r")
+	ctx := n.ctx
+	n.exec("r", "n = 0")
+	for i := range sandbox.AnsweredKeys + 1 {
+		res, err := n.local.Execute(sandbox.WithRequestID(ctx, fmt.Sprint("k", i)), "r", "n += 1\nn")
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprint(i+1), res.Value)
+	}
+	for _, i := range []int{1, 2, 128, sandbox.AnsweredKeys - 1, sandbox.AnsweredKeys} {
+		res, err := n.local.Execute(sandbox.WithRequestID(ctx, fmt.Sprint("k", i)), "r", "n += 1\nn")
+		require.NoError(t, err)
+		assert.Equal(t, fmt.Sprint(i+1), res.Value, "k%d is answered from its first run", i)
+	}
+	_, err := n.local.Execute(sandbox.WithRequestID(ctx, "k1"), "r", "n")
+	require.ErrorIs(t, err, sandbox.ErrRequestMismatch)
+	res, err := n.local.Execute(sandbox.WithRequestID(ctx, "k0"), "r", "n += 1\nn")
+	require.NoError(t, err)
+	assert.Equal(t, fmt.Sprint(sandbox.AnsweredKeys+2), res.Value, "k0 was forgotten: this is a new execution")
+}

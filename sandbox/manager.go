@@ -109,6 +109,7 @@ type Host struct {
 	onLifecycle  func(id, change string)
 	policy       Policy
 	execs        executions // in progress, for the watchdog
+	calls        waiters    // calls waiting on this member's activations
 	env          *engine.Env
 	replays      atomic.Uint64
 	passivations atomic.Uint64
@@ -154,8 +155,10 @@ func NewHost(cfg Config) (*Host, error) {
 }
 
 // Kind returns the cluster kind that hosts sandbox grains on this node.
-func (h *Host) Kind() *pcluster.Kind {
-	return pcluster.NewKind(Kind, actor.PropsFromProducer(func() actor.Actor { return &grain{host: h} }))
+func (h *Host) Kind() *pcluster.Kind { return pcluster.NewKind(Kind, h.props()) }
+
+func (h *Host) props() *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return &grain{host: h} })
 }
 
 // Replays returns how many activations rebuilt a sandbox from its journal.
@@ -180,6 +183,7 @@ type Manager struct {
 func NewManager(host *Host, c *pcluster.Cluster, dir *cluster.Directory) *Manager {
 	host.system = c.ActorSystem
 	host.dir = dir
+	dir.Named(Kind, host.props())
 	return &Manager{host: host, c: c, dir: dir}
 }
 
@@ -233,7 +237,7 @@ func (m *Manager) request(ctx context.Context, id string, msg proto.Message) (an
 			}
 			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err) // a member's open breaker stays visible
 		}
-		res, err := request(ctx, m.c.ActorSystem, pid, msg, m.host.reqTimeout, m.dir.Down(pid.Address))
+		res, err := request(ctx, m.c.ActorSystem, &m.host.calls, pid, msg, m.host.reqTimeout, m.dir.Down(pid.Address))
 		if err == nil {
 			gone := false
 			switch res.(type) {

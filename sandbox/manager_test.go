@@ -290,3 +290,36 @@ func TestShutdownAfterTheSystem(t *testing.T) {
 	kit.System().Shutdown()
 	local.Shutdown()
 }
+
+// TestCallsQueuedOnAStoppedActivation: calls queued on an activation that
+// is stopped under them (protoactor drops a stopped actor's mailbox) are
+// told at once and go to the next activation: every call is answered,
+// each applied once.
+func TestCallsQueuedOnAStoppedActivation(t *testing.T) {
+	n := newNode(t)
+	n.create("q")
+	n.exec("q", "n = 0")
+	system := n.kit.System()
+	const rounds, calls = 20, 4
+	for range rounds {
+		pid, ok := n.local.Directory().Lookup(sandbox.Kind, "q")
+		if !ok {
+			n.exec("q", "n") // activate
+			pid, _ = n.local.Directory().Lookup(sandbox.Kind, "q")
+		}
+		ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
+		errs := make(chan error, calls)
+		for range calls {
+			go func() {
+				_, err := n.local.Execute(ctx, "q", "n += 1")
+				errs <- err
+			}()
+		}
+		system.Root.Stop(pid)
+		for range calls {
+			require.NoError(t, <-errs, "answered, not left waiting for the timeout")
+		}
+		cancel()
+	}
+	assert.Equal(t, fmt.Sprint(rounds*calls), n.exec("q", "n").Value, "each call applied once")
+}
