@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -104,8 +105,9 @@ at most 100ms and no errors.`,
 			}
 			defer transport.CloseIdleConnections()
 			// No retries: a refusal is a result of the load test.
+			hc := &http.Client{Transport: transport}
 			cl, err := api.NewClient(&api.Config{Address: addr, Token: token, Retry: api.NoRetry,
-				HTTPClient: &http.Client{Transport: transport}, UserAgent: "otpbox-bench"})
+				HTTPClient: hc, UserAgent: "otpbox-bench"})
 			if err != nil {
 				return usage(cmd, "--addr: %v", err)
 			}
@@ -116,7 +118,7 @@ at most 100ms and no errors.`,
 					oo.Progress = p.phase
 					defer p.finish()
 				}
-				rep, err := bench.RunOpen(ctx, benchTarget{cl.Sandboxes()}, oo)
+				rep, err := bench.RunOpen(ctx, benchTarget{s: cl.Sandboxes(), metrics: metricsReader(hc, addr, token)}, oo)
 				if err != nil {
 					return fmt.Errorf("bench: %w", err)
 				}
@@ -127,7 +129,7 @@ at most 100ms and no errors.`,
 				o.Progress = p.update
 				defer p.finish()
 			}
-			rep, err := bench.Run(ctx, benchTarget{cl.Sandboxes()}, o)
+			rep, err := bench.Run(ctx, benchTarget{s: cl.Sandboxes()}, o)
 			if err != nil {
 				return fmt.Errorf("bench: %w", err)
 			}
@@ -149,7 +151,74 @@ at most 100ms and no errors.`,
 }
 
 // benchTarget drives a node through the api client.
-type benchTarget struct{ s *api.Sandboxes }
+type benchTarget struct {
+	s *api.Sandboxes
+	// metrics reads the node's /metrics (NodeMemory); nil: not reported.
+	metrics func(ctx context.Context) ([]byte, error)
+}
+
+// NodeMemory reads the node's resident set, Go heap and live sandboxes
+// from its /metrics.
+func (t benchTarget) NodeMemory(ctx context.Context) (bench.NodeMemory, error) {
+	if t.metrics == nil {
+		return bench.NodeMemory{}, errors.ErrUnsupported
+	}
+	text, err := t.metrics(ctx)
+	if err != nil {
+		return bench.NodeMemory{}, err
+	}
+	var m bench.NodeMemory
+	for line := range strings.Lines(string(text)) {
+		name, value, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok {
+			continue
+		}
+		var dst *uint64
+		switch name {
+		case "process_resident_memory_bytes":
+			dst = &m.RSSBytes
+		case "go_memstats_heap_inuse_bytes":
+			dst = &m.HeapBytes
+		case `otpbox_sandboxes{state="active"}`:
+			dst = &m.Sandboxes
+		default:
+			continue
+		}
+		if f, err := strconv.ParseFloat(value, 64); err == nil {
+			*dst = uint64(f)
+		}
+	}
+	if m.RSSBytes == 0 {
+		return m, errors.New("bench: no process_resident_memory_bytes in /metrics")
+	}
+	return m, nil
+}
+
+// metricsReader returns a func that GETs addr's /metrics with token.
+func metricsReader(hc *http.Client, addr, token string) func(context.Context) ([]byte, error) {
+	return func(ctx context.Context) ([]byte, error) {
+		base := addr
+		if !strings.Contains(base, "://") {
+			base = "http://" + base
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(base, "/")+"/metrics", nil)
+		if err != nil {
+			return nil, err
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := hc.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("bench: /metrics: %s", res.Status)
+		}
+		return io.ReadAll(io.LimitReader(res.Body, 16<<20))
+	}
+}
 
 func (t benchTarget) Create(ctx context.Context, id string, _ server.Requirements) (*server.Info, error) {
 	if _, err := t.s.Create(ctx, id, api.Requirements{}); err != nil {
@@ -338,12 +407,22 @@ func printOpenReport(w io.Writer, rep bench.OpenReport, o bench.OpenOptions) {
 	fmt.Fprintf(w, "%d users, one sandbox each (set-up %.1f s); %q at each rate for %v, latency from each request's scheduled time\n",
 		rep.Users, rep.SetupS, rep.Code, o.Duration)
 	t := table(w)
-	fmt.Fprintln(t, "RATE/s\tACHIEVED/s\tREQUESTS\tERRORS\tP50 ms\tP90 ms\tP99 ms\tP99.9 ms\tMAX ms")
+	fmt.Fprintln(t, "RATE/s\tACHIEVED/s\tREQUESTS\tERRORS\tP50 ms\tP90 ms\tP99 ms\tP99.9 ms\tMAX ms\tADMITTED P99 ms")
 	for _, s := range rep.Steps {
-		fmt.Fprintf(t, "%.0f\t%.1f\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\n", s.TargetRate, s.AchievedRate, s.Requests, s.Errors,
-			s.P50MS, s.P90MS, s.P99MS, s.P999MS, s.MaxMS)
+		fmt.Fprintf(t, "%.0f\t%.1f\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\n", s.TargetRate, s.AchievedRate, s.Requests, s.Errors,
+			s.P50MS, s.P90MS, s.P99MS, s.P999MS, s.MaxMS, s.Admitted.P99MS)
 	}
 	t.Flush()
+	for i, m := range rep.Memory {
+		per := ""
+		if b := rep.Memory[0]; i > 0 && m.Sandboxes > b.Sandboxes {
+			n := float64(m.Sandboxes - b.Sandboxes)
+			per = fmt.Sprintf(" (+%.1f KB of RSS, +%.1f KB of heap per sandbox since set-up began)",
+				(float64(m.RSSBytes)-float64(b.RSSBytes))/n/1000, (float64(m.HeapBytes)-float64(b.HeapBytes))/n/1000)
+		}
+		fmt.Fprintf(w, "node %s: RSS %.0f MB, Go heap in use %.0f MB, %d live sandboxes%s\n", m.When,
+			float64(m.RSSBytes)/1e6, float64(m.HeapBytes)/1e6, m.Sandboxes, per)
+	}
 	for _, s := range rep.Steps {
 		if s.Errors == 0 {
 			continue

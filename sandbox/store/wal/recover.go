@@ -147,7 +147,7 @@ func (s *Store) apply(r record, l loc) {
 		bx.entries[i] = l
 	case kindMeta:
 		s.dead(bx.metaLoc)
-		bx.meta, bx.metaLoc = slices.Clone(r.payload), l
+		bx.metaLoc = l
 	case kindTruncate:
 		if bx != nil {
 			for _, e := range bx.entries {

@@ -57,8 +57,7 @@ var _ sandbox.Store = (*Store)(nil)
 
 // box is one sandbox in the index.
 type box struct {
-	meta    []byte
-	metaLoc loc // where meta's record is; n == 0 without metadata
+	metaLoc loc // where the metadata's record is (read from there); n == 0 without metadata
 	entries []loc
 	// pending is the latest batch with a record of this sandbox: reads
 	// wait for it, so they never return what is not durable.
@@ -337,7 +336,6 @@ func (s *Store) PutMeta(ctx context.Context, id string, meta []byte) error {
 	if err := ctx.Err(); err != nil {
 		return wrap("put meta", id, err)
 	}
-	meta = slices.Clone(meta)
 	s.mu.Lock()
 	if err := s.usable(); err != nil {
 		s.mu.Unlock()
@@ -354,7 +352,7 @@ func (s *Store) PutMeta(ctx context.Context, id string, meta []byte) error {
 		s.boxes[id] = bx
 	}
 	s.dead(bx.metaLoc)
-	bx.meta, bx.metaLoc, bx.pending = meta, l, b
+	bx.metaLoc, bx.pending = l, b
 	s.mu.Unlock()
 	if err := b.wait(); err != nil {
 		return wrap("put meta", id, err)
@@ -372,17 +370,64 @@ func (s *Store) GetMeta(ctx context.Context, id string) ([]byte, error) {
 		s.mu.Unlock()
 		return nil, wrap("get meta", id, err)
 	}
+	var b *batch
+	if bx := s.boxes[id]; bx != nil {
+		b = bx.pending
+	}
+	s.mu.Unlock()
+	for {
+		if err := b.wait(); err != nil {
+			return nil, wrap("get meta", id, err)
+		}
+		meta, next, err := s.readMeta(id)
+		switch {
+		case err != nil:
+			return nil, wrap("get meta", id, err)
+		case next == nil:
+			return meta, nil
+		}
+		b = next // a newer write came meanwhile
+	}
+}
+
+// readMeta reads id's metadata from its record, if it is acknowledged;
+// else it returns the batch to wait for.
+func (s *Store) readMeta(id string) (meta []byte, pending *batch, err error) {
+	s.reclaim.RLock()
+	defer s.reclaim.RUnlock()
+	s.mu.Lock()
+	if err := s.usable(); err != nil {
+		s.mu.Unlock()
+		return nil, nil, err
+	}
 	bx := s.boxes[id]
 	if bx == nil || !bx.hasMeta() {
 		s.mu.Unlock()
-		return nil, wrap("get meta", id, sandbox.ErrNotFound)
+		return nil, nil, sandbox.ErrNotFound
 	}
-	meta, b := bx.meta, bx.pending // meta is never changed in place
+	if !bx.pending.acknowledged() {
+		s.mu.Unlock()
+		return nil, bx.pending, nil
+	}
+	l := bx.metaLoc
+	seg := s.segment(l.seg)
 	s.mu.Unlock()
-	if err := b.wait(); err != nil {
-		return nil, wrap("get meta", id, err)
+	if seg == nil {
+		return nil, nil, fmt.Errorf("%w: segment %s is gone", ErrCorrupt, segmentName(l.seg))
 	}
-	return slices.Clone(meta), nil
+	buf := make([]byte, l.n)
+	if _, err := seg.f.Load().ReadAt(buf, int64(l.off)); err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", segmentName(l.seg), err)
+	}
+	body, err := checkFrame(buf)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s at %d: %w", segmentName(l.seg), l.off, err)
+	}
+	r, err := decodeBody(body)
+	if err != nil || r.kind != kindMeta || r.id != id {
+		return nil, nil, fmt.Errorf("%w: %s at %d is not the metadata of %s", ErrCorrupt, segmentName(l.seg), l.off, id)
+	}
+	return r.payload, nil, nil
 }
 
 // Delete implements sandbox.Store.

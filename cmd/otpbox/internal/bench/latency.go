@@ -20,8 +20,10 @@ const (
 // with the failed requests counted by kind. It is safe for concurrent
 // use.
 type latencies struct {
-	mu     sync.Mutex // protects the fields below
-	h      *hdr.Histogram
+	mu     sync.Mutex     // protects the fields below
+	h      *hdr.Histogram // every request
+	okh    *hdr.Histogram // the successful ones
+	okMax  time.Duration
 	errs   map[string]int
 	ok     int
 	first  string
@@ -30,7 +32,7 @@ type latencies struct {
 }
 
 func newLatencies() *latencies {
-	return &latencies{h: hdr.New(histMin, histMax, histDigits), errs: make(map[string]int)}
+	return &latencies{h: hdr.New(histMin, histMax, histDigits), okh: hdr.New(histMin, histMax, histDigits), errs: make(map[string]int)}
 }
 
 // record adds one finished request: d from its scheduled send time to its
@@ -48,6 +50,8 @@ func (l *latencies) record(d time.Duration, err error, at time.Time) {
 		l.errs[kindOf(err)]++
 	} else {
 		l.ok++
+		_ = l.okh.RecordValue(us)
+		l.okMax = max(l.okMax, d)
 	}
 	if at.After(l.lastAt) {
 		l.lastAt = at
@@ -63,16 +67,29 @@ type percentiles struct {
 	MaxMS  float64 `json:"max_ms"`
 }
 
+// percentiles returns those of every request.
 func (l *latencies) percentiles() percentiles {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.h.TotalCount() == 0 {
+	return quantiles(l.h, l.max)
+}
+
+// admitted returns the percentiles of the successful requests: what the
+// requests a node admitted got, when it refused others (429).
+func (l *latencies) admitted() percentiles {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return quantiles(l.okh, l.okMax)
+}
+
+func quantiles(h *hdr.Histogram, maxD time.Duration) percentiles {
+	if h.TotalCount() == 0 {
 		return percentiles{}
 	}
 	// The histogram answers the top of a value's bucket: never past the
 	// exact maximum.
-	q := func(p float64) float64 { return min(usToMS(l.h.ValueAtQuantile(p)), ms(l.max)) }
-	return percentiles{P50MS: q(50), P90MS: q(90), P99MS: q(99), P999MS: q(99.9), MaxMS: ms(l.max)}
+	q := func(p float64) float64 { return min(usToMS(h.ValueAtQuantile(p)), ms(maxD)) }
+	return percentiles{P50MS: q(50), P90MS: q(90), P99MS: q(99), P999MS: q(99.9), MaxMS: ms(maxD)}
 }
 
 func usToMS(us int64) float64 { return float64(us) / 1000 }

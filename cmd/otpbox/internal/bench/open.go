@@ -81,6 +81,10 @@ type Step struct {
 	// …) or KindTimeout, KindConnection, KindOther.
 	ErrorsByKind map[string]int `json:"errors_by_kind"`
 	percentiles
+	// Admitted are the latencies of the successful requests alone: past
+	// the knee a node refuses the excess (429 overloaded, with
+	// Retry-After) so that the requests it admits stay fast.
+	Admitted percentiles `json:"admitted"`
 	// FirstError is the first failure's message, for people.
 	FirstError string `json:"-"`
 }
@@ -94,6 +98,10 @@ type OpenReport struct {
 	// SetupS is how long creating the users' sandboxes took.
 	SetupS float64 `json:"setup_s"`
 	Steps  []Step  `json:"steps"`
+	// Memory is the node's memory before set-up, after it (every user's
+	// sandbox live) and after the last step; nil when the target does
+	// not report it.
+	Memory []NodeMemory `json:"node_memory,omitempty"`
 	// Knee is the highest rate whose p99 is within KneeP99 without
 	// errors; 0 when no rate is.
 	Knee float64 `json:"knee_rate"`
@@ -152,6 +160,7 @@ func RunOpen(ctx context.Context, t Target, o OpenOptions) (OpenReport, error) {
 		users[i] = fmt.Sprintf("bench-%s-u%d", hex.EncodeToString(run), i)
 	}
 	rep := OpenReport{Users: o.Users, Code: o.Code, DurationS: o.Duration.Seconds()}
+	rep.sampleMemory(ctx, t, "before set-up")
 	t0 := time.Now()
 	created, err := setUp(ctx, t, users, o)
 	defer tearDown(t, created, o)
@@ -159,6 +168,7 @@ func RunOpen(ctx context.Context, t Target, o OpenOptions) (OpenReport, error) {
 		return rep, err
 	}
 	rep.SetupS = time.Since(t0).Seconds()
+	rep.sampleMemory(ctx, t, "after set-up")
 	next := 0 // the user of the next request: users take turns
 	for _, rate := range o.Rates {
 		s := runStep(ctx, t, users, &next, rate, o)
@@ -167,8 +177,39 @@ func RunOpen(ctx context.Context, t Target, o OpenOptions) (OpenReport, error) {
 		}
 		rep.Steps = append(rep.Steps, s)
 	}
+	rep.sampleMemory(ctx, t, "after the last rate")
 	rep.Knee = Knee(rep.Steps, KneeP99)
 	return rep, nil
+}
+
+// NodeMemory is what a node reports of its memory at one point of a run.
+type NodeMemory struct {
+	When string `json:"when"`
+	// RSSBytes is the node process's resident set; HeapBytes its Go heap
+	// in use; Sandboxes its live sandbox activations.
+	RSSBytes  uint64 `json:"rss_bytes"`
+	HeapBytes uint64 `json:"heap_bytes"`
+	Sandboxes uint64 `json:"sandboxes"`
+}
+
+// MemorySampler is a Target that can report its node's memory.
+type MemorySampler interface {
+	NodeMemory(ctx context.Context) (NodeMemory, error)
+}
+
+// sampleMemory adds the node's memory, when t reports it (a failure to
+// is left out: the load test's own results stand without it).
+func (r *OpenReport) sampleMemory(ctx context.Context, t Target, when string) {
+	ms, ok := t.(MemorySampler)
+	if !ok {
+		return
+	}
+	m, err := ms.NodeMemory(ctx)
+	if err != nil {
+		return
+	}
+	m.When = when
+	r.Memory = append(r.Memory, m)
 }
 
 // Knee returns the highest target rate of steps whose p99 is at most p99

@@ -56,7 +56,7 @@ send:
 		})
 	}
 	wg.Wait()
-	s := Step{TargetRate: rate, Requests: sent, ErrorsByKind: lat.errs, FirstError: lat.first, percentiles: lat.percentiles()}
+	s := Step{TargetRate: rate, Requests: sent, ErrorsByKind: lat.errs, FirstError: lat.first, percentiles: lat.percentiles(), Admitted: lat.admitted()}
 	for _, c := range lat.errs {
 		s.Errors += c
 	}
