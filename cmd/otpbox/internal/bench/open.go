@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/otpbox/otpbox/api"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
 )
 
@@ -236,10 +237,16 @@ func setUp(ctx context.Context, t Target, users []string, o OpenOptions) (create
 		}
 		ctx, cancel := context.WithTimeout(ctx, o.RequestTimeout)
 		defer cancel()
-		_, err := t.Create(ctx, users[i], server.Requirements{})
+		err := again(ctx, func() error {
+			_, err := t.Create(ctx, users[i], server.Requirements{})
+			return err
+		})
 		if err == nil {
 			ok[i] = true
-			_, err = t.Execute(ctx, users[i], o.Init)
+			err = again(ctx, func() error {
+				_, err := t.Execute(ctx, users[i], o.Init)
+				return err
+			})
 		}
 		if err != nil {
 			err = fmt.Errorf("%w: sandbox %s: %w", ErrSetup, users[i], err)
@@ -258,13 +265,34 @@ func setUp(ctx context.Context, t Target, users []string, o OpenOptions) (create
 	return created, ctx.Err()
 }
 
+// again calls fn until it succeeds or fails for good: set-up and
+// tear-down are not measured, and a node that refuses work for now (429,
+// 503: it sheds load) is asked again after its Retry-After.
+func again(ctx context.Context, fn func() error) error {
+	for {
+		err := fn()
+		var ae *api.Error
+		if err == nil || !errors.As(err, &ae) || !ae.Temporary() {
+			return err
+		}
+		wait := max(ae.RetryAfter, 100*time.Millisecond)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
 // tearDown terminates the sandboxes, even when the run was cancelled.
 func tearDown(t Target, ids []string, o OpenOptions) {
 	p := newPhase("tear-down", len(ids), o.Progress)
 	forEach(context.Background(), len(ids), o.SetupConcurrency, func(ctx context.Context, i int) {
 		ctx, cancel := context.WithTimeout(ctx, o.RequestTimeout)
 		defer cancel()
-		_ = t.Terminate(ctx, ids[i]) // what cannot be terminated stays; nothing to report it to
+		_ = again(ctx, func() error { return t.Terminate(ctx, ids[i]) }) // what cannot be terminated stays; nothing to report it to
 		p.done()
 	})
 }

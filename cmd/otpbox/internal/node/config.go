@@ -16,6 +16,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/otpbox/otpbox/cache"
+	"github.com/otpbox/otpbox/cmd/otpbox/internal/overload"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/units"
 	"github.com/otpbox/otpbox/sandbox"
@@ -105,6 +106,13 @@ type Config struct {
 	// would start or change a sandbox is refused with 429 and Retry-After
 	// (default 4096).
 	MaxInFlight Count `json:"max_inflight"`
+	// OverloadLatency is the p99 of the Go scheduler's latency (how long
+	// runnable goroutines wait for a CPU) past which the node's CPU is
+	// saturated: new work (creates, executions, process actions,
+	// restarts) is then refused in part with 429 and Retry-After, before
+	// any of its work is done, so that what is admitted stays fast
+	// (default 10ms; 0 turns it off). See docs/performance.md.
+	OverloadLatency Duration `json:"overload_latency"`
 	// LogLevel is debug, info, warn or error (default info); LogFormat is
 	// text or json (default text).
 	LogLevel  string `json:"log_level"`
@@ -216,6 +224,7 @@ func DefaultConfig() Config {
 		MetricsPublic:       False,
 		MaxBody:             1 << 20,
 		MaxInFlight:         4096,
+		OverloadLatency:     Duration{overload.DefaultTarget},
 		LogLevel:            "info",
 		LogFormat:           "text",
 		Journal:             "wal",
@@ -294,6 +303,7 @@ var settings = []setting{
 	{"request-timeout", "OTPBOX_REQUEST_TIMEOUT", "request_timeout", "`deadline` of each API request", func(c *Config) value { return &c.RequestTimeout }},
 	{"max-body", "OTPBOX_MAX_BODY", "max_body", "largest request body (a `size`: 1MiB, 1048576)", func(c *Config) value { return &c.MaxBody }},
 	{"max-inflight", "OTPBOX_MAX_INFLIGHT", "max_inflight", "most sandbox calls in progress before 429 (`count`)", func(c *Config) value { return &c.MaxInFlight }},
+	{"overload-latency", "OTPBOX_OVERLOAD_LATENCY", "overload_latency", "p99 Go scheduling latency past which part of the new work is refused with 429 (`duration`; 0: never)", func(c *Config) value { return &c.OverloadLatency }},
 	{"log-level", "OTPBOX_LOG_LEVEL", "log_level", "`level`: debug, info, warn or error", func(c *Config) value { return (*str)(&c.LogLevel) }},
 	{"log-format", "OTPBOX_LOG_FORMAT", "log_format", "`format`: text or json", func(c *Config) value { return (*str)(&c.LogFormat) }},
 	// The design's performance configuration.
@@ -412,6 +422,9 @@ func (c Config) Validate() error {
 	}
 	if c.JournalSync == "interval" && c.Journal != "wal" {
 		return &ConfigError{Field: "journal_sync", Value: c.JournalSync, Err: fmt.Errorf("%w: interval needs journal wal", ErrInvalid)}
+	}
+	if c.OverloadLatency.Duration < 0 {
+		return &ConfigError{Field: "overload_latency", Value: c.OverloadLatency.String(), Err: fmt.Errorf("%w: 0 (off) or more", ErrInvalid)}
 	}
 	if c.JournalSyncInterval.Duration <= 0 {
 		return &ConfigError{Field: "journal_sync_interval", Value: c.JournalSyncInterval.String(), Err: fmt.Errorf("%w: a positive duration", ErrInvalid)}

@@ -28,6 +28,7 @@ import (
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/buildinfo"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/console"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/metrics"
+	"github.com/otpbox/otpbox/cmd/otpbox/internal/overload"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
 	"github.com/otpbox/otpbox/sandbox"
 	"github.com/otpbox/otpbox/supervision"
@@ -76,7 +77,9 @@ type Node struct {
 	// stops the goroutine that feeds it the changes of state.
 	events        *server.NodeEvents
 	stopObserving func()
-	app           atomic.Pointer[supervision.Supervisor]
+	// shedder refuses part of the new work while the CPU is saturated.
+	shedder *overload.Shedder
+	app     atomic.Pointer[supervision.Supervisor]
 	// cache is the node's cache: L1 in memory, L3 in Redis with --redis;
 	// closeL3 closes its Redis client (nil without one).
 	cache      *cache.Cache
@@ -200,7 +203,14 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	}
 	m.ObserveMailboxes(samplers...)
 
+	target := cfg.OverloadLatency.Duration
+	if target == 0 {
+		target = -1 // off
+	}
+	n.shedder = overload.New(overload.Config{Target: target})
+	n.shedder.Start()
 	n.api = server.New(server.Config{
+		Shed:           n.shedder.Shed,
 		Cluster:        n.clusterView(o.host),
 		Cache:          n.cache,
 		Memory:         memoryAPI{n},
@@ -364,6 +374,9 @@ func (n *Node) drain(ctx context.Context) error {
 // meters.
 func (n *Node) close() error {
 	n.unwatch()
+	if n.shedder != nil {
+		n.shedder.Stop()
+	}
 	if n.stopObserving != nil {
 		n.stopObserving()
 	}
@@ -469,6 +482,12 @@ func (n *Node) readiness(ctx context.Context) server.Readiness {
 	if o, ok := n.host.(interface{ Overloaded() (bool, string) }); ok {
 		if over, why := o.Overloaded(); over {
 			return server.Readiness{Status: server.Degraded, Reason: why}
+		}
+	}
+	if n.shedder != nil {
+		if st := n.shedder.Stats(); st.Share > 0 {
+			return server.Readiness{Status: server.Degraded, Reason: fmt.Sprintf(
+				"overloaded: refusing %.0f%% of new work (Go scheduling latency p99 %v)", 100*st.Share, st.SchedP99)}
 		}
 	}
 	if h := n.cache.Health(); !h.OK {

@@ -203,7 +203,7 @@ func TestSandboxHostRequestTimeout(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.RequestTimeout = node.Duration{Duration: 200 * time.Millisecond}
 	n, _ := startReal(t, cfg)
-	want(t, n, "POST", "/v1/sandboxes", `{"id":"spin","requirements":{"limits":{"max_steps":100000000,"max_duration":"1s"}}}`, http.StatusCreated, nil)
+	want(t, n, "POST", "/v1/sandboxes", `{"id":"spin","requirements":{"replay_limit":1000000000,"limits":{"max_steps":100000000,"max_duration":"1s"}}}`, http.StatusCreated, nil)
 	var p server.Problem
 	want(t, n, "POST", "/v1/sandboxes/spin/exec", `{"code":"while True:\n  pass"}`, http.StatusServiceUnavailable, &p)
 	if p.Kind() != "timeout" {

@@ -334,3 +334,33 @@ func TestCircuitOpenProblem(t *testing.T) {
 		t.Fatalf("breakers = %+v", bs)
 	}
 }
+
+// TestShed: while Config.Shed refuses, new work gets 429 overloaded with
+// Retry-After before its token or body is looked at; reads, deletes and
+// health are never refused.
+func TestShed(t *testing.T) {
+	var shed atomic.Bool
+	a := newAPI(t, server.Config{Token: "w", Shed: shed.Load})
+	a.do("POST", "/v1/sandboxes", `{"id":"s1"}`, "Authorization", "Bearer w").wantJSON(t, 201, nil)
+	shed.Store(true)
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/v1/sandboxes", `{"id":"s2"}`},
+		{"POST", "/v1/sandboxes/s1/exec", `{"code":"1"}`},
+		{"POST", "/v1/sandboxes/s1/restart", ``},
+		{"POST", "/v1/sandboxes/s1/exec", `not json`}, // the body is not read
+	} {
+		r := a.do(c.method, c.path, c.body) // no token either
+		r.wantProblem(t, http.StatusTooManyRequests, "overloaded")
+		if r.header.Get("Retry-After") != "1" {
+			t.Errorf("%s %s: Retry-After %q", c.method, c.path, r.header.Get("Retry-After"))
+		}
+	}
+	a.do("GET", "/v1/sandboxes/s1", "", "Authorization", "Bearer w").wantJSON(t, 200, nil)
+	a.do("GET", "/v1/sandboxes/s1", "").wantProblem(t, 401, "unauthorized")
+	a.do("GET", "/v1/health/live", "").wantJSON(t, 200, nil)
+	if r := a.do("DELETE", "/v1/sandboxes/s1", "", "Authorization", "Bearer w"); r.status != http.StatusNoContent {
+		t.Errorf("DELETE while shedding: %d %s", r.status, r.body)
+	}
+	shed.Store(false)
+	a.do("POST", "/v1/sandboxes", `{"id":"s2"}`, "Authorization", "Bearer w").wantJSON(t, 201, nil)
+}

@@ -33,6 +33,12 @@ const (
 type Config struct {
 	// Sandboxes is the sandbox host the API drives. Required.
 	Sandboxes Sandboxes
+	// Shed, when set, is asked before each request of new work (a
+	// create, an execution, a process action, a restart): true refuses
+	// it at once with 429 overloaded and Retry-After, before the token
+	// is checked or the body read, so that a refusal costs the node
+	// little (see package overload).
+	Shed func() bool
 	// Counts returns the sandboxes of this node by state, for the cluster
 	// endpoints. Default: counted from Sandboxes.List.
 	Counts func() (active, passivated int)
@@ -308,6 +314,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) string {
 		return ""
 	}
 	h, route := s.mux.Handler(r)
+	if shedRoutes[route] && s.cfg.Shed != nil && s.cfg.Shed() {
+		writeProblem(w, problem(http.StatusTooManyRequests, "overloaded", "Overloaded",
+			"the node's CPU is saturated: part of the new work is refused so that the rest stays fast; retry after the Retry-After").retry(s.cfg.RetryAfter))
+		return route
+	}
 	if !s.browserChecks(w, r, route) || !s.authorize(w, r, route) {
 		return route
 	}
@@ -320,6 +331,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) string {
 	}
 	s.mux.ServeHTTP(w, r)
 	return route
+}
+
+// shedRoutes are the routes of new work that Config.Shed may refuse.
+var shedRoutes = map[string]bool{
+	"POST /v1/sandboxes":              true,
+	"POST /v1/sandboxes/{id}/exec":    true,
+	"POST /v1/sandboxes/{id}/process": true,
+	"POST /v1/sandboxes/{id}/restart": true,
 }
 
 // canonical answers a path the mux would redirect (double slashes, dot
