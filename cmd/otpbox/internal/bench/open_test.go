@@ -190,6 +190,9 @@ func TestOpenErrorsByKind(t *testing.T) {
 			if s.MaxMS != 1000 {
 				t.Errorf("step %v: max = %v ms, want the 1 s timeout", s.TargetRate, s.MaxMS)
 			}
+			if s.Admitted.MaxMS != 1 || s.Admitted.P99MS != 1 {
+				t.Errorf("step %v: admitted = %+v, want the 1 ms of the successes alone", s.TargetRate, s.Admitted)
+			}
 		}
 		if rep.Knee != 0 || u.live() != 0 {
 			t.Errorf("knee %v, %d sandboxes left", rep.Knee, u.live())
@@ -269,4 +272,43 @@ func TestKnee(t *testing.T) {
 	if k := bench.Knee(steps[3:], 100*time.Millisecond); k != 0 {
 		t.Errorf("knee = %v, want 0", k)
 	}
+}
+
+// memoryUsers reports a node's memory that grows with its sandboxes.
+type memoryUsers struct{ *users }
+
+func (m memoryUsers) NodeMemory(context.Context) (bench.NodeMemory, error) {
+	n := uint64(m.live())
+	return bench.NodeMemory{RSSBytes: 10<<20 + n*4096, HeapBytes: n * 2048, Sandboxes: n}, nil
+}
+
+// TestOpenSetupRetriesRefusals: set-up asks again after a node's 429
+// (it sheds load); the node's memory is sampled before set-up, after it
+// and after the last rate.
+func TestOpenSetupRetriesRefusals(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := newUsers()
+		refused := map[string]bool{}
+		u.fail = func(id string, i int) error {
+			if i == -1 && !refused[id] {
+				refused[id] = true
+				return &api.Error{StatusCode: http.StatusTooManyRequests, Kind: api.ErrOverloaded, RetryAfter: time.Second}
+			}
+			return nil
+		}
+		rep, err := bench.RunOpen(t.Context(), memoryUsers{u}, bench.OpenOptions{Users: 10, Rates: []float64{10}, Duration: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.created != 10 || len(rep.Steps) != 1 || rep.Steps[0].Errors != 0 {
+			t.Fatalf("created %d, steps %+v", u.created, rep.Steps)
+		}
+		var when []string
+		for _, m := range rep.Memory {
+			when = append(when, fmt.Sprintf("%s: %d", m.When, m.Sandboxes))
+		}
+		if fmt.Sprint(when) != "[before set-up: 0 after set-up: 10 after the last rate: 10]" {
+			t.Errorf("memory samples %v", when)
+		}
+	})
 }
