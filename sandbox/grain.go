@@ -205,8 +205,8 @@ func (g *grain) load() error {
 	if err != nil {
 		return &StoreError{Op: "read meta", Err: err}
 	}
-	var m meta
-	if err := json.Unmarshal(raw, &m); err != nil {
+	m, err := decodeMeta(raw)
+	if err != nil {
 		return &StoreError{Op: "decode meta", Err: err}
 	}
 	entries, err := g.host.store.Load(ctx, g.id)
@@ -287,8 +287,8 @@ func (g *grain) create(m *wire.Create) *wire.Reply {
 	case !errors.Is(err, ErrNotFound):
 		return failure(err)
 	}
-	var req Requirements
-	if err := json.Unmarshal(m.Requirements, &req); err != nil {
+	req, err := reqCache.decode(m.Requirements)
+	if err != nil {
 		return failure(err)
 	}
 	md := &meta{Requirements: req, CreatedAt: g.host.now().UTC()}

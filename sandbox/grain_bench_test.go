@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,10 +21,11 @@ import (
 
 	"github.com/otpbox/otpbox/sandbox"
 	"github.com/otpbox/otpbox/sandbox/internal/wire"
-	"github.com/otpbox/otpbox/sandbox/store/bolt"
+	"github.com/otpbox/otpbox/sandbox/store/wal"
 )
 
-// benchNode starts a sandbox member with a bolt store in a temp dir.
+// benchNode starts a sandbox member with the node's default store, the
+// wal journal acknowledging after fdatasync, in a temp dir.
 func benchNode(b *testing.B) *sandbox.Local {
 	b.Helper()
 	system := quietSystem()
@@ -40,7 +43,7 @@ func benchNode(b *testing.B) *sandbox.Local {
 }
 
 // BenchmarkLifecycle is create → execute "1 + 1" → terminate, in process,
-// with the embedded store (bbolt, fsync on every write).
+// with the embedded store (wal, fdatasync on every write).
 func BenchmarkLifecycle(b *testing.B) {
 	local := benchNode(b)
 	ctx := context.Background()
@@ -176,7 +179,7 @@ func sandboxMemory(b *testing.B, execs int) {
 }
 
 func openBenchStore(b *testing.B) sandbox.Store {
-	s, err := bolt.Open(filepath.Join(b.TempDir(), "bench.db"))
+	s, err := wal.Open(b.TempDir(), wal.Config{Sync: wal.SyncAlways, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -189,4 +192,46 @@ func quietSystem() *actor.ActorSystem {
 	return actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}))
+}
+
+// BenchmarkCreate creates sandboxes (the terminations are not timed).
+// Compare with BenchmarkBaselineDurableAppend: a create is one durable
+// write of the sandbox's metadata, and the rest should cost little.
+func BenchmarkCreate(b *testing.B) {
+	local := benchNode(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		id := fmt.Sprintf("c%d", i)
+		if _, err := local.Create(ctx, id, sandbox.Requirements{}); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if err := local.Terminate(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+}
+
+// BenchmarkBaselineDurableAppend is one 100-byte write and fdatasync to
+// a file on the disk of the benchmarks' stores: what a journaled
+// execution or a create cannot do without.
+func BenchmarkBaselineDurableAppend(b *testing.B) {
+	f, err := os.Create(filepath.Join(b.TempDir(), "append"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	rec := make([]byte, 100)
+	for b.Loop() {
+		if _, err := f.Write(rec); err != nil {
+			b.Fatal(err)
+		}
+		if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

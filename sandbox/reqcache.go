@@ -1,0 +1,86 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"sync"
+	"time"
+)
+
+// Requirements are read with human units, strictly (UnmarshalJSON): about
+// 30 µs each, a tenth of a create, though nearly every sandbox of a node
+// has the same ones. The grains read them through reqCache, which keeps
+// the last requirements read by their JSON.
+var reqCache = requirementsCache{m: make(map[string]Requirements)}
+
+// reqCacheSize bounds reqCache: past it, it starts afresh.
+const reqCacheSize = 256
+
+type requirementsCache struct {
+	mu sync.Mutex
+	m  map[string]Requirements
+}
+
+// decode reads raw as Requirements.
+func (c *requirementsCache) decode(raw []byte) (Requirements, error) {
+	c.mu.Lock()
+	r, ok := c.m[string(raw)]
+	c.mu.Unlock()
+	if ok {
+		return r, nil
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return Requirements{}, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= reqCacheSize {
+		clear(c.m)
+	}
+	c.m[string(raw)] = r
+	c.mu.Unlock()
+	return r, nil
+}
+
+// decodeMeta reads a sandbox's metadata, its requirements through
+// reqCache.
+func decodeMeta(raw []byte) (meta, error) {
+	var m struct {
+		Requirements json.RawMessage `json:"requirements"`
+		CreatedAt    time.Time       `json:"created_at"`
+		CreateKey    *idemKey        `json:"create_key"`
+		RestartKeys  []idemKey       `json:"restart_keys"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return meta{}, err
+	}
+	out := meta{CreatedAt: m.CreatedAt, CreateKey: m.CreateKey, RestartKeys: m.RestartKeys}
+	if len(m.Requirements) > 0 && string(m.Requirements) != "null" {
+		req, err := reqCache.decode(m.Requirements)
+		if err != nil {
+			return meta{}, err
+		}
+		out.Requirements = req
+	}
+	return out, nil
+}
+
+// UnmarshalJSON reads an Info, its requirements through reqCache (every
+// create and describe answers with one).
+func (i *Info) UnmarshalJSON(b []byte) error {
+	type plain Info
+	var v struct {
+		plain
+		Requirements json.RawMessage `json:"requirements"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*i = Info(v.plain)
+	if len(v.Requirements) > 0 && string(v.Requirements) != "null" {
+		req, err := reqCache.decode(v.Requirements)
+		if err != nil {
+			return err
+		}
+		i.Requirements = req
+	}
+	return nil
+}
