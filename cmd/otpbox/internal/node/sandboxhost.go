@@ -635,6 +635,9 @@ func (h *SandboxHost) Stuck() []string {
 // sandboxes go to other members.
 func (h *SandboxHost) Overloaded() (bool, string) { return h.gate.overloaded() }
 
+// InFlight returns the sandbox calls in progress.
+func (h *SandboxHost) InFlight() int { return h.gate.inflight() }
+
 // inflight returns the calls in progress.
 func (g *gate) inflight() int {
 	g.mu.Lock()

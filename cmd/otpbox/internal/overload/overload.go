@@ -13,8 +13,9 @@
 //
 // The controller is additive-increase, multiplicative-decrease on the
 // share of new work refused: after Sustain windows in a row whose p99
-// scheduling latency is over Target, the share rises by Step (at most
-// Max); a window under Target/2 lowers it by a fifth. A refused request costs the
+// scheduling latency is over Target while calls queue in the node (at
+// least MinQueued in progress), the share rises by Step (at most Max); a
+// window under Target/2 lowers it by a fifth. A refused request costs the
 // node an HTTP exchange and no sandbox work: the node answers 429 with
 // Retry-After before it authenticates or reads the body.
 package overload
@@ -35,6 +36,8 @@ const (
 	DefaultSustain = 2
 	DefaultStep    = 0.1
 	DefaultMax     = 0.95
+	// DefaultMinQueued is Config.MinQueued's default.
+	DefaultMinQueued = 256
 )
 
 // Config configures a Shedder; zero fields mean the defaults.
@@ -50,6 +53,14 @@ type Config struct {
 	Sustain int
 	// Step is what the share refused rises by; Max is its ceiling.
 	Step, Max float64
+	// Queued returns how much work waits for a CPU (default: the
+	// runtime's runnable goroutines, /sched/goroutines/runnable): the
+	// share refused rises only while at least MinQueued (default
+	// DefaultMinQueued) wait. A saturated CPU with little waiting (a
+	// closed-loop client, a batch job beside the node) is not helped by
+	// refusals: the waits are short already.
+	Queued    func() int
+	MinQueued int
 	// Sample returns the scheduler latency histogram (tests); default
 	// runtime/metrics.
 	Sample func() *metrics.Float64Histogram
@@ -73,6 +84,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Sample == nil {
 		c.Sample = readSchedLatencies
+	}
+	if c.Queued == nil {
+		c.Queued = runnableGoroutines
+	}
+	if c.MinQueued <= 0 {
+		c.MinQueued = DefaultMinQueued
 	}
 	return c
 }
@@ -159,8 +176,9 @@ func (s *Shedder) Stats() Stats {
 func (s *Shedder) adjust(p99 time.Duration) {
 	s.p99.Store(int64(p99))
 	share := math.Float64frombits(s.share.Load())
+	queued := s.cfg.Queued() >= s.cfg.MinQueued
 	switch {
-	case p99 > s.cfg.Target:
+	case p99 > s.cfg.Target && queued:
 		s.over++
 		if s.over >= s.cfg.Sustain {
 			share = min(s.cfg.Max, share+s.cfg.Step)
@@ -226,4 +244,17 @@ func readSchedLatencies() *metrics.Float64Histogram {
 		return nil
 	}
 	return sample[0].Value.Float64Histogram()
+}
+
+const runnable = "/sched/goroutines/runnable:goroutines"
+
+// runnableGoroutines returns the goroutines waiting for a CPU, or a large
+// number when the runtime does not say (the latency alone decides then).
+func runnableGoroutines() int {
+	sample := []metrics.Sample{{Name: runnable}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return math.MaxInt
+	}
+	return int(sample[0].Value.Uint64())
 }

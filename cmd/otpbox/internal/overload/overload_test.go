@@ -35,7 +35,7 @@ func (h *hist) sample() *metrics.Float64Histogram {
 // low again; a burst of one window refuses nothing.
 func TestController(t *testing.T) {
 	h := &hist{counts: make([]uint64, 4)}
-	s := New(Config{Target: 10 * time.Millisecond, Sustain: 2, Step: 0.25, Max: 0.5, Sample: h.sample})
+	s := New(Config{Target: 10 * time.Millisecond, Sustain: 2, Step: 0.25, Max: 0.5, Sample: h.sample, Queued: func() int { return 1000 }})
 	s.observe()
 	window := func(slow uint64) time.Duration {
 		h.add(500*time.Microsecond, 1000-slow)
@@ -89,7 +89,7 @@ func TestStartStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := &hist{counts: make([]uint64, 4)}
 		reads := 0
-		s := New(Config{Target: 10 * time.Millisecond, Sustain: 1, Sample: func() *metrics.Float64Histogram {
+		s := New(Config{Target: 10 * time.Millisecond, Sustain: 1, Queued: func() int { return 1000 }, Sample: func() *metrics.Float64Histogram {
 			reads++
 			h.add(50*time.Millisecond, 100)
 			return h.sample()
@@ -116,4 +116,28 @@ func TestRuntimeSample(t *testing.T) {
 	h := readSchedLatencies()
 	require.NotNil(t, h)
 	assert.Len(t, h.Buckets, len(h.Counts)+1)
+}
+
+// TestFewQueued: a saturated CPU with few calls in progress refuses
+// nothing; the same with calls queuing does.
+func TestFewQueued(t *testing.T) {
+	h := &hist{counts: make([]uint64, 4)}
+	queued := 10
+	s := New(Config{Target: 10 * time.Millisecond, Sustain: 1, MinQueued: 64, Queued: func() int { return queued }, Sample: h.sample})
+	s.observe()
+	slow := func() {
+		h.add(50*time.Millisecond, 100)
+		s.adjust(s.observe())
+	}
+	slow()
+	slow()
+	assert.Zero(t, s.Stats().Share, "10 calls in progress: nothing to gain")
+	queued = 500
+	slow()
+	assert.Positive(t, s.Stats().Share)
+}
+
+// TestRuntimeRunnable: the runtime says how many goroutines wait.
+func TestRuntimeRunnable(t *testing.T) {
+	assert.Less(t, runnableGoroutines(), math.MaxInt)
 }
