@@ -80,6 +80,10 @@ func (b *LoadBoard) Members() []Member {
 	return ms
 }
 
+// Peers returns the members as the membership has them, without reading
+// any load: for who needs only who is there.
+func (b *LoadBoard) Peers() []Member { return b.Membership.Members() }
+
 // Source says where Members takes node's load from, and how old the
 // direct one is (0 when it is not direct).
 func (b *LoadBoard) Source(node string) (string, time.Duration) {

@@ -140,6 +140,29 @@ func (h *SandboxHost) Manager() *sandbox.Manager {
 
 // load is the member's load, sent with every heartbeat.
 func (h *SandboxHost) load() cluster.Load {
+	// Placement and the cache's membership ask on every request; reading
+	// the memory and CPU figures costs more than the request itself. A
+	// load a tenth of a second old is as good (the others' are heartbeats
+	// old).
+	now := time.Now()
+	if c := h.lastLoad.Load(); c != nil && now.Sub(c.at) < loadReuse {
+		return c.l
+	}
+	ld := h.readLoad()
+	h.lastLoad.Store(&cachedLoad{l: ld, at: now})
+	return ld
+}
+
+// loadReuse is how long SandboxHost.load reuses what it read.
+const loadReuse = 100 * time.Millisecond
+
+type cachedLoad struct {
+	l  cluster.Load
+	at time.Time
+}
+
+// readLoad reads this member's load.
+func (h *SandboxHost) readLoad() cluster.Load {
 	var ld cluster.Load
 	if l := h.local.Load(); l != nil {
 		ld.Sandboxes = l.Active()

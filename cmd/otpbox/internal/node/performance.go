@@ -93,8 +93,12 @@ func (m *nodeMembership) cacheLive() []string {
 	if c == nil {
 		return nil
 	}
+	members := c.Members
+	if p, ok := c.(interface{ Peers() []cluster.Member }); ok {
+		members = p.Peers // the loads are not needed here
+	}
 	var ids []string
-	for _, mem := range c.Members() {
+	for _, mem := range members() {
 		if mem.Alive() && mem.Address != "" {
 			ids = append(ids, cache.MemberID(mem.Address, ""))
 		}

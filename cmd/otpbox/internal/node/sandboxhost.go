@@ -78,6 +78,8 @@ type SandboxHost struct {
 	dir    *cluster.Directory            // the member's activations; nil if not a Directory
 
 	gate gate
+	// lastLoad is the load last read (see load).
+	lastLoad atomic.Pointer[cachedLoad]
 	// abandon ends the calls in flight when Drain reaches its deadline.
 	abandon struct {
 		ctx    context.Context

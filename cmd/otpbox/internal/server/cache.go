@@ -14,7 +14,8 @@ type Cache interface {
 	Stats() cache.Stats
 	Clear(ctx context.Context, tier cache.TierID) error
 	GetOrLoad(ctx context.Context, key string, load cache.Loader, opts ...cache.PutOption) ([]byte, error)
-	Delete(ctx context.Context, key string) error
+	// InvalidateLocal drops keys from this node's L1 only.
+	InvalidateLocal(keys ...string)
 }
 
 // CacheTiers are the tiers DELETE /v1/cache?tier= accepts.

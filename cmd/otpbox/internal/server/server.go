@@ -282,7 +282,7 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 		defer cancel()
 		h(w, r.WithContext(ctx))
 		if mutating {
-			s.forgetCounts(ctx) // the sandboxes changed: count afresh
+			s.forgetCounts() // the sandboxes changed: count afresh
 		}
 	})
 }
