@@ -148,13 +148,14 @@ func TestBenchOpenInProcess(t *testing.T) {
 		Users int     `json:"users"`
 		Code  string  `json:"code"`
 		Knee  float64 `json:"knee_rate"`
-		Steps []map[string]any
+		Steps  []map[string]any
+		Memory []map[string]any `json:"node_memory"`
 	}
 	decode(t, out, &rep)
 	if rep.Users != 50 || rep.Code != "n += 1" || len(rep.Steps) != 2 {
 		t.Fatalf("bench --json = %s", out)
 	}
-	keys := []string{"target_rate", "achieved_rate", "requests", "errors", "errors_by_kind", "p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms"}
+	keys := []string{"target_rate", "achieved_rate", "requests", "errors", "errors_by_kind", "p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms", "admitted"}
 	for i, s := range rep.Steps {
 		if len(s) != len(keys) {
 			t.Errorf("step has keys %v, want exactly %v", s, keys)
@@ -163,5 +164,13 @@ func TestBenchOpenInProcess(t *testing.T) {
 		if s["target_rate"] != want || s["requests"] != want || s["errors"] != 0.0 {
 			t.Errorf("step %d = %v, want %v requests without errors\nstderr: %s", i, s, want, errOut)
 		}
+		if a, ok := s["admitted"].(map[string]any); !ok || a["p99_ms"] != s["p99_ms"] {
+			t.Errorf("step %d: admitted %v, want the p99 of all (none failed)", i, s["admitted"])
+		}
+	}
+	// The node's memory, read from its /metrics, before set-up, after it
+	// and after the last rate.
+	if len(rep.Memory) != 3 || rep.Memory[1]["sandboxes"] != 50.0 || rep.Memory[1]["rss_bytes"].(float64) <= 0 {
+		t.Errorf("node_memory = %v", rep.Memory)
 	}
 }

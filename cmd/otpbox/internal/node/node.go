@@ -211,6 +211,7 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	n.shedder.Start()
 	n.api = server.New(server.Config{
 		Shed:           n.shedder.Shed,
+		ClaimKey:       claimKey(o.host),
 		Cluster:        n.clusterView(o.host),
 		Cache:          n.cache,
 		Memory:         memoryAPI{n},
@@ -398,6 +399,16 @@ func (n *Node) close() error {
 	}
 	_ = n.meters.Shutdown(context.Background())
 	return err
+}
+
+// claimKey is the host's ClaimKey, when it has one.
+func claimKey(h Host) func(context.Context, string, []byte, time.Duration) ([]byte, bool, error) {
+	if c, ok := h.(interface {
+		ClaimKey(context.Context, string, []byte, time.Duration) ([]byte, bool, error)
+	}); ok {
+		return c.ClaimKey
+	}
+	return nil
 }
 
 // memoryDeps are what the MemoryOptimizer acts through: the cache's L1 to

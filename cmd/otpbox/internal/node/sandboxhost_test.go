@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otpbox/otpbox/api"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/node"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
 	"github.com/otpbox/otpbox/sandbox/otp/otptest"
@@ -430,4 +432,44 @@ func closedAddr(t *testing.T) string {
 func startRedis(t *testing.T) string {
 	t.Helper()
 	return redistest.Start(t).Addr
+}
+
+// TestIdempotencyKeysOnRedis: with Redis, an Idempotency-Key is recorded
+// there in one round trip, so two nodes on the same Redis agree on it: a
+// key reused for another request is refused on either.
+func TestIdempotencyKeysOnRedis(t *testing.T) {
+	addr := startRedis(t)
+	cfg := testConfig(t)
+	cfg.Redis = "redis://" + addr + "/4"
+	first, _ := startReal(t, cfg)
+	cfg.DataDir = t.TempDir()
+	second, _ := startReal(t, cfg)
+	post := func(n *node.Node, path, body, key string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest("POST", "http://"+n.HTTPAddr()+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(api.IdempotencyKeyHeader, key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := post(first, "/v1/sandboxes", `{"id":"k1"}`, "key-1"); code != http.StatusCreated {
+		t.Fatalf("create = %d %s", code, body)
+	}
+	if code, body := post(second, "/v1/sandboxes", `{"id":"k1"}`, "key-1"); code != http.StatusCreated {
+		t.Errorf("the create retried on the other node = %d %s, want its first answer", code, body)
+	}
+	if code, body := post(second, "/v1/sandboxes", `{"id":"k2"}`, "key-1"); code != http.StatusUnprocessableEntity || !strings.Contains(body, "idempotency_key_reused") {
+		t.Errorf("the key reused for another sandbox on the other node = %d %s, want 422 idempotency_key_reused", code, body)
+	}
+	if code, body := post(first, "/v1/sandboxes/k1/exec", `{"code":"1"}`, "key-1"); code != http.StatusUnprocessableEntity {
+		t.Errorf("the key reused for an execution = %d %s, want 422", code, body)
+	}
 }

@@ -64,7 +64,7 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request) (*http.Reque
 		return r, false
 	}
 	r = r.WithContext(sandbox.WithRequestID(r.Context(), key))
-	if s.cfg.Cache == nil {
+	if s.cfg.Cache == nil && s.cfg.ClaimKey == nil {
 		return r, true
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
@@ -82,8 +82,18 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request) (*http.Reque
 	k := sha256.Sum256([]byte(key))
 	// Hex: the cache's keys cross members as protobuf strings, which
 	// must be UTF-8.
-	got, err := s.cfg.Cache.GetOrLoad(ctx, "otpbox:idempotency:"+hex.EncodeToString(k[:]),
-		func(context.Context) ([]byte, error) { return want, nil }, cache.WithTTL(KeyRetention))
+	ck := "otpbox:idempotency:" + hex.EncodeToString(k[:])
+	var got []byte
+	ok := false
+	if s.cfg.ClaimKey != nil {
+		got, ok, err = s.cfg.ClaimKey(ctx, ck, want, KeyRetention)
+	}
+	if !ok {
+		if s.cfg.Cache == nil {
+			return r, true
+		}
+		got, err = s.cfg.Cache.GetOrLoad(ctx, ck, func(context.Context) ([]byte, error) { return want, nil }, cache.WithTTL(KeyRetention))
+	}
 	if err == nil && !bytes.Equal(got, want) {
 		writeProblem(w, keyReused())
 		return r, false

@@ -39,6 +39,11 @@ type Config struct {
 	// is checked or the body read, so that a refusal costs the node
 	// little (see package overload).
 	Shed func() bool
+	// ClaimKey, when set, records an Idempotency-Key's request
+	// fingerprint where every node sees it in one round trip (Redis'
+	// SET NX GET): it returns the fingerprint the key had (want when it
+	// had none); ok false leaves it to Cache.
+	ClaimKey func(ctx context.Context, key string, want []byte, ttl time.Duration) (got []byte, ok bool, err error)
 	// Counts returns the sandboxes of this node by state, for the cluster
 	// endpoints. Default: counted from Sandboxes.List.
 	Counts func() (active, passivated int)
