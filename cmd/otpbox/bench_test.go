@@ -145,9 +145,9 @@ func TestBenchOpenInProcess(t *testing.T) {
 		t.Fatalf("bench: %v\n%s", err, errOut)
 	}
 	var rep struct {
-		Users int     `json:"users"`
-		Code  string  `json:"code"`
-		Knee  float64 `json:"knee_rate"`
+		Users  int     `json:"users"`
+		Code   string  `json:"code"`
+		Knee   float64 `json:"knee_rate"`
 		Steps  []map[string]any
 		Memory []map[string]any `json:"node_memory"`
 	}
