@@ -67,8 +67,8 @@ func (p *Provider) beat(ctx context.Context) error {
 		if p.paused.Load() {
 			return nil
 		}
-		status, output := p.status(p.cfg.Load())
-		err := p.updateTTL(ctx, status, output)
+		load := p.cfg.Load()
+		err := p.updateTTL(ctx, status(load), p.sent.output(load, p.cfg.Capacity, time.Now()))
 		if err == nil || !unknownToAgent(err) {
 			if err != nil {
 				return fmt.Errorf("consul: update check %s: %w", p.ttlID, err)
@@ -89,13 +89,12 @@ func (p *Provider) updateTTL(ctx context.Context, status, output string) error {
 	return p.agent.UpdateTTLOpts(p.ttlID, output, status, (&api.QueryOptions{}).WithContext(ctx))
 }
 
-// status returns the heartbeat check's status and output for load.
-func (p *Provider) status(load cluster.Load) (string, string) {
-	status := api.HealthPassing
+// status returns the heartbeat check's status for load.
+func status(load cluster.Load) string {
 	if load.Draining {
-		status = api.HealthWarning
+		return api.HealthWarning
 	}
-	return status, formatOutput(load, p.cfg.Capacity)
+	return api.HealthPassing
 }
 
 // register registers the member's service and checks with the local agent,
@@ -106,7 +105,7 @@ func (p *Provider) register(ctx context.Context) error {
 	p.mu.Lock()
 	host, port := p.host, p.port
 	p.mu.Unlock()
-	status, _ := p.status(p.cfg.Load())
+	status := status(p.cfg.Load())
 	checks := api.AgentServiceChecks{{
 		CheckID:                        p.ttlID,
 		Name:                           "otpbox heartbeat",

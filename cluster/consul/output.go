@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/otpbox/otpbox/cluster"
 )
@@ -85,4 +87,52 @@ func bytes(n uint64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// sentOutput keeps the heartbeat's output steady while the load moves
+// only a little: every output that changes is a write to Consul's catalog
+// and wakes every member's watch of the service (each then decodes the
+// health of all members), so an idle cluster of N members did N² decodes
+// a heartbeat for figures nobody needed that fresh. The output is
+// written anew when the load changes materially (see material), and at
+// least every refresh.
+type sentOutput struct {
+	mu      sync.Mutex
+	load    cluster.Load
+	out     string
+	at      time.Time
+	refresh time.Duration
+}
+
+// outputRefresh is how long a steady heartbeat output lasts at most.
+const outputRefresh = 30 * time.Second
+
+// output returns the heartbeat output for l at now: the last one sent
+// unless l differs materially from the load it showed, or it is older
+// than the refresh.
+func (s *sentOutput) output(l cluster.Load, c cluster.Capacity, now time.Time) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	refresh := s.refresh
+	if refresh == 0 {
+		refresh = outputRefresh
+	}
+	if s.out != "" && now.Sub(s.at) < refresh && !material(s.load, l) {
+		return s.out
+	}
+	s.load, s.out, s.at = l, formatOutput(l, c), now
+	return s.out
+}
+
+// material reports whether load b differs from a enough to be told:
+// any change of counts or state, memory by 5% (at least 16 MiB), CPU by
+// 5 points, latency by a fifth (at least 0.5 ms).
+func material(a, b cluster.Load) bool {
+	if a.Sandboxes != b.Sandboxes || a.Passivated != b.Passivated || a.Mailbox != b.Mailbox || a.Draining != b.Draining {
+		return true
+	}
+	diff := func(x, y float64) float64 { return math.Abs(x - y) }
+	return diff(float64(a.MemoryBytes), float64(b.MemoryBytes)) > max(0.05*float64(a.MemoryBytes), 16<<20) ||
+		diff(a.CPU, b.CPU) >= 0.05 ||
+		diff(a.LatencyMS, b.LatencyMS) > max(0.2*a.LatencyMS, 0.5)
 }

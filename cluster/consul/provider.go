@@ -63,6 +63,7 @@ type Provider struct {
 	registered atomic.Bool  // the agent knows our service, as far as we know
 	attempts   atomic.Int64 // registration attempts, for tests
 	paused     atomic.Bool  // test hook: skip heartbeats (a stalled member)
+	sent       sentOutput   // the heartbeat's output, kept steady
 
 	mu      sync.Mutex // protects the fields below
 	state   state
