@@ -14,8 +14,8 @@
 // The controller is additive-increase, multiplicative-decrease on the
 // share of new work refused: after Sustain windows in a row whose p99
 // scheduling latency is over Target while calls queue in the node (at
-// least MinQueued in progress), the share rises by Step (at most Max); a
-// window under Target/2 lowers it by a fifth. A refused request costs the
+// least MinQueued waiting), the share rises by Step (at most Max); a
+// window under Target/2 lowers it by a tenth. A refused request costs the
 // node an HTTP exchange and no sandbox work: the node answers 429 with
 // Retry-After before it authenticates or reads the body.
 package overload
@@ -32,9 +32,9 @@ import (
 // Defaults of Config.
 const (
 	DefaultTarget  = 10 * time.Millisecond
-	DefaultWindow  = 100 * time.Millisecond
+	DefaultWindow  = 50 * time.Millisecond
 	DefaultSustain = 2
-	DefaultStep    = 0.1
+	DefaultStep    = 0.15
 	DefaultMax     = 0.95
 	// DefaultMinQueued is Config.MinQueued's default.
 	DefaultMinQueued = 256
@@ -185,7 +185,7 @@ func (s *Shedder) adjust(p99 time.Duration) {
 		}
 	case p99 < s.cfg.Target/2:
 		s.over = 0
-		share *= 0.8
+		share *= 0.9
 		if share < 0.01 {
 			share = 0
 		}
