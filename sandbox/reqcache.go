@@ -12,8 +12,13 @@ import (
 // the last requirements read by their JSON.
 var reqCache = requirementsCache{m: make(map[string]Requirements)}
 
-// reqCacheSize bounds reqCache: past it, it starts afresh.
-const reqCacheSize = 256
+// reqCacheSize bounds reqCache: past it, it starts afresh. Only
+// requirements of at most reqCacheMaxJSON bytes of JSON are kept (the
+// canonical form the manager sends is a few hundred).
+const (
+	reqCacheSize    = 256
+	reqCacheMaxJSON = 2 << 10
+)
 
 type requirementsCache struct {
 	mu sync.Mutex
@@ -30,6 +35,9 @@ func (c *requirementsCache) decode(raw []byte) (Requirements, error) {
 	}
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return Requirements{}, err
+	}
+	if len(raw) > reqCacheMaxJSON {
+		return r, nil
 	}
 	c.mu.Lock()
 	if len(c.m) >= reqCacheSize {

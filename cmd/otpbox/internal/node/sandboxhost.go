@@ -640,21 +640,23 @@ func (h *SandboxHost) Overloaded() (bool, string) { return h.gate.overloaded() }
 // ClaimKey records an Idempotency-Key's request fingerprint in the
 // store's Redis, in one round trip (SET NX GET, Redis 7): the server's
 // Config.ClaimKey. ok is false without Redis (a node of its own keeps
-// keys in its cache).
+// keys in its cache), and when Redis fails or refuses the command (an
+// older Redis): the server then keeps the key in the cache's tiers.
 func (h *SandboxHost) ClaimKey(ctx context.Context, key string, want []byte, ttl time.Duration) (got []byte, ok bool, err error) {
 	if h.local.Load() == nil || h.redis == nil { // h.redis is set before local
 		return nil, false, nil
 	}
-	if h.breakers != nil {
-		if err := h.breakers.Get(storeBreaker).Check(); err != nil {
-			return nil, true, err
-		}
+	if h.breakers != nil && h.breakers.Get(storeBreaker).Check() != nil {
+		return nil, false, nil
 	}
 	got, err = h.redis.SetArgs(ctx, key, want, goredis.SetArgs{Mode: "NX", TTL: ttl, Get: true}).Bytes()
-	if errors.Is(err, goredis.Nil) {
+	switch {
+	case errors.Is(err, goredis.Nil):
 		return want, true, nil // claimed
+	case err != nil:
+		return nil, false, nil
 	}
-	return got, true, err
+	return got, true, nil
 }
 
 // InFlight returns the sandbox calls in progress.
