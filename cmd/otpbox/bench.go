@@ -129,7 +129,7 @@ at most 100ms and no errors.`,
 				o.Progress = p.update
 				defer p.finish()
 			}
-			rep, err := bench.Run(ctx, benchTarget{s: cl.Sandboxes()}, o)
+			rep, err := bench.Run(ctx, benchTarget{s: cl.Sandboxes(), metrics: metricsReader(hc, addr, token)}, o)
 			if err != nil {
 				return fmt.Errorf("bench: %w", err)
 			}
@@ -181,6 +181,11 @@ func (t benchTarget) NodeMemory(ctx context.Context) (bench.NodeMemory, error) {
 			dst = &m.HeapBytes
 		case `otpbox_sandboxes{state="active"}`:
 			dst = &m.Sandboxes
+		case "process_cpu_seconds_total":
+			if f, err := strconv.ParseFloat(value, 64); err == nil {
+				m.CPUSeconds = f
+			}
+			continue
 		default:
 			continue
 		}
@@ -284,10 +289,14 @@ func parseLevels(s string) ([]int, error) {
 
 func printReport(w io.Writer, rep bench.Report) {
 	t := table(w)
-	fmt.Fprintln(t, "CONCURRENCY\tREQUESTS\tERRORS\tERROR RATE\tAVG ms\tP50 ms\tP99 ms\tMAX ms\tREQ/s")
+	fmt.Fprintln(t, "CONCURRENCY\tREQUESTS\tERRORS\tERROR RATE\tAVG ms\tP50 ms\tP99 ms\tMAX ms\tREQ/s\tNODE CPU µs/req")
 	for _, l := range rep.Levels {
-		fmt.Fprintf(t, "%d\t%d\t%d\t%.2f%%\t%.2f\t%.2f\t%.2f\t%.2f\t%.1f\n", l.Concurrency, l.Requests, l.Errors,
-			100*l.ErrorRate, l.AvgMS, l.P50MS, l.P99MS, l.MaxMS, l.ThroughputPerS)
+		cpu := "-"
+		if l.NodeCPUPerRequestUS > 0 {
+			cpu = fmt.Sprintf("%.0f", l.NodeCPUPerRequestUS)
+		}
+		fmt.Fprintf(t, "%d\t%d\t%d\t%.2f%%\t%.2f\t%.2f\t%.2f\t%.2f\t%.1f\t%s\n", l.Concurrency, l.Requests, l.Errors,
+			100*l.ErrorRate, l.AvgMS, l.P50MS, l.P99MS, l.MaxMS, l.ThroughputPerS, cpu)
 	}
 	t.Flush()
 	for _, l := range rep.Levels {
@@ -407,10 +416,14 @@ func printOpenReport(w io.Writer, rep bench.OpenReport, o bench.OpenOptions) {
 	fmt.Fprintf(w, "%d users, one sandbox each (set-up %.1f s); %q at each rate for %v, latency from each request's scheduled time\n",
 		rep.Users, rep.SetupS, rep.Code, o.Duration)
 	t := table(w)
-	fmt.Fprintln(t, "RATE/s\tACHIEVED/s\tREQUESTS\tERRORS\tP50 ms\tP90 ms\tP99 ms\tP99.9 ms\tMAX ms\tADMITTED P99 ms")
+	fmt.Fprintln(t, "RATE/s\tACHIEVED/s\tREQUESTS\tERRORS\tP50 ms\tP90 ms\tP99 ms\tP99.9 ms\tMAX ms\tADMITTED P99 ms\tNODE CPU µs/req")
 	for _, s := range rep.Steps {
-		fmt.Fprintf(t, "%.0f\t%.1f\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\n", s.TargetRate, s.AchievedRate, s.Requests, s.Errors,
-			s.P50MS, s.P90MS, s.P99MS, s.P999MS, s.MaxMS, s.Admitted.P99MS)
+		cpu := "-"
+		if s.NodeCPUPerRequestUS > 0 {
+			cpu = fmt.Sprintf("%.0f", s.NodeCPUPerRequestUS)
+		}
+		fmt.Fprintf(t, "%.0f\t%.1f\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\n", s.TargetRate, s.AchievedRate, s.Requests, s.Errors,
+			s.P50MS, s.P90MS, s.P99MS, s.P999MS, s.MaxMS, s.Admitted.P99MS, cpu)
 	}
 	t.Flush()
 	for i, m := range rep.Memory {

@@ -69,6 +69,10 @@ type Level struct {
 	P99MS          float64 `json:"p99_ms"`
 	MaxMS          float64 `json:"max_ms"`
 	ThroughputPerS float64 `json:"throughput_per_s"`
+	// NodeCPUPerRequestUS is the node's CPU per request (three calls),
+	// in µs, when the target reports it (MemorySampler): 0 otherwise.
+	// Through a member of a cluster it is that member's alone.
+	NodeCPUPerRequestUS float64 `json:"node_cpu_per_request_us,omitempty"`
 	// FirstError is the first failure's message, for people.
 	FirstError string `json:"-"`
 }
@@ -86,9 +90,13 @@ func Run(ctx context.Context, t Target, o Options) (Report, error) {
 	_, _ = rand.Read(run)
 	var rep Report
 	for _, c := range o.Levels {
+		before, ok := nodeCPU(ctx, t)
 		l := runLevel(ctx, t, o, c, fmt.Sprintf("bench-%s-%d", hex.EncodeToString(run), c))
 		if err := ctx.Err(); err != nil {
 			return rep, err
+		}
+		if after, ok2 := nodeCPU(ctx, t); ok && ok2 && l.Requests > 0 {
+			l.NodeCPUPerRequestUS = (after - before) * 1e6 / float64(l.Requests)
 		}
 		rep.Levels = append(rep.Levels, l)
 	}

@@ -82,6 +82,10 @@ type Step struct {
 	// …) or KindTimeout, KindConnection, KindOther.
 	ErrorsByKind map[string]int `json:"errors_by_kind"`
 	percentiles
+	// NodeCPUPerRequestUS is the node's CPU (user and system) per request
+	// of the step, in µs, when the target reports it (MemorySampler): 0
+	// otherwise.
+	NodeCPUPerRequestUS float64 `json:"node_cpu_per_request_us,omitempty"`
 	// Admitted are the latencies of the successful requests alone: past
 	// the knee a node refuses the excess (429 overloaded, with
 	// Retry-After) so that the requests it admits stay fast.
@@ -172,9 +176,13 @@ func RunOpen(ctx context.Context, t Target, o OpenOptions) (OpenReport, error) {
 	rep.sampleMemory(ctx, t, "after set-up")
 	next := 0 // the user of the next request: users take turns
 	for _, rate := range o.Rates {
+		before, ok := nodeCPU(ctx, t)
 		s := runStep(ctx, t, users, &next, rate, o)
 		if err := ctx.Err(); err != nil {
 			return rep, err
+		}
+		if after, ok2 := nodeCPU(ctx, t); ok && ok2 && s.Requests > 0 {
+			s.NodeCPUPerRequestUS = (after - before) * 1e6 / float64(s.Requests)
 		}
 		rep.Steps = append(rep.Steps, s)
 	}
@@ -191,11 +199,27 @@ type NodeMemory struct {
 	RSSBytes  uint64 `json:"rss_bytes"`
 	HeapBytes uint64 `json:"heap_bytes"`
 	Sandboxes uint64 `json:"sandboxes"`
+	// CPUSeconds is the node process's CPU time so far (user and
+	// system).
+	CPUSeconds float64 `json:"cpu_seconds"`
 }
 
 // MemorySampler is a Target that can report its node's memory.
 type MemorySampler interface {
 	NodeMemory(ctx context.Context) (NodeMemory, error)
+}
+
+// nodeCPU returns the node's CPU seconds so far, when t reports them.
+func nodeCPU(ctx context.Context, t Target) (float64, bool) {
+	ms, ok := t.(MemorySampler)
+	if !ok {
+		return 0, false
+	}
+	m, err := ms.NodeMemory(ctx)
+	if err != nil || m.CPUSeconds <= 0 {
+		return 0, false
+	}
+	return m.CPUSeconds, true
 }
 
 // sampleMemory adds the node's memory, when t reports it (a failure to

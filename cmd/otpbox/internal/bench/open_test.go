@@ -279,7 +279,10 @@ type memoryUsers struct{ *users }
 
 func (m memoryUsers) NodeMemory(context.Context) (bench.NodeMemory, error) {
 	n := uint64(m.live())
-	return bench.NodeMemory{RSSBytes: 10<<20 + n*4096, HeapBytes: n * 2048, Sandboxes: n}, nil
+	m.mu.Lock()
+	cpu := 1 + float64(m.n)*100e-6 // 100 µs an execution
+	m.mu.Unlock()
+	return bench.NodeMemory{RSSBytes: 10<<20 + n*4096, HeapBytes: n * 2048, Sandboxes: n, CPUSeconds: cpu}, nil
 }
 
 // TestOpenSetupRetriesRefusals: set-up asks again after a node's 429
@@ -302,6 +305,9 @@ func TestOpenSetupRetriesRefusals(t *testing.T) {
 		}
 		if u.created != 10 || len(rep.Steps) != 1 || rep.Steps[0].Errors != 0 {
 			t.Fatalf("created %d, steps %+v", u.created, rep.Steps)
+		}
+		if got := rep.Steps[0].NodeCPUPerRequestUS; got < 99 || got > 101 {
+			t.Errorf("node CPU per request = %v µs, want 100", got)
 		}
 		var when []string
 		for _, m := range rep.Memory {
