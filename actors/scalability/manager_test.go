@@ -196,13 +196,17 @@ func TestHighReportedLoadTriggersScaleOut(t *testing.T) {
 
 func TestCooldownAndImmediate(t *testing.T) {
 	ms := newMembers("node-a", loaded("node-a", 0.9), loaded("node-b", 0.9))
-	p := newProvider(ms, 0.9, false)
+	// Gated: each node joins when the test lets it, so that the loads
+	// are what the test says when the join's membership event makes the
+	// manager look again.
+	p := newProvider(ms, 0.9, true)
 	clk := newClock()
 	cfg := config()
 	cfg.Cooldown = 5 * time.Minute
 	e := start(t, scalability.Deps{Membership: ms, Provider: p, Clock: clk.Now}, cfg)
 
 	require.NotNil(t, e.check(t).Operation)
+	p.gate <- struct{}{}
 	require.Equal(t, scalability.Succeeded, e.finished(t).State)
 
 	clk.Add(4 * time.Minute)
@@ -222,14 +226,18 @@ func TestCooldownAndImmediate(t *testing.T) {
 	require.NoError(t, d.Skipped)
 	assert.Equal(t, scalability.ReasonImmediate, d.Reason)
 	require.NotNil(t, d.Operation)
+	// The load falls before the new node joins: the check its join
+	// brings about finds no member at the immediate threshold.
+	ms.setAll(0.9)
+	p.gate <- struct{}{}
 	require.Equal(t, scalability.Succeeded, e.finished(t).State)
 
-	ms.setAll(0.9)
 	assert.ErrorIs(t, e.check(t).Skipped, scalability.ErrCooldown)
 	clk.Add(5*time.Minute + time.Second)
 	d = e.check(t)
 	require.NoError(t, d.Skipped, "cooldown over")
 	assert.Equal(t, scalability.ReasonHigh, d.Reason)
+	p.gate <- struct{}{}
 	require.Equal(t, scalability.Succeeded, e.finished(t).State)
 	assert.Equal(t, []string{"add 1", "add 1", "add 1"}, []string{<-p.calls, <-p.calls, <-p.calls})
 }
