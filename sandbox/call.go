@@ -106,7 +106,7 @@ func request(ctx context.Context, system *actor.ActorSystem, local *waiters, tar
 	c := &caller{ch: make(chan any, 1)}
 	self, _ := system.ProcessRegistry.Add(c, "call"+system.ProcessRegistry.NextId())
 	defer system.ProcessRegistry.Remove(self)
-	if local != nil && target.Address == system.Address() {
+	if target.Address == system.Address() {
 		local.add(target.Id, c)
 		defer local.remove(target.Id, c)
 	} else {

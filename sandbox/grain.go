@@ -10,7 +10,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	pcluster "github.com/asynkron/protoactor-go/cluster"
-	"github.com/cespare/xxhash/v2"
 	"github.com/otpbox/otpbox/cluster"
 	"github.com/otpbox/otpbox/sandbox/engine"
 	"github.com/otpbox/otpbox/sandbox/internal/wire"
@@ -226,7 +225,7 @@ func (g *grain) load() error {
 			g.journal.add(e.Code, res.Steps)
 		}
 		if err == nil && e.ID != "" {
-			g.done.put(e.ID, xxhash.Sum64String(e.Code), execResult(res))
+			g.done.put(e.ID, hash64(e.Code), execResult(res))
 		}
 		if err != nil {
 			// A sandbox is deterministic: an accepted execution replays
@@ -315,7 +314,7 @@ func (g *grain) run(m *wire.Exec, action bool) *wire.ExecResult {
 	if err := g.load(); err != nil {
 		return &wire.ExecResult{Failure: toFailure(err)}
 	}
-	code := xxhash.Sum64String(m.Code)
+	code := hash64(m.Code)
 	if r, ok, err := g.done.get(m.RequestId, code); ok {
 		if err != nil {
 			return &wire.ExecResult{Failure: toFailure(err)}

@@ -127,7 +127,9 @@ func newAnswered() *answered { return &answered{} }
 // besides its encoding.
 const answerOverhead = 16
 
-func hashID(id string) uint64 { return xxhash.Sum64String(id) }
+// hash64 hashes a request id, or the code an execution ran (its
+// fingerprint), without copying it.
+func hash64(s string) uint64 { return xxhash.Sum64String(s) }
 
 // get returns the answer of id's execution: found reports whether id is
 // known; err is ErrRequestMismatch when its code differs and
@@ -145,7 +147,7 @@ func (a *answered) get(id string, code uint64) (r *wire.ExecResult, found bool, 
 	}
 	b := a.buf
 	for range i - a.kept {
-		b = b[a.next(b):]
+		b = b[frameLen(b):]
 	}
 	n, w := binary.Uvarint(b)
 	r = new(wire.ExecResult)
@@ -155,8 +157,8 @@ func (a *answered) get(id string, code uint64) (r *wire.ExecResult, found bool, 
 	return r, true, nil
 }
 
-// next returns the length of the first answer in b, with its prefix.
-func (a *answered) next(b []byte) int {
+// frameLen returns the length of the first answer in b, with its prefix.
+func frameLen(b []byte) int {
 	n, w := binary.Uvarint(b)
 	return w + int(n)
 }
@@ -166,7 +168,7 @@ func (a *answered) find(id string) int {
 	if id == "" {
 		return -1
 	}
-	h := hashID(id)
+	h := hash64(id)
 	for i := len(a.list) - 1; i >= 0; i-- {
 		if a.list[i].id == h {
 			return i
@@ -190,7 +192,7 @@ func (a *answered) put(id string, code uint64, r *wire.ExecResult) {
 	}
 	if len(a.list) == AnsweredKeys { // forget the oldest id
 		if a.kept == 0 {
-			a.buf = a.buf[a.next(a.buf):]
+			a.buf = a.buf[frameLen(a.buf):]
 		} else {
 			a.kept--
 		}
@@ -200,10 +202,10 @@ func (a *answered) put(id string, code uint64, r *wire.ExecResult) {
 	opts := proto.MarshalOptions{Deterministic: true}
 	a.buf = binary.AppendUvarint(a.buf, uint64(opts.Size(r)))
 	a.buf, _ = opts.MarshalAppend(a.buf, r)
-	a.list = append(a.list, answer{id: hashID(id), code: code})
+	a.list = append(a.list, answer{id: hash64(id), code: code})
 	// Drop the oldest answers (keeping their ids) past the budget.
 	for a.kept < len(a.list)-1 && a.bytes() > AnsweredBytes {
-		a.buf = a.buf[a.next(a.buf):]
+		a.buf = a.buf[frameLen(a.buf):]
 		a.kept++
 	}
 }

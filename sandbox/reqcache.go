@@ -48,6 +48,15 @@ func (c *requirementsCache) decode(raw []byte) (Requirements, error) {
 	return r, nil
 }
 
+// field reads a requirements field of a larger document: absent or null
+// is the zero Requirements, as encoding/json leaves it.
+func (c *requirementsCache) field(raw json.RawMessage) (Requirements, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return Requirements{}, nil
+	}
+	return c.decode(raw)
+}
+
 // decodeMeta reads a sandbox's metadata, its requirements through
 // reqCache.
 func decodeMeta(raw []byte) (meta, error) {
@@ -60,15 +69,11 @@ func decodeMeta(raw []byte) (meta, error) {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return meta{}, err
 	}
-	out := meta{CreatedAt: m.CreatedAt, CreateKey: m.CreateKey, RestartKeys: m.RestartKeys}
-	if len(m.Requirements) > 0 && string(m.Requirements) != "null" {
-		req, err := reqCache.decode(m.Requirements)
-		if err != nil {
-			return meta{}, err
-		}
-		out.Requirements = req
+	req, err := reqCache.field(m.Requirements)
+	if err != nil {
+		return meta{}, err
 	}
-	return out, nil
+	return meta{Requirements: req, CreatedAt: m.CreatedAt, CreateKey: m.CreateKey, RestartKeys: m.RestartKeys}, nil
 }
 
 // UnmarshalJSON reads an Info, its requirements through reqCache (every
@@ -82,13 +87,11 @@ func (i *Info) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	*i = Info(v.plain)
-	if len(v.Requirements) > 0 && string(v.Requirements) != "null" {
-		req, err := reqCache.decode(v.Requirements)
-		if err != nil {
-			return err
-		}
-		i.Requirements = req
+	req, err := reqCache.field(v.Requirements)
+	if err != nil {
+		return err
 	}
+	*i = Info(v.plain)
+	i.Requirements = req
 	return nil
 }

@@ -95,13 +95,12 @@ func bytes(n uint64) string {
 // health of all members), so an idle cluster of N members did N² decodes
 // a heartbeat for figures nobody needed that fresh. The output is
 // written anew when the load changes materially (see material), and at
-// least every refresh.
+// least every outputRefresh.
 type sentOutput struct {
-	mu      sync.Mutex
-	load    cluster.Load
-	out     string
-	at      time.Time
-	refresh time.Duration
+	mu   sync.Mutex
+	load cluster.Load
+	out  string
+	at   time.Time
 }
 
 // outputRefresh is how long a steady heartbeat output lasts at most.
@@ -113,11 +112,7 @@ const outputRefresh = 30 * time.Second
 func (s *sentOutput) output(l cluster.Load, c cluster.Capacity, now time.Time) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	refresh := s.refresh
-	if refresh == 0 {
-		refresh = outputRefresh
-	}
-	if s.out != "" && now.Sub(s.at) < refresh && !material(s.load, l) {
+	if s.out != "" && now.Sub(s.at) < outputRefresh && !material(s.load, l) {
 		return s.out
 	}
 	s.load, s.out, s.at = l, formatOutput(l, c), now

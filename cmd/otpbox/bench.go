@@ -173,24 +173,19 @@ func (t benchTarget) NodeMemory(ctx context.Context) (bench.NodeMemory, error) {
 		if !ok {
 			continue
 		}
-		var dst *uint64
-		switch name {
-		case "process_resident_memory_bytes":
-			dst = &m.RSSBytes
-		case "go_memstats_heap_inuse_bytes":
-			dst = &m.HeapBytes
-		case `otpbox_sandboxes{state="active"}`:
-			dst = &m.Sandboxes
-		case "process_cpu_seconds_total":
-			if f, err := strconv.ParseFloat(value, 64); err == nil {
-				m.CPUSeconds = f
-			}
-			continue
-		default:
+		f, err := strconv.ParseFloat(value, 64)
+		if err != nil {
 			continue
 		}
-		if f, err := strconv.ParseFloat(value, 64); err == nil {
-			*dst = uint64(f)
+		switch name {
+		case "process_resident_memory_bytes":
+			m.RSSBytes = uint64(f)
+		case "go_memstats_heap_inuse_bytes":
+			m.HeapBytes = uint64(f)
+		case `otpbox_sandboxes{state="active"}`:
+			m.Sandboxes = uint64(f)
+		case "process_cpu_seconds_total":
+			m.CPUSeconds = f
 		}
 	}
 	if m.RSSBytes == 0 {
@@ -287,16 +282,20 @@ func parseLevels(s string) ([]int, error) {
 	return out, nil
 }
 
+// cpuCell shows the node's CPU per request, "-" when it was not read.
+func cpuCell(us float64) string {
+	if us <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", us)
+}
+
 func printReport(w io.Writer, rep bench.Report) {
 	t := table(w)
 	fmt.Fprintln(t, "CONCURRENCY\tREQUESTS\tERRORS\tERROR RATE\tAVG ms\tP50 ms\tP99 ms\tMAX ms\tREQ/s\tNODE CPU µs/req")
 	for _, l := range rep.Levels {
-		cpu := "-"
-		if l.NodeCPUPerRequestUS > 0 {
-			cpu = fmt.Sprintf("%.0f", l.NodeCPUPerRequestUS)
-		}
 		fmt.Fprintf(t, "%d\t%d\t%d\t%.2f%%\t%.2f\t%.2f\t%.2f\t%.2f\t%.1f\t%s\n", l.Concurrency, l.Requests, l.Errors,
-			100*l.ErrorRate, l.AvgMS, l.P50MS, l.P99MS, l.MaxMS, l.ThroughputPerS, cpu)
+			100*l.ErrorRate, l.AvgMS, l.P50MS, l.P99MS, l.MaxMS, l.ThroughputPerS, cpuCell(l.NodeCPUPerRequestUS))
 	}
 	t.Flush()
 	for _, l := range rep.Levels {
@@ -418,12 +417,8 @@ func printOpenReport(w io.Writer, rep bench.OpenReport, o bench.OpenOptions) {
 	t := table(w)
 	fmt.Fprintln(t, "RATE/s\tACHIEVED/s\tREQUESTS\tERRORS\tP50 ms\tP90 ms\tP99 ms\tP99.9 ms\tMAX ms\tADMITTED P99 ms\tNODE CPU µs/req")
 	for _, s := range rep.Steps {
-		cpu := "-"
-		if s.NodeCPUPerRequestUS > 0 {
-			cpu = fmt.Sprintf("%.0f", s.NodeCPUPerRequestUS)
-		}
 		fmt.Fprintf(t, "%.0f\t%.1f\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\n", s.TargetRate, s.AchievedRate, s.Requests, s.Errors,
-			s.P50MS, s.P90MS, s.P99MS, s.P999MS, s.MaxMS, s.Admitted.P99MS, cpu)
+			s.P50MS, s.P90MS, s.P99MS, s.P999MS, s.MaxMS, s.Admitted.P99MS, cpuCell(s.NodeCPUPerRequestUS))
 	}
 	t.Flush()
 	for i, m := range rep.Memory {

@@ -89,15 +89,15 @@ func Run(ctx context.Context, t Target, o Options) (Report, error) {
 	run := make([]byte, 3)
 	_, _ = rand.Read(run)
 	var rep Report
+	node := readNode(ctx, t)
 	for _, c := range o.Levels {
-		before, ok := nodeCPU(ctx, t)
 		l := runLevel(ctx, t, o, c, fmt.Sprintf("bench-%s-%d", hex.EncodeToString(run), c))
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
-		if after, ok2 := nodeCPU(ctx, t); ok && ok2 && l.Requests > 0 {
-			l.NodeCPUPerRequestUS = (after - before) * 1e6 / float64(l.Requests)
-		}
+		after := readNode(ctx, t)
+		l.NodeCPUPerRequestUS = cpuPerRequest(node, after, l.Requests)
+		node = after
 		rep.Levels = append(rep.Levels, l)
 	}
 	return rep, nil

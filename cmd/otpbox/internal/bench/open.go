@@ -165,7 +165,7 @@ func RunOpen(ctx context.Context, t Target, o OpenOptions) (OpenReport, error) {
 		users[i] = fmt.Sprintf("bench-%s-u%d", hex.EncodeToString(run), i)
 	}
 	rep := OpenReport{Users: o.Users, Code: o.Code, DurationS: o.Duration.Seconds()}
-	rep.sampleMemory(ctx, t, "before set-up")
+	rep.record(readNode(ctx, t), "before set-up")
 	t0 := time.Now()
 	created, err := setUp(ctx, t, users, o)
 	defer tearDown(t, created, o)
@@ -173,20 +173,20 @@ func RunOpen(ctx context.Context, t Target, o OpenOptions) (OpenReport, error) {
 		return rep, err
 	}
 	rep.SetupS = time.Since(t0).Seconds()
-	rep.sampleMemory(ctx, t, "after set-up")
+	node := readNode(ctx, t) // read once at each boundary: the end of a step is the start of the next
+	rep.record(node, "after set-up")
 	next := 0 // the user of the next request: users take turns
 	for _, rate := range o.Rates {
-		before, ok := nodeCPU(ctx, t)
 		s := runStep(ctx, t, users, &next, rate, o)
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
-		if after, ok2 := nodeCPU(ctx, t); ok && ok2 && s.Requests > 0 {
-			s.NodeCPUPerRequestUS = (after - before) * 1e6 / float64(s.Requests)
-		}
+		after := readNode(ctx, t)
+		s.NodeCPUPerRequestUS = cpuPerRequest(node, after, s.Requests)
+		node = after
 		rep.Steps = append(rep.Steps, s)
 	}
-	rep.sampleMemory(ctx, t, "after the last rate")
+	rep.record(node, "after the last rate")
 	rep.Knee = Knee(rep.Steps, KneeP99)
 	return rep, nil
 }
@@ -209,32 +209,36 @@ type MemorySampler interface {
 	NodeMemory(ctx context.Context) (NodeMemory, error)
 }
 
-// nodeCPU returns the node's CPU seconds so far, when t reports them.
-func nodeCPU(ctx context.Context, t Target) (float64, bool) {
+// readNode reads the node's memory and CPU, when t reports them: nil when
+// it does not, or fails to (the load test's own results stand without).
+func readNode(ctx context.Context, t Target) *NodeMemory {
 	ms, ok := t.(MemorySampler)
 	if !ok {
-		return 0, false
-	}
-	m, err := ms.NodeMemory(ctx)
-	if err != nil || m.CPUSeconds <= 0 {
-		return 0, false
-	}
-	return m.CPUSeconds, true
-}
-
-// sampleMemory adds the node's memory, when t reports it (a failure to
-// is left out: the load test's own results stand without it).
-func (r *OpenReport) sampleMemory(ctx context.Context, t Target, when string) {
-	ms, ok := t.(MemorySampler)
-	if !ok {
-		return
+		return nil
 	}
 	m, err := ms.NodeMemory(ctx)
 	if err != nil {
-		return
+		return nil
 	}
-	m.When = when
-	r.Memory = append(r.Memory, m)
+	return &m
+}
+
+// cpuPerRequest is the node's CPU between two samples per request, in µs
+// (0 when either is missing).
+func cpuPerRequest(before, after *NodeMemory, requests int) float64 {
+	if before == nil || after == nil || before.CPUSeconds <= 0 || requests == 0 {
+		return 0
+	}
+	return (after.CPUSeconds - before.CPUSeconds) * 1e6 / float64(requests)
+}
+
+// record adds a sample of the node's memory, taken when.
+func (r *OpenReport) record(m *NodeMemory, when string) {
+	if m != nil {
+		at := *m
+		at.When = when
+		r.Memory = append(r.Memory, at)
+	}
 }
 
 // Knee returns the highest target rate of steps whose p99 is at most p99

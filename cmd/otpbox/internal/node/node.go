@@ -402,9 +402,9 @@ func (n *Node) close() error {
 }
 
 // claimKey is the host's ClaimKey, when it has one.
-func claimKey(h Host) func(context.Context, string, []byte, time.Duration) ([]byte, bool, error) {
+func claimKey(h Host) func(context.Context, string, []byte, time.Duration) ([]byte, bool) {
 	if c, ok := h.(interface {
-		ClaimKey(context.Context, string, []byte, time.Duration) ([]byte, bool, error)
+		ClaimKey(context.Context, string, []byte, time.Duration) ([]byte, bool)
 	}); ok {
 		return c.ClaimKey
 	}

@@ -642,25 +642,22 @@ func (h *SandboxHost) Overloaded() (bool, string) { return h.gate.overloaded() }
 // Config.ClaimKey. ok is false without Redis (a node of its own keeps
 // keys in its cache), and when Redis fails or refuses the command (an
 // older Redis): the server then keeps the key in the cache's tiers.
-func (h *SandboxHost) ClaimKey(ctx context.Context, key string, want []byte, ttl time.Duration) (got []byte, ok bool, err error) {
+func (h *SandboxHost) ClaimKey(ctx context.Context, key string, want []byte, ttl time.Duration) (got []byte, ok bool) {
 	if h.local.Load() == nil || h.redis == nil { // h.redis is set before local
-		return nil, false, nil
+		return nil, false
 	}
 	if h.breakers != nil && h.breakers.Get(storeBreaker).Check() != nil {
-		return nil, false, nil
+		return nil, false
 	}
-	got, err = h.redis.SetArgs(ctx, key, want, goredis.SetArgs{Mode: "NX", TTL: ttl, Get: true}).Bytes()
+	got, err := h.redis.SetArgs(ctx, key, want, goredis.SetArgs{Mode: "NX", TTL: ttl, Get: true}).Bytes()
 	switch {
 	case errors.Is(err, goredis.Nil):
-		return want, true, nil // claimed
+		return want, true // claimed
 	case err != nil:
-		return nil, false, nil
+		return nil, false
 	}
-	return got, true, nil
+	return got, true
 }
-
-// InFlight returns the sandbox calls in progress.
-func (h *SandboxHost) InFlight() int { return h.gate.inflight() }
 
 // inflight returns the calls in progress.
 func (g *gate) inflight() int {

@@ -86,7 +86,7 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request) (*http.Reque
 	var got []byte
 	ok := false
 	if s.cfg.ClaimKey != nil {
-		got, ok, err = s.cfg.ClaimKey(ctx, ck, want, KeyRetention)
+		got, ok = s.cfg.ClaimKey(ctx, ck, want, KeyRetention)
 	}
 	if !ok {
 		if s.cfg.Cache == nil {

@@ -43,7 +43,7 @@ type Config struct {
 	// fingerprint where every node sees it in one round trip (Redis'
 	// SET NX GET): it returns the fingerprint the key had (want when it
 	// had none); ok false leaves it to Cache.
-	ClaimKey func(ctx context.Context, key string, want []byte, ttl time.Duration) (got []byte, ok bool, err error)
+	ClaimKey func(ctx context.Context, key string, want []byte, ttl time.Duration) (got []byte, ok bool)
 	// Counts returns the sandboxes of this node by state, for the cluster
 	// endpoints. Default: counted from Sandboxes.List.
 	Counts func() (active, passivated int)
@@ -320,8 +320,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) string {
 	}
 	h, route := s.mux.Handler(r)
 	if shedRoutes[route] && s.cfg.Shed != nil && s.cfg.Shed() {
-		writeProblem(w, problem(http.StatusTooManyRequests, "overloaded", "Overloaded",
-			"the node's CPU is saturated: part of the new work is refused so that the rest stays fast; retry after the Retry-After").retry(s.cfg.RetryAfter))
+		writeProblem(w, problemFor(errShed, s.cfg.RetryAfter))
 		return route
 	}
 	if !s.browserChecks(w, r, route) || !s.authorize(w, r, route) {
@@ -337,6 +336,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) string {
 	s.mux.ServeHTTP(w, r)
 	return route
 }
+
+// errShed is the refusal of new work that Config.Shed decided.
+var errShed = fmt.Errorf("%w: the node's CPU is saturated: part of the new work is refused so that the rest stays fast; retry after the Retry-After", ErrOverloaded)
 
 // shedRoutes are the routes of new work that Config.Shed may refuse.
 var shedRoutes = map[string]bool{
