@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"runtime/metrics"
 	"strconv"
 	"strings"
@@ -66,7 +65,7 @@ func (h *SandboxHost) startMember(system *actor.ActorSystem, scfg sandbox.Config
 		Cluster:  h.member.cluster,
 		Node:     h.node,
 		API:      h.member.api,
-		Capacity: cluster.Capacity{Slots: h.member.slots, MemoryBytes: h.member.memCap, CPUs: runtime.GOMAXPROCS(0)},
+		Capacity: cluster.Capacity{Slots: h.member.slots, MemoryBytes: h.member.memCap, CPUs: cpus()},
 		Load:     h.load,
 		TTL:      h.member.ttl,
 		Zone:     h.member.zone,
@@ -226,7 +225,7 @@ func (s *loadStats) cpu() float64 {
 	if wall < time.Second {
 		return s.lastUse
 	}
-	s.lastUse = min(1, float64(used-s.lastCPU)/float64(wall)/float64(runtime.GOMAXPROCS(0)))
+	s.lastUse = min(1, float64(used-s.lastCPU)/float64(wall)/float64(cpus()))
 	s.lastWall, s.lastCPU = now, used
 	return s.lastUse
 }

@@ -105,9 +105,15 @@ type Node struct {
 // error if the node could not start, its tree exited on its own, or the
 // drain did not finish in time.
 func Run(ctx context.Context, cfg Config, opts ...Option) error {
+	// The Go runtime reads GOMAXPROCS from the process environment.
+	budget, raised := raiseProcs(os.Getenv)
 	n, err := Start(cfg, opts...)
 	if err != nil {
 		return err
+	}
+	if raised {
+		n.log.Info("GOMAXPROCS raised so that journal syncs do not stall the node (set GOMAXPROCS to choose)",
+			"cpus", budget, "gomaxprocs", minProcs)
 	}
 	var died error
 	select {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -60,7 +59,7 @@ func (m *nodeMembership) Members() []cluster.Member {
 		return c.Members()
 	}
 	me := cluster.Member{Name: m.self, Health: cluster.Passing, Zone: m.zone,
-		Capacity: cluster.Capacity{Slots: m.slots, MemoryBytes: m.memCap, CPUs: runtime.GOMAXPROCS(0)}}
+		Capacity: cluster.Capacity{Slots: m.slots, MemoryBytes: m.memCap, CPUs: cpus()}}
 	if m.host != nil {
 		me.Load = m.host.load()
 	}
