@@ -37,15 +37,14 @@ type Store struct {
 	open   *batch     // the batch that new records join
 	sealed []*batch   // batches of finished segments, waiting for the writer
 
-	syncMu   sync.Mutex // protects toSync and dirty
-	toSync   []*batch   // written, to be acknowledged after the next sync (SyncAlways)
-	dirty    []*segment // written since the last sync
-	syncKick chan struct{}
+	syncMu sync.Mutex // protects toSync and dirty
+	toSync []*batch   // written, to be acknowledged after the next sync (SyncAlways)
+	dirty  []*segment // written since the last sync
 
 	compactMu   sync.Mutex // one compaction at a time
 	compactKick chan struct{}
 
-	writes, syncs atomic.Int64 // for Stats
+	records, writes, syncs atomic.Int64 // for Stats
 
 	stop       chan struct{} // closed by Close
 	writerDone chan struct{} // closed when the writer wrote everything and left
@@ -84,7 +83,6 @@ func Open(dir string, cfg Config) (*Store, error) {
 	s := &Store{
 		dir: dir, cfg: cfg, log: cfg.Logger, lock: lf,
 		boxes:       make(map[string]*box),
-		syncKick:    make(chan struct{}, 1),
 		compactKick: make(chan struct{}, 1),
 		stop:        make(chan struct{}),
 		writerDone:  make(chan struct{}),
@@ -150,6 +148,7 @@ func (s *Store) add(k kind, id string, seq uint64, payload []byte) (loc, *batch,
 	b.buf = appendFrame(b.buf, k, id, seq, payload)
 	h.size += int64(n)
 	h.last = b
+	s.records.Add(1)
 	if k == kindEntry || k == kindMeta {
 		h.live += int64(n)
 	}
@@ -523,17 +522,17 @@ type Stats struct {
 	Bytes, LiveBytes int64
 	// Sandboxes is the number of sandboxes with metadata or entries.
 	Sandboxes int
-	// Writes and Syncs count the write(2) and fdatasync calls of
-	// records since Open: under concurrent appends, many records share
-	// each.
-	Writes, Syncs int64
+	// Records counts the records added since Open; Writes and Syncs
+	// count the write(2) and fdatasync calls that carried them: under
+	// concurrent appends, many records share each.
+	Records, Writes, Syncs int64
 }
 
 // Stats returns the log's figures.
 func (s *Store) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Segments: len(s.segs), Sandboxes: len(s.boxes), Writes: s.writes.Load(), Syncs: s.syncs.Load()}
+	st := Stats{Segments: len(s.segs), Sandboxes: len(s.boxes), Records: s.records.Load(), Writes: s.writes.Load(), Syncs: s.syncs.Load()}
 	for _, seg := range s.segs {
 		st.Bytes += seg.size
 		st.LiveBytes += seg.live

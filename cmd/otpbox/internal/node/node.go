@@ -186,6 +186,7 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	m.Registry().MustRegister(memoryGauges(n.members.memCap)...)
 	n.events = server.NewNodeEvents()
 	if sh, ok := o.host.(*SandboxHost); ok {
+		m.Registry().MustRegister(journalMetrics(sh.journalStats)...)
 		sh.SetCompileCache(sandbox.NewSharedCompileCache(n.cache))
 		sh.OnRecord(func(_ string, r sandbox.RestartRecord) { m.SandboxRecord(r.Kind) })
 		sh.OnLifecycle(func(id, change string) {

@@ -268,6 +268,18 @@ func (h *SandboxHost) openStore() (s sandbox.Store, where string, err error) {
 	return w, fmt.Sprintf("%s (sync %s)", where, h.journalSync), nil
 }
 
+// journalStats returns the wal journal's figures; ok is false with
+// another store, or before the store opens.
+func (h *SandboxHost) journalStats() (st wal.Stats, ok bool) {
+	h.mu.Lock()
+	w, ok := h.store.(*wal.Store)
+	h.mu.Unlock()
+	if !ok {
+		return st, false
+	}
+	return w.Stats(), true
+}
+
 // passivateAll passivates every sandbox within the drain timeout.
 func (h *SandboxHost) passivateAll() {
 	l := h.local.Load()
