@@ -98,8 +98,14 @@ func (e *Execs) Exec(ctx context.Context, id, code string) error {
 	} else {
 		e.put(c)
 	}
-	if err != nil && ctx.Err() != nil {
+	var ne net.Error
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
 		return ctx.Err()
+	case errors.As(err, &ne) && ne.Timeout() && !dl.IsZero() && !time.Now().Before(dl):
+		// The connection's deadline is the context's: it may fire first.
+		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
 	}
 	return err
 }
