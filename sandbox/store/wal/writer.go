@@ -60,11 +60,12 @@ func (s *Store) writeLoop() {
 		for len(s.sealed) == 0 && len(s.open.buf) == 0 && !s.closed {
 			s.work.Wait()
 		}
-		if s.cfg.Sync == SyncAlways && !s.closed {
+		if !s.closed {
 			// Let the goroutines ready to run append first: under load
 			// they are executions about to append, and joining this
-			// group spares them a sync of their own (at 6,000 appends/s,
-			// 2.2 → 2.5 records per sync).
+			// group spares them a write and a sync of their own (at
+			// 6,000 appends/s, 2.2 → 2.5 records per sync; with
+			// --journal-sync interval at 10,000/s, 1.2 → 1.9 per write).
 			s.mu.Unlock()
 			runtime.Gosched()
 			s.mu.Lock()
