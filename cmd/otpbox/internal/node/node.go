@@ -214,7 +214,11 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	if target == 0 {
 		target = -1 // off
 	}
-	n.shedder = overload.New(overload.Config{Target: target})
+	ocfg := overload.Config{Target: target}
+	if c, ok := o.host.(interface{ Calls() (int, uint64) }); ok {
+		ocfg.Calls = c.Calls
+	}
+	n.shedder = overload.New(ocfg)
 	n.shedder.Start()
 	n.api = server.New(server.Config{
 		Shed:           n.shedder.Shed,
@@ -503,9 +507,9 @@ func (n *Node) readiness(ctx context.Context) server.Readiness {
 		}
 	}
 	if n.shedder != nil {
-		if st := n.shedder.Stats(); st.Share > 0 {
+		if st := n.shedder.Stats(); st.Overloaded {
 			return server.Readiness{Status: server.Degraded, Reason: fmt.Sprintf(
-				"overloaded: refusing %.0f%% of new work (Go scheduling latency p99 %v)", 100*st.Share, st.SchedP99)}
+				"overloaded: refusing new work beyond %d calls in progress (Go scheduling latency p99 %v)", st.Limit, st.SchedP99)}
 		}
 	}
 	if h := n.cache.Health(); !h.OK {

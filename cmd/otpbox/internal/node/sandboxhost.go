@@ -268,6 +268,10 @@ func (h *SandboxHost) openStore() (s sandbox.Store, where string, err error) {
 	return w, fmt.Sprintf("%s (sync %s)", where, h.journalSync), nil
 }
 
+// Calls returns the sandbox calls in progress and the count of calls
+// completed (the overload controller's inputs).
+func (h *SandboxHost) Calls() (inFlight int, completed uint64) { return h.gate.calls() }
+
 // journalStats returns the wal journal's figures; ok is false with
 // another store, or before the store opens.
 func (h *SandboxHost) journalStats() (st wal.Stats, ok bool) {
@@ -578,6 +582,7 @@ type gate struct {
 	mu     sync.Mutex // protects the fields below
 	shutOn bool
 	n      int
+	done   uint64        // calls that left
 	idle   chan struct{} // made by shut, closed when n reaches 0
 }
 
@@ -598,7 +603,15 @@ func (g *gate) leave() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.n--
+	g.done++
 	g.signalLocked()
+}
+
+// calls returns the calls in progress and the count of calls that left.
+func (g *gate) calls() (int, uint64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.n, g.done
 }
 
 // shut refuses further work; the channel is closed once no call is in

@@ -11,18 +11,23 @@
 // CockroachDB's admission control watches the same quantity (runnable
 // goroutines per P).
 //
-// The controller is additive-increase, multiplicative-decrease on the
-// share of new work refused: after Sustain windows in a row whose p99
-// scheduling latency is over Target while calls queue in the node (at
-// least MinQueued waiting), the share rises by Step (at most Max); a
-// window under Target/2 lowers it by a tenth. A refused request costs the
-// node an HTTP exchange and no sandbox work: the node answers 429 with
-// Retry-After before it authenticates or reads the body.
+// When the latency stays over Target for Sustain windows in a row, the
+// node is overloaded until a window under Target/2. Meanwhile the calls in
+// progress are bounded by Little's law: at most Sojourn times the rate
+// calls complete (never under MinLimit), so that an admitted call spends
+// about Sojourn in the node, and the excess is refused at once. Refusing
+// only the calls over that bound keeps the node doing as much as it can
+// (an earlier controller refused a share of all new work, raised while
+// the latency stayed high, and at 1.15 times capacity did a third less).
+// A saturated CPU with few calls in progress (a closed-loop client, a
+// batch job beside the node) refuses nothing: waits are short already.
+// A refused request costs the node an HTTP exchange and no sandbox work:
+// the node answers 429 with Retry-After before it authenticates or reads
+// the body.
 package overload
 
 import (
 	"math"
-	"math/rand/v2"
 	"runtime/metrics"
 	"sync"
 	"sync/atomic"
@@ -31,13 +36,11 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultTarget  = 10 * time.Millisecond
-	DefaultWindow  = 50 * time.Millisecond
-	DefaultSustain = 2
-	DefaultStep    = 0.15
-	DefaultMax     = 0.95
-	// DefaultMinQueued is Config.MinQueued's default.
-	DefaultMinQueued = 256
+	DefaultTarget   = 10 * time.Millisecond
+	DefaultWindow   = 50 * time.Millisecond
+	DefaultSustain  = 2
+	DefaultSojourn  = 50 * time.Millisecond
+	DefaultMinLimit = 256
 )
 
 // Config configures a Shedder; zero fields mean the defaults.
@@ -48,19 +51,17 @@ type Config struct {
 	// Window is how often the latency is read.
 	Window time.Duration
 	// Sustain is how many windows in a row must be over Target before
-	// the share refused rises: a short burst (a GC, a compaction) does
+	// the node is overloaded: a short burst (a GC, a compaction) does
 	// not refuse anything.
 	Sustain int
-	// Step is what the share refused rises by; Max is its ceiling.
-	Step, Max float64
-	// Queued returns how much work waits for a CPU (default: the
-	// runtime's runnable goroutines, /sched/goroutines/runnable): the
-	// share refused rises only while at least MinQueued (default
-	// DefaultMinQueued) wait. A saturated CPU with little waiting (a
-	// closed-loop client, a batch job beside the node) is not helped by
-	// refusals: the waits are short already.
-	Queued    func() int
-	MinQueued int
+	// Sojourn is how long admitted calls are to stay in the node while
+	// it is overloaded: the calls in progress are bounded to Sojourn
+	// times the rate they complete at. MinLimit is the bound's floor.
+	Sojourn  time.Duration
+	MinLimit int
+	// Calls returns the calls in progress and the count of calls
+	// completed so far. Nil: nothing is ever refused.
+	Calls func() (inFlight int, completed uint64)
 	// Sample returns the scheduler latency histogram (tests); default
 	// runtime/metrics.
 	Sample func() *metrics.Float64Histogram
@@ -76,20 +77,14 @@ func (c Config) withDefaults() Config {
 	if c.Sustain <= 0 {
 		c.Sustain = DefaultSustain
 	}
-	if c.Step <= 0 {
-		c.Step = DefaultStep
+	if c.Sojourn <= 0 {
+		c.Sojourn = DefaultSojourn
 	}
-	if c.Max <= 0 || c.Max > 1 {
-		c.Max = DefaultMax
+	if c.MinLimit <= 0 {
+		c.MinLimit = DefaultMinLimit
 	}
 	if c.Sample == nil {
 		c.Sample = readSchedLatencies
-	}
-	if c.Queued == nil {
-		c.Queued = runnableGoroutines
-	}
-	if c.MinQueued <= 0 {
-		c.MinQueued = DefaultMinQueued
 	}
 	return c
 }
@@ -98,17 +93,19 @@ func (c Config) withDefaults() Config {
 // concurrent use; Start's goroutine runs until Stop.
 type Shedder struct {
 	cfg   Config
-	share atomic.Uint64 // math.Float64bits of the share refused
+	limit atomic.Int64  // the calls in progress beyond which new work is refused; 0: none
 	shed  atomic.Uint64 // requests refused
 	p99   atomic.Int64  // the last window's p99, ns
 
 	// Owned by the controller goroutine.
-	prev []uint64
-	over int
-
-	stopOnce sync.Once
-	stop     chan struct{}
-	done     chan struct{}
+	prev      []uint64
+	over      int
+	overload  bool
+	completed uint64  // Calls' completed at the last window
+	rate      float64 // calls completed per second, smoothed
+	stopOnce  sync.Once
+	stop      chan struct{}
+	done      chan struct{}
 }
 
 // New returns a Shedder; it refuses nothing until Start.
@@ -124,6 +121,9 @@ func (s *Shedder) Start() {
 		return
 	}
 	s.observe() // the baseline
+	if s.cfg.Calls != nil {
+		_, s.completed = s.cfg.Calls()
+	}
 	go func() {
 		defer close(s.done)
 		t := time.NewTicker(s.cfg.Window)
@@ -144,13 +144,16 @@ func (s *Shedder) Start() {
 func (s *Shedder) Stop() {
 	s.stopOnce.Do(func() { close(s.stop) })
 	<-s.done
-	s.share.Store(0)
+	s.limit.Store(0)
 }
 
 // Shed reports whether to refuse one request of new work, and counts it.
 func (s *Shedder) Shed() bool {
-	p := math.Float64frombits(s.share.Load())
-	if p <= 0 || rand.Float64() >= p {
+	limit := s.limit.Load()
+	if limit == 0 {
+		return false
+	}
+	if n, _ := s.cfg.Calls(); int64(n) < limit {
 		return false
 	}
 	s.shed.Add(1)
@@ -159,8 +162,10 @@ func (s *Shedder) Shed() bool {
 
 // Stats is the controller's state.
 type Stats struct {
-	// Share is the share of new work refused now (0 to Max).
-	Share float64
+	// Overloaded reports whether the node is overloaded now; Limit is
+	// then the calls in progress beyond which new work is refused.
+	Overloaded bool
+	Limit      int
 	// Shed counts the requests refused.
 	Shed uint64
 	// SchedP99 is the p99 scheduling latency of the last window.
@@ -169,30 +174,40 @@ type Stats struct {
 
 // Stats returns the controller's state.
 func (s *Shedder) Stats() Stats {
-	return Stats{Share: math.Float64frombits(s.share.Load()), Shed: s.shed.Load(), SchedP99: time.Duration(s.p99.Load())}
+	l := s.limit.Load()
+	return Stats{Overloaded: l > 0, Limit: int(l), Shed: s.shed.Load(), SchedP99: time.Duration(s.p99.Load())}
 }
 
-// adjust moves the share refused after a window whose p99 is p99.
+// adjust updates the state after a window whose p99 is p99.
 func (s *Shedder) adjust(p99 time.Duration) {
 	s.p99.Store(int64(p99))
-	share := math.Float64frombits(s.share.Load())
-	queued := s.cfg.Queued() >= s.cfg.MinQueued
+	if s.cfg.Calls == nil {
+		return
+	}
+	_, completed := s.cfg.Calls()
+	rate := float64(completed-s.completed) / s.cfg.Window.Seconds()
+	s.completed = completed
+	if s.rate == 0 {
+		s.rate = rate
+	} else {
+		s.rate += (rate - s.rate) / 4
+	}
 	switch {
-	case p99 > s.cfg.Target && queued:
+	case p99 > s.cfg.Target:
 		s.over++
 		if s.over >= s.cfg.Sustain {
-			share = min(s.cfg.Max, share+s.cfg.Step)
+			s.overload = true
 		}
 	case p99 < s.cfg.Target/2:
-		s.over = 0
-		share *= 0.9
-		if share < 0.01 {
-			share = 0
-		}
+		s.over, s.overload = 0, false
 	default:
 		s.over = 0
 	}
-	s.share.Store(math.Float64bits(share))
+	if !s.overload {
+		s.limit.Store(0)
+		return
+	}
+	s.limit.Store(int64(max(s.cfg.MinLimit, int(s.rate*s.cfg.Sojourn.Seconds()))))
 }
 
 // observe returns the p99 of the scheduling latencies since the last
@@ -244,17 +259,4 @@ func readSchedLatencies() *metrics.Float64Histogram {
 		return nil
 	}
 	return sample[0].Value.Float64Histogram()
-}
-
-const runnable = "/sched/goroutines/runnable:goroutines"
-
-// runnableGoroutines returns the goroutines waiting for a CPU, or a large
-// number when the runtime does not say (the latency alone decides then).
-func runnableGoroutines() int {
-	sample := []metrics.Sample{{Name: runnable}}
-	metrics.Read(sample)
-	if sample[0].Value.Kind() != metrics.KindUint64 {
-		return math.MaxInt
-	}
-	return int(sample[0].Value.Uint64())
 }

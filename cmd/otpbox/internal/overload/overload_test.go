@@ -30,57 +30,79 @@ func (h *hist) sample() *metrics.Float64Histogram {
 	return &metrics.Float64Histogram{Counts: append([]uint64(nil), h.counts...), Buckets: bounds}
 }
 
-// TestController: the share refused rises only after Sustain windows in
-// a row over Target, by Step up to Max, and falls once the latency is
-// low again; a burst of one window refuses nothing.
+// calls is a fake of the node's call counts.
+type calls struct {
+	inFlight  int
+	completed uint64
+}
+
+func (c *calls) get() (int, uint64) { return c.inFlight, c.completed }
+
+// TestController: the node is overloaded only after Sustain windows in a
+// row over Target, and until a window under Target/2; meanwhile the
+// calls in progress are bounded to Sojourn times their completion rate,
+// never under MinLimit.
 func TestController(t *testing.T) {
 	h := &hist{counts: make([]uint64, 4)}
-	s := New(Config{Target: 10 * time.Millisecond, Sustain: 2, Step: 0.25, Max: 0.5, Sample: h.sample, Queued: func() int { return 1000 }})
+	c := &calls{}
+	s := New(Config{Target: 10 * time.Millisecond, Sustain: 2, Window: 50 * time.Millisecond,
+		Sojourn: 100 * time.Millisecond, MinLimit: 64, Sample: h.sample, Calls: c.get})
 	s.observe()
-	window := func(slow uint64) time.Duration {
+	window := func(slow uint64, done uint64) time.Duration {
 		h.add(500*time.Microsecond, 1000-slow)
 		h.add(50*time.Millisecond, slow)
+		c.completed += done
 		p99 := s.observe()
 		s.adjust(p99)
 		return p99
 	}
-	assert.Equal(t, time.Millisecond, window(5), "0.5% slow: p99 in the 1 ms bucket")
-	assert.Zero(t, s.Stats().Share)
+	assert.Equal(t, time.Millisecond, window(5, 500), "0.5% slow: p99 in the 1 ms bucket")
+	assert.False(t, s.Stats().Overloaded)
 
-	assert.Equal(t, 100*time.Millisecond, window(50), "5% slow: p99 in the 100 ms bucket")
-	assert.Zero(t, s.Stats().Share, "one window over is a burst")
-	window(0)
-	window(50)
-	assert.Zero(t, s.Stats().Share, "the windows over must be in a row")
-	window(50)
-	assert.InDelta(t, 0.25, s.Stats().Share, 1e-9)
-	window(50)
-	window(50)
-	assert.InDelta(t, 0.5, s.Stats().Share, 1e-9, "at most Max")
-	window(0)
-	assert.InDelta(t, 0.45, s.Stats().Share, 1e-9, "a calm window lowers it")
-	for range 60 {
-		window(0)
+	assert.Equal(t, 100*time.Millisecond, window(50, 500), "5% slow: p99 in the 100 ms bucket")
+	assert.False(t, s.Stats().Overloaded, "one window over is a burst")
+	window(0, 500)
+	window(50, 500)
+	assert.False(t, s.Stats().Overloaded, "the windows over must be in a row")
+	window(50, 500)
+	st := s.Stats()
+	require.True(t, st.Overloaded)
+	assert.Equal(t, 1000, st.Limit, "10,000 calls/s × 100 ms")
+
+	c.inFlight = 999
+	assert.False(t, s.Shed(), "under the limit")
+	c.inFlight = 1000
+	assert.True(t, s.Shed(), "at the limit")
+	assert.EqualValues(t, 1, s.Stats().Shed)
+
+	window(50, 0)
+	window(50, 0)
+	window(50, 0)
+	assert.Less(t, s.Stats().Limit, 1000, "the limit follows the completion rate")
+	for range 20 {
+		window(50, 0)
 	}
-	assert.Zero(t, s.Stats().Share, "and it ends at nothing refused")
-	assert.Zero(t, s.Stats().Shed)
+	assert.Equal(t, 64, s.Stats().Limit, "never under MinLimit")
+
+	window(20, 500) // p99 in the 100 ms bucket is still over; between Target/2 and Target holds
+	assert.True(t, s.Stats().Overloaded)
+	window(0, 500)
+	assert.False(t, s.Stats().Overloaded, "a calm window ends it")
+	c.inFlight = 1_000_000
+	assert.False(t, s.Shed(), "nothing is refused when not overloaded")
 }
 
-// TestShed: Shed refuses about the share it is at, and counts.
-func TestShed(t *testing.T) {
-	s := New(Config{})
-	for range 1000 {
-		require.False(t, s.Shed(), "nothing is refused before the node is overloaded")
+// TestShedWithoutCalls: a Shedder that cannot count calls refuses nothing.
+func TestShedWithoutCalls(t *testing.T) {
+	h := &hist{counts: make([]uint64, 4)}
+	s := New(Config{Sustain: 1, Sample: h.sample})
+	s.observe()
+	for range 3 {
+		h.add(50*time.Millisecond, 100)
+		s.adjust(s.observe())
 	}
-	s.share.Store(math.Float64bits(0.5))
-	refused := 0
-	for range 10_000 {
-		if s.Shed() {
-			refused++
-		}
-	}
-	assert.InDelta(t, 5000, refused, 500)
-	assert.EqualValues(t, refused, s.Stats().Shed)
+	assert.False(t, s.Stats().Overloaded)
+	assert.False(t, s.Shed())
 }
 
 // TestStartStop: the controller reads each window until Stop, which
@@ -89,7 +111,8 @@ func TestStartStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := &hist{counts: make([]uint64, 4)}
 		reads := 0
-		s := New(Config{Target: 10 * time.Millisecond, Sustain: 1, Queued: func() int { return 1000 }, Sample: func() *metrics.Float64Histogram {
+		c := &calls{inFlight: 1000}
+		s := New(Config{Target: 10 * time.Millisecond, Sustain: 1, Calls: c.get, Sample: func() *metrics.Float64Histogram {
 			reads++
 			h.add(50*time.Millisecond, 100)
 			return h.sample()
@@ -98,11 +121,12 @@ func TestStartStop(t *testing.T) {
 		time.Sleep(5 * DefaultWindow)
 		synctest.Wait()
 		assert.Equal(t, 6, reads, "the baseline and one read a window")
-		assert.Positive(t, s.Stats().Share)
+		assert.True(t, s.Stats().Overloaded)
+		assert.True(t, s.Shed())
 		assert.Equal(t, 100*time.Millisecond, s.Stats().SchedP99)
 		s.Stop()
 		s.Stop()
-		assert.Zero(t, s.Stats().Share)
+		assert.False(t, s.Stats().Overloaded)
 		assert.False(t, s.Shed())
 
 		off := New(Config{Target: -1, Sample: func() *metrics.Float64Histogram { t.Error("read while off"); return nil }})
@@ -116,28 +140,4 @@ func TestRuntimeSample(t *testing.T) {
 	h := readSchedLatencies()
 	require.NotNil(t, h)
 	assert.Len(t, h.Buckets, len(h.Counts)+1)
-}
-
-// TestFewQueued: a saturated CPU with few calls in progress refuses
-// nothing; the same with calls queuing does.
-func TestFewQueued(t *testing.T) {
-	h := &hist{counts: make([]uint64, 4)}
-	queued := 10
-	s := New(Config{Target: 10 * time.Millisecond, Sustain: 1, MinQueued: 64, Queued: func() int { return queued }, Sample: h.sample})
-	s.observe()
-	slow := func() {
-		h.add(50*time.Millisecond, 100)
-		s.adjust(s.observe())
-	}
-	slow()
-	slow()
-	assert.Zero(t, s.Stats().Share, "10 calls in progress: nothing to gain")
-	queued = 500
-	slow()
-	assert.Positive(t, s.Stats().Share)
-}
-
-// TestRuntimeRunnable: the runtime says how many goroutines wait.
-func TestRuntimeRunnable(t *testing.T) {
-	assert.Less(t, runnableGoroutines(), math.MaxInt)
 }
