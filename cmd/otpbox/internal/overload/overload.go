@@ -38,7 +38,7 @@ import (
 const (
 	DefaultTarget   = 10 * time.Millisecond
 	DefaultWindow   = 50 * time.Millisecond
-	DefaultSustain  = 2
+	DefaultSustain  = 4
 	DefaultSojourn  = 50 * time.Millisecond
 	DefaultMinLimit = 256
 )
