@@ -31,6 +31,8 @@ test: test-deps
 	@# Several protoactor remotes in one process race in grpc's global logger
 	@# (protoactor sets it on every remote.Start): these run without -race.
 	$(GO) test -count=1 -run 'Remote|AcrossHosts' ./cache/ ./sandbox/
+	@# The Pebble journal candidate is a module of its own (the node does not depend on Pebble).
+	cd sandbox/store/pebble && $(GO) test -race -count=1 ./...
 
 ## test-short: the fast subset, no external services
 test-short:

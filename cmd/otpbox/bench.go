@@ -118,14 +118,19 @@ at most 100ms and no errors.`,
 					oo.Progress = p.phase
 					defer p.finish()
 				}
-				// The executions go over the generator's own connections,
-				// which cost the machine a fraction of net/http's client.
-				execs, err := bench.NewExecs(addr, token)
-				if err != nil {
-					return usage(cmd, "--addr: %v", err)
+				target := benchTarget{s: cl.Sandboxes(), metrics: metricsReader(hc, addr, token)}
+				if !strings.HasPrefix(addr, "https://") {
+					// The executions go over the generator's own connections,
+					// which cost the machine a fraction of net/http's client
+					// (plain HTTP only; https goes through the client).
+					execs, err := bench.NewExecs(addr, token)
+					if err != nil {
+						return usage(cmd, "--addr: %v", err)
+					}
+					defer execs.Close()
+					target.execs = execs
 				}
-				defer execs.Close()
-				rep, err := bench.RunOpen(ctx, benchTarget{s: cl.Sandboxes(), execs: execs, metrics: metricsReader(hc, addr, token)}, oo)
+				rep, err := bench.RunOpen(ctx, target, oo)
 				if err != nil {
 					return fmt.Errorf("bench: %w", err)
 				}
