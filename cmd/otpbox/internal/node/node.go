@@ -31,6 +31,7 @@ import (
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/overload"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
 	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/sandbox/store/wal"
 	"github.com/otpbox/otpbox/supervision"
 )
 
@@ -185,8 +186,12 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	m.Registry().MustRegister(n.memMetrics.Collector())
 	m.Registry().MustRegister(memoryGauges(n.members.memCap)...)
 	n.events = server.NewNodeEvents()
+	journal := func() (wal.Stats, bool) { return wal.Stats{}, false }
 	if sh, ok := o.host.(*SandboxHost); ok {
-		m.Registry().MustRegister(journalMetrics(sh.journalStats)...)
+		journal = sh.journalStats
+	}
+	m.Registry().MustRegister(journalMetrics(journal)...) // at 0 without a wal journal
+	if sh, ok := o.host.(*SandboxHost); ok {
 		sh.SetCompileCache(sandbox.NewSharedCompileCache(n.cache))
 		sh.OnRecord(func(_ string, r sandbox.RestartRecord) { m.SandboxRecord(r.Kind) })
 		sh.OnLifecycle(func(id, change string) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -409,4 +410,36 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestJournalMetrics: a node on the wal journal counts its records,
+// writes and syncs; every record of an answered execution is synced.
+func TestJournalMetrics(t *testing.T) {
+	n, _ := startReal(t, testConfig(t))
+	want(t, n, "POST", "/v1/sandboxes", `{"id":"jm"}`, http.StatusCreated, nil)
+	for range 3 {
+		want(t, n, "POST", "/v1/sandboxes/jm/exec", `{"code":"1 + 1"}`, http.StatusOK, nil)
+	}
+	exp, _ := scrape(t, n)
+	value := func(name string) float64 {
+		f, _ := exp.family(name)
+		if f == nil || len(f.GetMetric()) != 1 {
+			t.Fatalf("%s: want one series", name)
+		}
+		m := f.GetMetric()[0]
+		if m.GetCounter() != nil {
+			return m.GetCounter().GetValue()
+		}
+		return m.GetGauge().GetValue()
+	}
+	records, writes, syncs := value("otpbox_journal_records_total"), value("otpbox_journal_writes_total"), value("otpbox_journal_syncs_total")
+	if records < 4 { // the metadata and three executions
+		t.Errorf("records = %v, want at least 4", records)
+	}
+	if writes < 1 || writes > records || syncs < 1 || syncs > writes {
+		t.Errorf("writes = %v, syncs = %v for %v records: each sync covers a write, each write a record or more", writes, syncs, records)
+	}
+	if value("otpbox_journal_segments") < 1 || value("otpbox_journal_live_bytes") <= 0 {
+		t.Errorf("no segment or live bytes")
+	}
 }
