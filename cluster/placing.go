@@ -378,16 +378,34 @@ func (d *Directory) Resolve(ctx context.Context, kind, identity string) (*actor.
 	}
 }
 
+// newIdentityKey marks a context whose resolution is for an identity
+// being created (WithNewIdentity).
+type newIdentityKey struct{}
+
+// WithNewIdentity returns ctx marked as resolving an identity that is
+// being created, such as a sandbox's create: Resolve claims a placement
+// for it at once (one registry round trip) instead of looking it up
+// first (two). An identity placed already is found all the same, by the
+// claim that fails.
+func WithNewIdentity(ctx context.Context) context.Context {
+	return context.WithValue(ctx, newIdentityKey{}, true)
+}
+
 // place resolves ci through the registry once.
 func (d *Directory) place(ctx context.Context, ci *pcluster.ClusterIdentity) (*actor.PID, error) {
 	p := d.p
-	rec, err := p.cfg.Registry.Lookup(ctx, ci.Kind, ci.Identity)
-	if err != nil {
-		return nil, err
+	var rec Placement
+	unplaced := ctx.Value(newIdentityKey{}) != nil
+	if !unplaced {
+		var err error
+		if rec, err = p.cfg.Registry.Lookup(ctx, ci.Kind, ci.Identity); err != nil {
+			return nil, err
+		}
 	}
-	members := p.members()
-	if m, ok := members[rec.Node]; rec.IsZero() || !ok || !m.Alive() || m.Load.Draining ||
-		(rec.Node == p.self && p.draining.Load()) {
+	for {
+		if !unplaced && p.usable(rec) {
+			break
+		}
 		// Unplaced, or its member is gone or leaving: place it anew.
 		cands := p.candidates("")
 		if len(cands) == 0 {
@@ -397,16 +415,33 @@ func (d *Directory) place(ctx context.Context, ci *pcluster.ClusterIdentity) (*a
 		if err != nil {
 			return nil, err
 		}
-		rec, _, err = p.cfg.Registry.Claim(ctx, ci.Kind, ci.Identity, rec, Placement{Node: node, Epoch: rec.Epoch + 1})
+		cur, won, err := p.cfg.Registry.Claim(ctx, ci.Kind, ci.Identity, rec, Placement{Node: node, Epoch: rec.Epoch + 1})
 		if err != nil {
 			return nil, err
 		}
-		// Whoever won, rec is the placement in force now.
-		if rec.IsZero() {
+		// Whoever won, cur is the placement in force now.
+		if cur.IsZero() {
 			return nil, ErrUnreachable // released meanwhile: try again
 		}
+		rec = cur
+		if won || !unplaced {
+			break
+		}
+		// A new identity that was placed already: check that placement
+		// as a lookup would have.
+		unplaced = false
 	}
 	return d.activateOn(ctx, ci, rec.Node)
+}
+
+// usable reports whether rec places an identity on a member that can
+// host it: alive, not draining.
+func (p *placing) usable(rec Placement) bool {
+	if rec.IsZero() {
+		return false
+	}
+	m, ok := p.members()[rec.Node]
+	return ok && m.Alive() && !m.Load.Draining && !(rec.Node == p.self && p.draining.Load())
 }
 
 // activateOn activates ci on node and remembers where.

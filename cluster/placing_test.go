@@ -117,3 +117,41 @@ func TestClusterDirectoryPlacesOnBusyMembers(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "n1", owner)
 }
+
+// A new identity (WithNewIdentity) is claimed at once; one placed
+// already keeps its placement when its member is alive, and is placed
+// anew when its member is gone, as a lookup would have done.
+func TestClusterDirectoryNewIdentity(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	reg := cluster.NewMemRegistry()
+	dir := startDirectory(t, cluster.DirectoryConfig{
+		Membership: cluster.NewStatic(cluster.Member{Name: "n1"}),
+		Registry:   reg,
+	})
+	_, won, err := reg.Claim(ctx, "echo", "placed", cluster.Placement{}, cluster.Placement{Node: "n1", Epoch: 1})
+	require.NoError(t, err)
+	require.True(t, won)
+	_, won, err = reg.Claim(ctx, "echo", "orphan", cluster.Placement{}, cluster.Placement{Node: "gone", Epoch: 3})
+	require.NoError(t, err)
+	require.True(t, won)
+
+	fresh := cluster.WithNewIdentity(ctx)
+	for _, id := range []string{"new", "placed", "orphan"} {
+		pid, err := dir.Resolve(fresh, "echo", id)
+		require.NoError(t, err, id)
+		assert.True(t, dir.Known("echo", id), id)
+		again, err := dir.Resolve(ctx, "echo", id)
+		require.NoError(t, err, id)
+		assert.True(t, pid.Equal(again), "%s: one activation", id)
+	}
+	for id, want := range map[string]cluster.Placement{
+		"new":    {Node: "n1", Epoch: 1},
+		"placed": {Node: "n1", Epoch: 1}, // kept, not claimed again
+		"orphan": {Node: "n1", Epoch: 4}, // its member is gone: placed anew
+	} {
+		got, err := reg.Lookup(ctx, "echo", id)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, id)
+	}
+}

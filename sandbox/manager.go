@@ -369,6 +369,8 @@ func (m *Manager) Create(ctx context.Context, id string, req Requirements) (*Inf
 		return nil, err
 	}
 	var info Info
+	// In a cluster, a new sandbox is placed with one registry round trip.
+	ctx = cluster.WithNewIdentity(ctx)
 	if err := m.reply(ctx, id, &wire.Create{Requirements: raw, RequestId: RequestID(ctx)}, &info); err != nil {
 		return nil, err
 	}
