@@ -7,16 +7,15 @@
 // Every write (an entry, metadata, a truncation or a deletion) is a
 // record appended to the log under one short lock that checks the
 // sequence number, assigns the record its place and updates the index in
-// memory. One writer goroutine writes what accumulated since its last
-// write with one write(2); one syncer goroutine makes everything written
-// so far durable with one fdatasync. The two are pipelined: while a
-// fdatasync runs, new records gather and are written, and the next
-// fdatasync covers all of them. A write returns once its record is
-// durable (SyncAlways, the default) or, with SyncInterval, once it has
-// reached the operating system (the syncer then runs every
-// Config.SyncInterval): a crash of the process loses nothing it
-// acknowledged in either mode, a crash of the machine may lose up to one
-// interval with SyncInterval.
+// memory. One writer goroutine takes what accumulated since it last
+// did, writes it with one write(2) and, with SyncAlways (the default),
+// makes it durable with one fdatasync before it takes the next group:
+// while a fdatasync runs, new records gather, and the next write and
+// fdatasync cover all of them. A write returns once its record is
+// durable or, with SyncInterval, once it has reached the operating
+// system (a syncer goroutine then syncs every Config.SyncInterval): a
+// crash of the process loses nothing it acknowledged in either mode, a
+// crash of the machine may lose up to one interval with SyncInterval.
 //
 // Reads are served from the index (which keeps, per sandbox, its
 // metadata and where each entry lies) and the segment files, and never
@@ -37,8 +36,8 @@
 // Open replays every segment in order to rebuild the index. A torn or
 // corrupt record ends the log: the segment is cut there and later
 // segments are removed (nothing acknowledged can lie past it in
-// SyncAlways mode, since the syncer only acknowledges a record once
-// everything before it is durable).
+// SyncAlways mode, since a record is acknowledged only once everything
+// before it is durable).
 //
 // # Reclaiming space
 //

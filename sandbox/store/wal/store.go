@@ -37,8 +37,7 @@ type Store struct {
 	open   *batch     // the batch that new records join
 	sealed []*batch   // batches of finished segments, waiting for the writer
 
-	syncMu sync.Mutex // protects toSync and dirty
-	toSync []*batch   // written, to be acknowledged after the next sync (SyncAlways)
+	syncMu sync.Mutex // protects dirty
 	dirty  []*segment // written since the last sync
 
 	compactMu   sync.Mutex // one compaction at a time
@@ -236,7 +235,7 @@ func (s *Store) Load(ctx context.Context, id string) ([]sandbox.Entry, error) {
 		return nil, wrap("load", id, err)
 	}
 	for {
-		// Wait for the latest write without holding reclaim (the syncer
+		// Wait for the latest write without holding reclaim (a sync
 		// takes it), then read if no newer write came meanwhile.
 		s.mu.Lock()
 		err := s.usable()

@@ -116,9 +116,6 @@ func (s *Store) writeLoop() {
 				s.dirty = append(s.dirty, seg)
 			}
 		}
-		if s.cfg.Sync == SyncAlways {
-			s.toSync = append(s.toSync, batches...)
-		}
 		s.syncMu.Unlock()
 		if s.cfg.Sync == SyncAlways {
 			// Sync before taking the next group: what arrives meanwhile
@@ -126,7 +123,7 @@ func (s *Store) writeLoop() {
 			// after this sync. Writing each record as it came, while
 			// the previous group synced, cost a write(2) per record (at
 			// 6,000 appends/s: 5,800 writes and 1,850 syncs a second).
-			_ = s.syncOnce()
+			_ = s.syncOnce(batches)
 		} else {
 			for _, b := range batches {
 				b.finish(nil)
@@ -166,23 +163,23 @@ func (s *Store) syncLoop() {
 		select {
 		case <-tick:
 		case <-s.writerDone:
-			s.closeErr = s.syncOnce()
+			s.closeErr = s.syncOnce(nil)
 			return
 		}
-		_ = s.syncOnce()
+		_ = s.syncOnce(nil)
 	}
 }
 
 // syncOnce syncs the segments written since the last sync and
-// acknowledges the batches waiting for it.
-func (s *Store) syncOnce() error {
+// acknowledges batches, written before it (SyncAlways).
+func (s *Store) syncOnce(batches []*batch) error {
 	// Hold reclaim so that the compactor does not close a segment
 	// under the sync (it drops a removed segment from dirty first).
 	s.reclaim.RLock()
 	defer s.reclaim.RUnlock()
 	s.syncMu.Lock()
-	batches, dirty := s.toSync, s.dirty
-	s.toSync, s.dirty = nil, nil
+	dirty := s.dirty
+	s.dirty = nil
 	s.syncMu.Unlock()
 	var err error
 	if err = s.failure(); err == nil {
