@@ -99,8 +99,7 @@ type Shedder struct {
 
 	// Owned by the controller goroutine.
 	prev      []uint64
-	over      int
-	overload  bool
+	over      int     // windows in a row over Target
 	completed uint64  // Calls' completed at the last window
 	rate      float64 // calls completed per second, smoothed
 	stopOnce  sync.Once
@@ -192,18 +191,17 @@ func (s *Shedder) adjust(p99 time.Duration) {
 	} else {
 		s.rate += (rate - s.rate) / 4
 	}
+	overloaded := s.limit.Load() > 0 // until a calm window
 	switch {
 	case p99 > s.cfg.Target:
 		s.over++
-		if s.over >= s.cfg.Sustain {
-			s.overload = true
-		}
+		overloaded = overloaded || s.over >= s.cfg.Sustain
 	case p99 < s.cfg.Target/2:
-		s.over, s.overload = 0, false
+		s.over, overloaded = 0, false
 	default:
 		s.over = 0
 	}
-	if !s.overload {
+	if !overloaded {
 		s.limit.Store(0)
 		return
 	}
