@@ -8,7 +8,6 @@ import (
 
 	"github.com/otpbox/otpbox/actors/memoryoptimizer"
 	"github.com/otpbox/otpbox/cmd/otpbox/internal/server"
-	"github.com/otpbox/otpbox/sandbox/store/wal"
 )
 
 // memoryConfig is the MemoryOptimizer's configuration: the threshold, the
@@ -78,42 +77,5 @@ func memoryGauges(limit uint64) []prometheus.Collector {
 				}
 				return used() / float64(limit)
 			}),
-	}
-}
-
-// journalMetrics export the wal journal's figures, read at scrape time
-// (0 with the bolt or Redis store): otpbox_journal_records_total,
-// otpbox_journal_writes_total and otpbox_journal_syncs_total (records
-// per sync is how much group commit shares), otpbox_journal_segments
-// and otpbox_journal_bytes / otpbox_journal_live_bytes.
-func journalMetrics(stats func() (wal.Stats, bool)) []prometheus.Collector {
-	read := func(f func(wal.Stats) float64) func() float64 {
-		return func() float64 {
-			st, ok := stats()
-			if !ok {
-				return 0
-			}
-			return f(st)
-		}
-	}
-	counter := func(name, help string, f func(wal.Stats) float64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, read(f))
-	}
-	gauge := func(name, help string, f func(wal.Stats) float64) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, read(f))
-	}
-	return []prometheus.Collector{
-		counter("otpbox_journal_records_total", "Records appended to the wal journal.",
-			func(s wal.Stats) float64 { return float64(s.Records) }),
-		counter("otpbox_journal_writes_total", "write(2) calls of the wal journal (one per group of records).",
-			func(s wal.Stats) float64 { return float64(s.Writes) }),
-		counter("otpbox_journal_syncs_total", "fdatasync calls of the wal journal.",
-			func(s wal.Stats) float64 { return float64(s.Syncs) }),
-		gauge("otpbox_journal_segments", "Segment files of the wal journal.",
-			func(s wal.Stats) float64 { return float64(s.Segments) }),
-		gauge("otpbox_journal_bytes", "Size of the wal journal's segments.",
-			func(s wal.Stats) float64 { return float64(s.Bytes) }),
-		gauge("otpbox_journal_live_bytes", "Size of the wal journal's live records (the rest is reclaimed by compaction).",
-			func(s wal.Stats) float64 { return float64(s.LiveBytes) }),
 	}
 }

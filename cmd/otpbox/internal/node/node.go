@@ -186,18 +186,16 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	m.Registry().MustRegister(n.memMetrics.Collector())
 	m.Registry().MustRegister(memoryGauges(n.members.memCap)...)
 	n.events = server.NewNodeEvents()
-	journal := func() (wal.Stats, bool) { return wal.Stats{}, false }
+	journal := func() (wal.Stats, bool) { return wal.Stats{}, false } // the metrics at 0 without a wal journal
 	if sh, ok := o.host.(*SandboxHost); ok {
 		journal = sh.journalStats
-	}
-	m.Registry().MustRegister(journalMetrics(journal)...) // at 0 without a wal journal
-	if sh, ok := o.host.(*SandboxHost); ok {
 		sh.SetCompileCache(sandbox.NewSharedCompileCache(n.cache))
 		sh.OnRecord(func(_ string, r sandbox.RestartRecord) { m.SandboxRecord(r.Kind) })
 		sh.OnLifecycle(func(id, change string) {
 			n.publish(server.NodeEvent{Type: "sandbox", Sandbox: id, Change: change})
 		})
 	}
+	m.Registry().MustRegister(journalMetrics(journal)...)
 	if err := n.startPerformance(cfg, o.host, m.Registry()); err != nil {
 		if n.closeL3 != nil {
 			_ = n.closeL3()

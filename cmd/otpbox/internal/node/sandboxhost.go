@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
 	"go.starlark.net/starlark"
 
@@ -282,6 +283,43 @@ func (h *SandboxHost) journalStats() (st wal.Stats, ok bool) {
 		return st, false
 	}
 	return w.Stats(), true
+}
+
+// journalMetrics export the wal journal's figures, read at scrape time
+// (0 with the bolt or Redis store): otpbox_journal_records_total,
+// otpbox_journal_writes_total and otpbox_journal_syncs_total (records
+// per sync is how much group commit shares), otpbox_journal_segments
+// and otpbox_journal_bytes / otpbox_journal_live_bytes.
+func journalMetrics(stats func() (wal.Stats, bool)) []prometheus.Collector {
+	read := func(f func(wal.Stats) float64) func() float64 {
+		return func() float64 {
+			st, ok := stats()
+			if !ok {
+				return 0
+			}
+			return f(st)
+		}
+	}
+	counter := func(name, help string, f func(wal.Stats) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, read(f))
+	}
+	gauge := func(name, help string, f func(wal.Stats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, read(f))
+	}
+	return []prometheus.Collector{
+		counter("otpbox_journal_records_total", "Records appended to the wal journal.",
+			func(s wal.Stats) float64 { return float64(s.Records) }),
+		counter("otpbox_journal_writes_total", "write(2) calls of the wal journal (one per group of records).",
+			func(s wal.Stats) float64 { return float64(s.Writes) }),
+		counter("otpbox_journal_syncs_total", "fdatasync calls of the wal journal.",
+			func(s wal.Stats) float64 { return float64(s.Syncs) }),
+		gauge("otpbox_journal_segments", "Segment files of the wal journal.",
+			func(s wal.Stats) float64 { return float64(s.Segments) }),
+		gauge("otpbox_journal_bytes", "Size of the wal journal's segments.",
+			func(s wal.Stats) float64 { return float64(s.Bytes) }),
+		gauge("otpbox_journal_live_bytes", "Size of the wal journal's live records (the rest is reclaimed by compaction).",
+			func(s wal.Stats) float64 { return float64(s.LiveBytes) }),
+	}
 }
 
 // passivateAll passivates every sandbox within the drain timeout.
