@@ -190,7 +190,7 @@ func (c *Client) once(ctx context.Context, r request, payload []byte, key string
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return decodeError(resp, r.method, r.path)
+		return DecodeError(resp, r.method, r.path)
 	}
 	if out == nil {
 		_, _ = io.Copy(io.Discard, resp.Body) // let the connection be reused

@@ -393,9 +393,9 @@ func FuzzDecodeError(f *testing.F) {
 		}
 		resp := &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {ctype}, "Retry-After": {after}},
 			Body: io.NopCloser(strings.NewReader(body))}
-		e := decodeError(resp, "GET", "/v1/x")
+		e := DecodeError(resp, "GET", "/v1/x")
 		if e.StatusCode != status || e.RetryAfter < 0 {
-			t.Fatalf("decodeError = %#v", e)
+			t.Fatalf("DecodeError = %#v", e)
 		}
 		_ = e.Error()
 	})

@@ -139,8 +139,10 @@ var knownMembers = map[string]bool{"type": true, "title": true, "status": true, 
 // maxProblem bounds the problem body read.
 const maxProblem = 64 << 10
 
-// decodeError reads a non-2xx answer.
-func decodeError(resp *http.Response, method, path string) *Error {
+// DecodeError reads a non-2xx answer of the API (at most 64 KiB of its
+// body) into an *Error, for callers that send requests of their own (the
+// load generator of otpbox bench does).
+func DecodeError(resp *http.Response, method, path string) *Error {
 	e := &Error{Method: method, Path: path, StatusCode: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxProblem))
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))

@@ -201,7 +201,7 @@ func streamOnce(ctx context.Context, c *Client, path string, q url.Values, last 
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return false, decodeError(resp, http.MethodGet, path)
+		return false, DecodeError(resp, http.MethodGet, path)
 	}
 	got := false
 	err = ReadSSE(resp.Body, func(_, _ string, data []byte) error {

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -142,24 +141,9 @@ func (e *Execs) roundTrip(c *execConn, id, code string) (keep bool, err error) {
 		_, err := io.Copy(io.Discard, res.Body)
 		return err == nil && !res.Close, err
 	}
-	ae := &api.Error{Method: http.MethodPost, Path: path, StatusCode: res.StatusCode}
-	text, err := io.ReadAll(io.LimitReader(res.Body, 64<<10))
-	if err != nil {
-		return false, err
-	}
-	var p struct {
-		Type, Title, Detail, Limit string
-	}
-	if json.Unmarshal(text, &p) == nil {
-		ae.Type, ae.Title, ae.Detail, ae.Limit = p.Type, p.Title, p.Detail, p.Limit
-		ae.Kind = api.Kind(strings.TrimPrefix(p.Type, api.ProblemTypePrefix))
-	} else if t := string(bytes.TrimSpace(text)); len(t) < 512 {
-		ae.Detail = t
-	}
-	if s, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil {
-		ae.RetryAfter = time.Duration(s) * time.Second
-	}
-	return !res.Close, ae
+	ae := api.DecodeError(res, http.MethodPost, path)
+	_, err = io.Copy(io.Discard, res.Body) // what the problem's reader left
+	return err == nil && !res.Close, ae
 }
 
 // get returns an idle connection, or dials one.
