@@ -310,7 +310,7 @@ func (p *placing) members() map[string]Member {
 func (p *placing) candidates(except string) []Member {
 	var accept, alive []Member
 	for _, m := range p.cfg.Membership.Members() {
-		if m.Name == except || m.Load.Draining || (m.Name == p.self && p.draining.Load()) {
+		if m.Name == except || p.leaving(m) {
 			continue
 		}
 		switch {
@@ -441,7 +441,13 @@ func (p *placing) usable(rec Placement) bool {
 		return false
 	}
 	m, ok := p.members()[rec.Node]
-	return ok && m.Alive() && !m.Load.Draining && !(rec.Node == p.self && p.draining.Load())
+	return ok && m.Alive() && !p.leaving(m)
+}
+
+// leaving reports whether m is draining (this member knows its own
+// drain before the others hear of it).
+func (p *placing) leaving(m Member) bool {
+	return m.Load.Draining || (m.Name == p.self && p.draining.Load())
 }
 
 // activateOn activates ci on node and remembers where.
