@@ -712,17 +712,21 @@ func (d *Directory) Undrain() {
 // Forget drops the placement of (kind, identity) (a terminated sandbox)
 // and any activation resolved elsewhere.
 func (d *Directory) Forget(ctx context.Context, kind, identity string) error {
-	d.mu.Lock()
-	delete(d.remote, key{kind, identity})
-	d.mu.Unlock()
+	d.Forgotten(kind, identity)
 	if d.p == nil {
 		return nil
 	}
-	rec, err := d.p.cfg.Registry.Lookup(ctx, kind, identity)
-	if err != nil || rec.IsZero() {
-		return err
-	}
-	return d.p.cfg.Registry.Release(ctx, kind, identity, rec)
+	return d.p.cfg.Registry.Remove(ctx, kind, identity)
+}
+
+// Forgotten drops what this member remembers of (kind, identity)'s
+// activation on another member, for an identity whose placement was
+// removed already (with its records, in the same transaction: see
+// sandbox.PlacementDeleter).
+func (d *Directory) Forgotten(kind, identity string) {
+	d.mu.Lock()
+	delete(d.remote, key{kind, identity})
+	d.mu.Unlock()
 }
 
 // Owner returns the member that identity is placed on ("" when none, and

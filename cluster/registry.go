@@ -34,8 +34,9 @@ type Registry interface {
 	// (zero: none). It returns the placement in force afterwards and
 	// whether it is next.
 	Claim(ctx context.Context, kind, identity string, prev, next Placement) (Placement, bool, error)
-	// Release removes identity's placement if it is still cur.
-	Release(ctx context.Context, kind, identity string, cur Placement) error
+	// Remove removes identity's placement, whatever it is (an identity
+	// that ended: a terminated sandbox), in one step.
+	Remove(ctx context.Context, kind, identity string) error
 }
 
 // MemRegistry is a Registry in this process's memory: the directory of a
@@ -69,14 +70,11 @@ func (r *MemRegistry) Claim(_ context.Context, kind, identity string, prev, next
 	return next, true, nil
 }
 
-// Release implements Registry.
-func (r *MemRegistry) Release(_ context.Context, kind, identity string, cur Placement) error {
+// Remove implements Registry.
+func (r *MemRegistry) Remove(_ context.Context, kind, identity string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	k := key{kind, identity}
-	if r.m[k] == cur {
-		delete(r.m, k)
-	}
+	delete(r.m, key{kind, identity})
 	return nil
 }
 
@@ -95,6 +93,10 @@ var _ Registry = (*RedisRegistry)(nil)
 func NewRedisRegistry(client goredis.UniversalClient, prefix string) *RedisRegistry {
 	return &RedisRegistry{client: client, prefix: prefix}
 }
+
+// Key returns the Redis key of identity's placement, for a store that
+// removes it with the identity's own records (one transaction).
+func (r *RedisRegistry) Key(kind, identity string) string { return r.key(kind, identity) }
 
 func (r *RedisRegistry) key(kind, identity string) string {
 	return r.prefix + "place:" + kind + ":" + identity
@@ -140,12 +142,6 @@ redis.call('SET', KEYS[1], ARGV[2])
 return ARGV[2]
 `)
 
-// releaseScript deletes KEYS[1] if its value is ARGV[1].
-var releaseScript = goredis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return 0
-`)
-
 // Claim implements Registry.
 func (r *RedisRegistry) Claim(ctx context.Context, kind, identity string, prev, next Placement) (Placement, bool, error) {
 	want := encodePlacement(next)
@@ -157,10 +153,10 @@ func (r *RedisRegistry) Claim(ctx context.Context, kind, identity string, prev, 
 	return cur, err == nil && s == want, err
 }
 
-// Release implements Registry.
-func (r *RedisRegistry) Release(ctx context.Context, kind, identity string, cur Placement) error {
-	if err := releaseScript.Run(ctx, r.client, []string{r.key(kind, identity)}, encodePlacement(cur)).Err(); err != nil {
-		return fmt.Errorf("cluster: release %s: %w", identity, err)
+// Remove implements Registry: one DEL.
+func (r *RedisRegistry) Remove(ctx context.Context, kind, identity string) error {
+	if err := r.client.Del(ctx, r.key(kind, identity)).Err(); err != nil {
+		return fmt.Errorf("cluster: remove the placement of %s: %w", identity, err)
 	}
 	return nil
 }

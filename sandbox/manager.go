@@ -457,6 +457,10 @@ func (m *Manager) Terminate(ctx context.Context, id string) error {
 	if err := m.reply(ctx, id, &wire.Destroy{}, nil); err != nil {
 		return err
 	}
+	if pd, ok := m.host.store.(PlacementDeleter); ok && pd.DeletesPlacement() {
+		m.dir.Forgotten(Kind, id) // removed with the journal
+		return nil
+	}
 	return m.dir.Forget(ctx, Kind, id)
 }
 

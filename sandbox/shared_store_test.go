@@ -5,9 +5,12 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otpbox/otpbox/cluster"
 	"github.com/otpbox/otpbox/sandbox"
 	"github.com/otpbox/otpbox/sandbox/store/redis"
 	"github.com/otpbox/otpbox/sandbox/store/redis/redistest"
@@ -83,4 +86,43 @@ func TestJournalWriteFailureIsAnError(t *testing.T) {
 	res, err := local.Execute(ctx, "f", "a")
 	require.NoError(t, err)
 	assert.Equal(t, "1", res.Value)
+}
+
+// TestTerminateRemovesPlacement: a terminated sandbox leaves no
+// placement in the cluster's directory when the Redis store deletes it
+// with the journal (WithPlacements, as a node does: the manager then
+// leaves the directory alone), and the id can be created again.
+func TestTerminateRemovesPlacement(t *testing.T) {
+	srv := redistest.Start(t)
+	reg := cluster.NewRedisRegistry(srv.Client(), "place:")
+	store := redis.New(srv.Client(), redis.WithPrefix("place:"),
+		redis.WithPlacements(func(id string) string { return reg.Key(sandbox.Kind, id) }))
+	require.True(t, store.DeletesPlacement())
+	list := &memberList{addr: make(map[string]string)}
+	l, err := sandbox.StartMember(quietSystem(), sandbox.Config{Store: store},
+		sandbox.MemberConfig{Name: "place", Provider: test.NewTestProvider(test.NewInMemAgent()),
+			Membership: twoMembers{self: "a", list: list}, Registry: reg})
+	require.NoError(t, err)
+	list.mu.Lock()
+	list.addr["a"] = l.Cluster.ActorSystem.Address()
+	list.mu.Unlock()
+	t.Cleanup(func() { l.Shutdown(); _ = store.Close() })
+
+	ctx := t.Context()
+	placed := func() cluster.Placement {
+		p, err := reg.Lookup(ctx, sandbox.Kind, "t1")
+		require.NoError(t, err)
+		return p
+	}
+	for range 2 {
+		_, err = l.Create(ctx, "t1", sandbox.Requirements{})
+		require.NoError(t, err)
+		assert.Equal(t, "a", placed().Node)
+		_, err = l.Execute(ctx, "t1", "n = 1")
+		require.NoError(t, err)
+		require.NoError(t, l.Terminate(ctx, "t1"))
+		assert.True(t, placed().IsZero(), "placement left after terminate: %+v", placed())
+		_, err = l.Execute(ctx, "t1", "n")
+		require.ErrorIs(t, err, sandbox.ErrNotFound)
+	}
 }

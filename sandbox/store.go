@@ -58,3 +58,11 @@ type Store interface {
 	// Close releases the store's resources.
 	Close() error
 }
+
+// PlacementDeleter is a Store whose Delete also removes the sandbox's
+// placement in the cluster's directory, in the same write (the Redis
+// store with WithPlacements): a Terminate that deleted the sandbox then
+// leaves the directory alone.
+type PlacementDeleter interface {
+	DeletesPlacement() bool
+}

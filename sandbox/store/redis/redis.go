@@ -55,6 +55,9 @@ type Store struct {
 	prefix string
 	closed atomic.Bool
 	pipe   *pipeline // nil: each append is its own round trip
+	// placementKey names the cluster's placement record of a sandbox,
+	// deleted with it (WithPlacements); nil: none.
+	placementKey func(id string) string
 }
 
 var _ sandbox.Store = (*Store)(nil)
@@ -80,6 +83,20 @@ func WithPipelines(n int) Option {
 		}
 	}
 }
+
+// WithPlacements makes Delete remove a sandbox's placement in the
+// cluster's directory too, in the same transaction as its journal and
+// metadata: key names the placement's key (cluster.RedisRegistry.Key).
+// A terminated sandbox then costs its entry member no round trip of its
+// own to the directory, and no moment passes in which the sandbox is
+// gone but still placed. The Store reports it with DeletesPlacement.
+func WithPlacements(key func(id string) string) Option {
+	return func(s *Store) { s.placementKey = key }
+}
+
+// DeletesPlacement reports whether Delete removes the sandbox's
+// placement too (WithPlacements): see sandbox.PlacementDeleter.
+func (s *Store) DeletesPlacement() bool { return s.placementKey != nil }
 
 // New returns a store on client, which it takes over: Close closes it.
 func New(client goredis.UniversalClient, opts ...Option) *Store {
@@ -210,6 +227,9 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	_, err := s.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		p.Del(ctx, s.journalKey(id))
 		p.HDel(ctx, s.metaKey(), id)
+		if s.placementKey != nil {
+			p.Del(ctx, s.placementKey(id))
+		}
 		return nil
 	})
 	if err != nil {

@@ -112,3 +112,44 @@ func TestServerDies(t *testing.T) {
 		t.Fatal("Load with Redis dead succeeded")
 	}
 }
+
+// TestDeletePlacement: with WithPlacements, Delete removes the sandbox's
+// placement key in the same transaction; without it, Delete leaves
+// other keys alone.
+func TestDeletePlacement(t *testing.T) {
+	srv := startRedis(t)
+	ctx := t.Context()
+	client := newClient(srv.Addr)
+	defer client.Close()
+	key := func(id string) string { return "dp:place:" + id }
+	for _, with := range []bool{false, true} {
+		opts := []redis.Option{redis.WithPrefix(fmt.Sprintf("dp%v:", with))}
+		if with {
+			opts = append(opts, redis.WithPlacements(key))
+		}
+		s := redis.New(newClient(srv.Addr), opts...)
+		if s.DeletesPlacement() != with {
+			t.Fatalf("DeletesPlacement = %v, want %v", !with, with)
+		}
+		if err := client.Set(ctx, key("sb"), "n1 1", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutMeta(ctx, "sb", []byte("m")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Delete(ctx, "sb"); err != nil {
+			t.Fatal(err)
+		}
+		n, err := client.Exists(ctx, key("sb")).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int64{false: 1, true: 0}[with]; n != want {
+			t.Errorf("with placements %v: placement keys left %d, want %d", with, n, want)
+		}
+		if _, err := s.GetMeta(ctx, "sb"); !errors.Is(err, sandbox.ErrNotFound) {
+			t.Errorf("GetMeta after Delete = %v, want ErrNotFound", err)
+		}
+		_ = s.Close()
+	}
+}

@@ -62,6 +62,13 @@ func guard[T any](b *breaker.Breaker, fn func() (T, error)) (T, error) {
 	return v, err
 }
 
+// DeletesPlacement passes the store's own answer on (see
+// sandbox.PlacementDeleter).
+func (s *guardedStore) DeletesPlacement() bool {
+	pd, ok := s.Store.(sandbox.PlacementDeleter)
+	return ok && pd.DeletesPlacement()
+}
+
 func (s *guardedStore) Append(ctx context.Context, id string, e sandbox.Entry) (uint64, error) {
 	return guard(s.b, func() (uint64, error) { return s.Store.Append(ctx, id, e) })
 }

@@ -89,7 +89,7 @@ func (h *SandboxHost) startMember(system *actor.ActorSystem, scfg sandbox.Config
 		Membership:   board,
 		Loads:        board,
 		LoadInterval: beat,
-		Registry:     cluster.NewRedisRegistry(h.redis, "otpbox:"+h.member.cluster+":"),
+		Registry:     h.registry(),
 		Placer:       h.placer,
 		Host:         host,
 		Port:         p,

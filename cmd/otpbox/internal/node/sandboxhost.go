@@ -235,10 +235,17 @@ func (h *SandboxHost) openStore() (s sandbox.Store, where string, err error) {
 			return nil, "", fmt.Errorf("sandbox store: %s: %w", where, err)
 		}
 		h.redis = client
-		if h.breakers != nil {
-			return &guardedStore{Store: redis.New(client), b: h.breakers.Get(storeBreaker)}, where, nil
+		var sopts []redis.Option
+		if h.member.consul != "" {
+			// A terminated sandbox's placement goes with its journal, in
+			// one transaction.
+			reg := h.registry()
+			sopts = append(sopts, redis.WithPlacements(func(id string) string { return reg.Key(sandbox.Kind, id) }))
 		}
-		return redis.New(client), where, nil
+		if h.breakers != nil {
+			return &guardedStore{Store: redis.New(client, sopts...), b: h.breakers.Get(storeBreaker)}, where, nil
+		}
+		return redis.New(client, sopts...), where, nil
 	}
 	if err := os.MkdirAll(h.dataDir, 0o750); err != nil {
 		return nil, "", fmt.Errorf("sandbox store: %w", err)
@@ -267,6 +274,12 @@ func (h *SandboxHost) openStore() (s sandbox.Store, where string, err error) {
 		return nil, "", fmt.Errorf("sandbox store: %w", err)
 	}
 	return w, fmt.Sprintf("%s (sync %s)", where, h.journalSync), nil
+}
+
+// registry returns the cluster's placement directory, on the store's
+// Redis.
+func (h *SandboxHost) registry() *cluster.RedisRegistry {
+	return cluster.NewRedisRegistry(h.redis, "otpbox:"+h.member.cluster+":")
 }
 
 // Calls returns the sandbox calls in progress and the count of calls
