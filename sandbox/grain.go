@@ -272,6 +272,11 @@ func (g *grain) drop() {
 }
 
 func (g *grain) create(m *wire.Create) *wire.Reply {
+	if g.meta == nil {
+		if r, done := g.createAtOnce(m); done {
+			return r
+		}
+	}
 	err := g.load()
 	switch {
 	case err == nil:
@@ -290,16 +295,54 @@ func (g *grain) create(m *wire.Create) *wire.Reply {
 	if err != nil {
 		return failure(err)
 	}
-	md := &meta{Requirements: req, CreatedAt: g.host.now().UTC()}
-	if m.RequestId != "" {
-		md.CreateKey = &idemKey{ID: m.RequestId, Hash: fingerprint(m.Requirements)}
-	}
-	raw, _ := json.Marshal(md)
+	md, raw := g.newMeta(req, m)
 	ctx, cancel := g.ctx()
 	defer cancel()
 	if err := g.host.store.PutMeta(ctx, g.id, raw); err != nil {
 		return failure(&StoreError{Op: "write meta", Err: err})
 	}
+	return g.created(md)
+}
+
+// createAtOnce creates the sandbox in one step on a store that can
+// (MetaCreator), without reading first. done is false when the sandbox
+// exists (or the store cannot, or the requirements do not decode): the
+// create then goes the way of any other, which answers a retry or
+// ErrAlreadyExists.
+func (g *grain) createAtOnce(m *wire.Create) (r *wire.Reply, done bool) {
+	mc, ok := g.host.store.(MetaCreator)
+	if !ok {
+		return nil, false
+	}
+	req, err := reqCache.decode(m.Requirements)
+	if err != nil {
+		return nil, false
+	}
+	md, raw := g.newMeta(req, m)
+	ctx, cancel := g.ctx()
+	defer cancel()
+	created, err := mc.CreateMeta(ctx, g.id, raw)
+	switch {
+	case errors.Is(err, errors.ErrUnsupported), err == nil && !created:
+		return nil, false
+	case err != nil:
+		return failure(&StoreError{Op: "write meta", Err: err}), true
+	}
+	return g.created(md), true
+}
+
+// newMeta returns the metadata of a sandbox created by m, encoded too.
+func (g *grain) newMeta(req Requirements, m *wire.Create) (*meta, []byte) {
+	md := &meta{Requirements: req, CreatedAt: g.host.now().UTC()}
+	if m.RequestId != "" {
+		md.CreateKey = &idemKey{ID: m.RequestId, Hash: fingerprint(m.Requirements)}
+	}
+	raw, _ := json.Marshal(md)
+	return md, raw
+}
+
+// created makes md the state of a sandbox just created, and describes it.
+func (g *grain) created(md *meta) *wire.Reply {
 	g.meta = md
 	g.seq = 0
 	g.fresh()

@@ -126,3 +126,40 @@ func TestTerminateRemovesPlacement(t *testing.T) {
 		require.ErrorIs(t, err, sandbox.ErrNotFound)
 	}
 }
+
+// TestCreateInOneStep: on the Redis store a create stores the metadata
+// in one step (sandbox.MetaCreator) without reading first; a create of
+// a sandbox that exists but is not active here still finds it: a retry
+// is answered, another create refused, and nothing is overwritten.
+func TestCreateInOneStep(t *testing.T) {
+	srv := redistest.Start(t)
+	kit := testkit.New(t)
+	store := redis.New(srv.Client(), redis.WithPrefix("once:"))
+	local, err := sandbox.StartLocal(kit.System(), sandbox.Config{Store: store})
+	require.NoError(t, err)
+	t.Cleanup(func() { local.Shutdown(); _ = store.Close() })
+	ctx := t.Context()
+	req := sandbox.Requirements{Limits: sandbox.Limits{MaxSteps: 5000}}
+	_, err = local.Create(sandbox.WithRequestID(ctx, "c1"), "s", req)
+	require.NoError(t, err)
+	_, err = local.Execute(ctx, "s", "n = 7")
+	require.NoError(t, err)
+	require.NoError(t, local.Passivate(ctx, "s"))
+
+	info, err := local.Create(sandbox.WithRequestID(ctx, "c1"), "s", req)
+	require.NoError(t, err, "a retry of the create, the sandbox passivated")
+	assert.Equal(t, uint64(5000), info.Requirements.Limits.MaxSteps)
+	require.NoError(t, local.Passivate(ctx, "s"))
+	_, err = local.Create(sandbox.WithRequestID(ctx, "c2"), "s", sandbox.Requirements{})
+	require.ErrorIs(t, err, sandbox.ErrAlreadyExists)
+	require.NoError(t, local.Passivate(ctx, "s"))
+	_, err = local.Create(ctx, "s", sandbox.Requirements{})
+	require.ErrorIs(t, err, sandbox.ErrAlreadyExists)
+
+	res, err := local.Execute(ctx, "s", "n")
+	require.NoError(t, err)
+	assert.Equal(t, "7", res.Value, "the sandbox's journal is intact")
+	info, err = local.Info(ctx, "s")
+	require.NoError(t, err)
+	assert.Equal(t, uint64(5000), info.Requirements.Limits.MaxSteps, "its metadata is not overwritten")
+}

@@ -59,6 +59,15 @@ type Store interface {
 	Close() error
 }
 
+// MetaCreator is a Store that stores a sandbox's metadata only if it
+// has none, in one step (the Redis store: HSETNX). A create then costs
+// one round trip instead of a read and a write; created is false, and
+// nothing changed, when the sandbox exists. errors.ErrUnsupported says
+// the store cannot (the grain then reads first, as with any store).
+type MetaCreator interface {
+	CreateMeta(ctx context.Context, id string, meta []byte) (created bool, err error)
+}
+
 // PlacementDeleter is a Store whose Delete also removes the sandbox's
 // placement in the cluster's directory, in the same write (the Redis
 // store with WithPlacements): a Terminate that deleted the sandbox then

@@ -60,7 +60,11 @@ type Store struct {
 	placementKey func(id string) string
 }
 
-var _ sandbox.Store = (*Store)(nil)
+var (
+	_ sandbox.Store            = (*Store)(nil)
+	_ sandbox.MetaCreator      = (*Store)(nil)
+	_ sandbox.PlacementDeleter = (*Store)(nil)
+)
 
 // Option configures a Store.
 type Option func(*Store)
@@ -202,6 +206,21 @@ func (s *Store) PutMeta(ctx context.Context, id string, meta []byte) error {
 		return wrap("put meta", id, err)
 	}
 	return nil
+}
+
+// CreateMeta implements sandbox.MetaCreator: one HSETNX.
+func (s *Store) CreateMeta(ctx context.Context, id string, meta []byte) (bool, error) {
+	if id == "" {
+		return false, ErrEmptyID
+	}
+	if err := s.check(ctx); err != nil {
+		return false, wrap("create meta", id, err)
+	}
+	created, err := s.client.HSetNX(ctx, s.metaKey(), id, meta).Result()
+	if err != nil {
+		return false, wrap("create meta", id, err)
+	}
+	return created, nil
 }
 
 // GetMeta implements sandbox.Store.

@@ -153,3 +153,26 @@ func TestDeletePlacement(t *testing.T) {
 		_ = s.Close()
 	}
 }
+
+// TestCreateMeta: CreateMeta stores metadata only where there is none,
+// and says whether it did.
+func TestCreateMeta(t *testing.T) {
+	srv := startRedis(t)
+	ctx := t.Context()
+	s := redis.New(newClient(srv.Addr), redis.WithPrefix("cm:"))
+	defer s.Close()
+	created, err := s.CreateMeta(ctx, "sb", []byte("first"))
+	if err != nil || !created {
+		t.Fatalf("CreateMeta = %v, %v; want created", created, err)
+	}
+	created, err = s.CreateMeta(ctx, "sb", []byte("second"))
+	if err != nil || created {
+		t.Fatalf("CreateMeta of an existing sandbox = %v, %v; want not created", created, err)
+	}
+	if b, err := s.GetMeta(ctx, "sb"); err != nil || string(b) != "first" {
+		t.Fatalf("GetMeta = %q, %v; want the first", b, err)
+	}
+	if _, err := s.CreateMeta(ctx, "", []byte("x")); !errors.Is(err, redis.ErrEmptyID) {
+		t.Fatalf("CreateMeta(\"\") = %v, want ErrEmptyID", err)
+	}
+}

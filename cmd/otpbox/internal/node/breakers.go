@@ -69,6 +69,16 @@ func (s *guardedStore) DeletesPlacement() bool {
 	return ok && pd.DeletesPlacement()
 }
 
+// CreateMeta passes on to the store's own (see sandbox.MetaCreator),
+// behind the breaker; errors.ErrUnsupported when the store has none.
+func (s *guardedStore) CreateMeta(ctx context.Context, id string, meta []byte) (bool, error) {
+	mc, ok := s.Store.(sandbox.MetaCreator)
+	if !ok {
+		return false, errors.ErrUnsupported
+	}
+	return guard(s.b, func() (bool, error) { return mc.CreateMeta(ctx, id, meta) })
+}
+
 func (s *guardedStore) Append(ctx context.Context, id string, e sandbox.Entry) (uint64, error) {
 	return guard(s.b, func() (uint64, error) { return s.Store.Append(ctx, id, e) })
 }
