@@ -28,7 +28,7 @@ type Directory struct {
 	sub    *eventstream.Subscription
 	system *actor.ActorSystem
 
-	remote map[key]*actor.PID      // activations on other members, as last resolved
+	remote map[key]remotePID       // activations on other members, as last resolved
 	named  map[string]*actor.Props // see Named
 	p      *placing                // nil on a single member
 	stop   sync.Once
@@ -36,13 +36,20 @@ type Directory struct {
 
 type key struct{ kind, identity string }
 
+// remotePID is an activation on another member, and that member's name
+// (for its breaker).
+type remotePID struct {
+	pid    *actor.PID
+	member string
+}
+
 var _ pcluster.IdentityLookup = (*Directory)(nil)
 
 // NewDirectory returns a directory for one member: every activation is
 // placed on it.
 func NewDirectory() *Directory {
 	return &Directory{pids: make(map[key]*actor.PID), counts: make(map[string]int), used: make(map[key]uint64),
-		remote: make(map[key]*actor.PID)}
+		remote: make(map[key]remotePID)}
 }
 
 // Setup is called by protoactor when the member starts.
@@ -173,7 +180,7 @@ func (d *Directory) RemovePid(ci *pcluster.ClusterIdentity, pid *actor.PID) {
 	if cur, ok := d.pids[k]; ok && cur.Equal(pid) {
 		d.forget(k)
 	}
-	if cur, ok := d.remote[k]; ok && cur.Equal(pid) {
+	if cur, ok := d.remote[k]; ok && cur.pid.Equal(pid) {
 		delete(d.remote, k)
 	}
 }

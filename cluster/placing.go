@@ -188,8 +188,8 @@ func (p *placing) onEvent(d *Directory, e Event) {
 		p.wasDown.Store(true)
 	case e.Kind == NodeDown:
 		d.mu.Lock()
-		for k, pid := range d.remote {
-			if pid.Address == e.Member.Address {
+		for k, r := range d.remote {
+			if r.pid.Address == e.Member.Address {
 				delete(d.remote, k)
 			}
 		}
@@ -349,12 +349,14 @@ func (d *Directory) Resolve(ctx context.Context, kind, identity string) (*actor.
 			return pid, nil
 		}
 	}
-	if pid, ok := d.remote[k]; ok {
+	if r, ok := d.remote[k]; ok {
 		d.mu.Unlock()
-		if err := d.p.openBreaker(pid.Address); err != nil {
-			return nil, err
+		if b := d.p.breaker(r.member); b != nil {
+			if err := b.Check(); err != nil {
+				return nil, fmt.Errorf("cluster: %s: %w", r.member, err)
+			}
 		}
-		return pid, nil
+		return r.pid, nil
 	}
 	d.mu.Unlock()
 
@@ -480,7 +482,7 @@ func (d *Directory) activateOn(ctx context.Context, ci *pcluster.ClusterIdentity
 	}
 	pid := actor.NewPID(a.Address, a.Id)
 	d.mu.Lock()
-	d.remote[key{ci.Kind, ci.Identity}] = pid
+	d.remote[key{ci.Kind, ci.Identity}] = remotePID{pid: pid, member: node}
 	d.mu.Unlock()
 	return pid, nil
 }
@@ -524,25 +526,6 @@ func (p *placing) breaker(member string) *breaker.Breaker {
 		return nil
 	}
 	return p.cfg.Breaker(member)
-}
-
-// openBreaker returns the error of an open breaker in front of the member
-// at address, nil when there is none.
-func (p *placing) openBreaker(address string) error {
-	if p.cfg.Breaker == nil {
-		return nil
-	}
-	for name, m := range p.members() {
-		if m.Address == address {
-			if b := p.breaker(name); b != nil {
-				if err := b.Check(); err != nil {
-					return fmt.Errorf("cluster: %s: %w", name, err)
-				}
-			}
-			return nil
-		}
-	}
-	return nil
 }
 
 // askDone sends a request answered by Done to member node.
@@ -773,8 +756,8 @@ func (d *Directory) Find(kind, identity string) (*actor.PID, bool) {
 			return pid, true
 		}
 	}
-	pid, ok := d.remote[k]
-	return pid, ok
+	r, ok := d.remote[k]
+	return r.pid, ok
 }
 
 // Known reports whether (kind, identity) has an activation here or one
