@@ -13,7 +13,9 @@
 // cluster ([NewClusterDirectory]) each identity has one [Placement] in a
 // shared [Registry] (Orleans' grain directory; [RedisRegistry] in
 // production), changed only by compare-and-swap, so concurrent activations
-// of one identity on different members agree on one winner. A new
+// of one identity on different members agree on one winner, and removed
+// when the identity ends ([Directory.Forget]; the sandbox store's Redis
+// deletes it with the journal, [Directory.Forgotten]). A new
 // activation goes where the [Placer] says (the LoadBalancer's strategy;
 // [RoundRobin] by default); a placement on a member that is gone or
 // draining moves on the next call. [Directory.Move] and [Directory.Drain]
