@@ -364,13 +364,18 @@ func (g *grain) run(m *wire.Exec, action bool) *wire.ExecResult {
 		}
 		return r // a retry of an execution already journaled
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	// One context, cancelled at the caller's deadline or when the caller
+	// goes away (host.execs).
+	var (
+		ctx    context.Context
+		cancel context.CancelFunc
+	)
 	if m.DeadlineUnixNs > 0 {
-		var stop context.CancelFunc
-		ctx, stop = context.WithDeadline(ctx, time.Unix(0, m.DeadlineUnixNs))
-		defer stop()
+		ctx, cancel = context.WithDeadline(context.Background(), time.Unix(0, m.DeadlineUnixNs))
+	} else {
+		ctx, cancel = context.WithCancel(context.Background())
 	}
+	defer cancel()
 	at := g.host.now()
 	if wait := g.cpu.wait(at); wait > 0 {
 		return &wire.ExecResult{Failure: toFailure(&ThrottledError{RetryAfter: wait})}

@@ -412,12 +412,15 @@ func (m *Manager) run(ctx context.Context, id string, mk func(rid string, deadli
 	if !ok {
 		deadline = time.Now().Add(m.host.reqTimeout)
 	}
-	// A caller that goes away cancels the execution, when this member
-	// runs it (another member's runs to its limits).
-	defer context.AfterFunc(ctx, func() { m.host.execs.cancel(id, rid) })()
 	for {
 		res, err := m.request(ctx, id, msg)
 		if err != nil {
+			if ctx.Err() != nil {
+				// A caller that goes away (request returns as soon as
+				// it does) cancels the execution, when this member runs
+				// it (another member's runs to its limits).
+				m.host.execs.cancel(id, rid)
+			}
 			return nil, err
 		}
 		r, ok := res.(*wire.ExecResult)

@@ -11,6 +11,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/sandbox/engine"
 	"github.com/otpbox/otpbox/testkit"
 )
 
@@ -64,7 +65,14 @@ func TestCallerCancelEndsExecution(t *testing.T) {
 		started <- struct{}{}
 		return starlark.None, nil
 	})
-	n := startNode(t, t.TempDir(), sandbox.Config{Builtins: starlark.StringDict{"started": signal}})
+	// wait blocks until the execution's context ends: only the caller's
+	// cancel can end it before the 30 s limit.
+	wait := starlark.NewBuiltin("wait", func(th *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		ctx := engine.Context(th)
+		<-ctx.Done()
+		return nil, context.Cause(ctx)
+	})
+	n := startNode(t, t.TempDir(), sandbox.Config{Builtins: starlark.StringDict{"started": signal, "wait": wait}})
 	_, err := n.local.Create(n.ctx, "s", sandbox.Requirements{Limits: sandbox.Limits{MaxDuration: 30 * time.Second, MaxSteps: 1e8}})
 	require.NoError(t, err)
 	n.exec("s", "x = 1")
@@ -72,16 +80,16 @@ func TestCallerCancelEndsExecution(t *testing.T) {
 	ctx, cancel := context.WithCancel(n.ctx)
 	done := make(chan error, 1)
 	go func() {
-		_, err := n.local.Execute(ctx, "s", "x = 2\nstarted()\nwhile True:\n    pass")
+		_, err := n.local.Execute(ctx, "s", "x = 2\nstarted()\nwait()")
 		done <- err
 	}()
 	<-started
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
 
-	// Were the loop still running, this call would wait behind it until
-	// its 1e8 steps ran out (seconds, more with -race): its deadline is
-	// shorter than that, and far longer than a call to an idle sandbox.
+	// Were the execution still waiting, this call would wait behind it
+	// until its 30 s limit: its deadline is shorter than that, and far
+	// longer than a call to an idle sandbox.
 	next, stop := context.WithTimeout(n.ctx, 2*time.Second)
 	defer stop()
 	res, err := n.local.Execute(next, "s", "x")
