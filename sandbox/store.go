@@ -25,6 +25,11 @@ type Entry struct {
 	// but before answering) is answered from the journal instead of
 	// running twice.
 	ID string `json:"id,omitempty"`
+	// Snapshot marks an entry that is not an execution but the sandbox's
+	// state as of Seq, which replaced the entries up to Seq (see
+	// Snapshotter): a journal starts with at most one, and replay starts
+	// from it. A snapshot has no ID.
+	Snapshot bool `json:"snapshot,omitempty"`
 }
 
 // Store keeps each sandbox's journal and metadata (its Requirements and
@@ -66,6 +71,19 @@ type Store interface {
 // the store cannot (the grain then reads first, as with any store).
 type MetaCreator interface {
 	CreateMeta(ctx context.Context, id string, meta []byte) (created bool, err error)
+}
+
+// Snapshotter is a Store that can replace a journal by a snapshot of the
+// state its entries built, so that a long-lived sandbox's replay stays
+// bounded. PutSnapshot replaces every entry of id's journal by snap
+// (snap.Snapshot set, snap.Seq the journal's last sequence number) in one
+// atomic write: a crash leaves the entries or the snapshot, never
+// neither. The journal's numbering goes on: the next Append is
+// snap.Seq+1, and Load returns snap first. If snap.Seq is not the
+// journal's last sequence number, PutSnapshot fails with ErrConflict and
+// changes nothing. All the stores of this module implement it.
+type Snapshotter interface {
+	PutSnapshot(ctx context.Context, id string, snap Entry) error
 }
 
 // PlacementDeleter is a Store whose Delete also removes the sandbox's

@@ -44,7 +44,10 @@ type Store struct {
 	writers atomic.Int32 // write transactions in flight
 }
 
-var _ sandbox.Store = (*Store)(nil)
+var (
+	_ sandbox.Store       = (*Store)(nil)
+	_ sandbox.Snapshotter = (*Store)(nil)
+)
 
 // LockTimeout is how long Open waits for another process to release the
 // file lock before failing.
@@ -175,6 +178,47 @@ func (s *Store) Load(ctx context.Context, id string) ([]sandbox.Entry, error) {
 		return nil, fmt.Errorf("bolt: load %s: %w", id, err)
 	}
 	return out, nil
+}
+
+// PutSnapshot implements sandbox.Snapshotter: the journal's bucket is
+// replaced by one holding snap alone, under the same sequence, in one
+// transaction.
+func (s *Store) PutSnapshot(ctx context.Context, id string, snap sandbox.Entry) error {
+	if id == "" {
+		return ErrEmptyID
+	}
+	snap.Snapshot = true
+	b, err := codec.Encode(snap)
+	if err != nil {
+		return fmt.Errorf("bolt: snapshot %s: %w", id, err)
+	}
+	err = s.update(ctx, func(root *bbolt.Bucket) error {
+		var last uint64
+		sb := root.Bucket([]byte(id))
+		if sb != nil {
+			if j := sb.Bucket(bucketJournal); j != nil {
+				last = j.Sequence()
+			}
+		}
+		if snap.Seq == 0 || snap.Seq != last {
+			return fmt.Errorf("%w: snapshot at %d, journal at %d", sandbox.ErrConflict, snap.Seq, last)
+		}
+		if err := sb.DeleteBucket(bucketJournal); err != nil {
+			return err
+		}
+		j, err := sb.CreateBucket(bucketJournal)
+		if err != nil {
+			return err
+		}
+		if err := j.SetSequence(last); err != nil {
+			return err
+		}
+		return j.Put(seqKey(last), b)
+	})
+	if err != nil {
+		return fmt.Errorf("bolt: snapshot %s: %w", id, err)
+	}
+	return nil
 }
 
 // Truncate implements sandbox.Store.

@@ -33,7 +33,10 @@ type Store struct {
 	last   sync.Map // id → uint64: the journal's last sequence number, once read
 }
 
-var _ sandbox.Store = (*Store)(nil)
+var (
+	_ sandbox.Store       = (*Store)(nil)
+	_ sandbox.Snapshotter = (*Store)(nil)
+)
 
 // Open opens or creates the database in dir.
 func Open(dir string) (*Store, error) {
@@ -176,6 +179,40 @@ func (s *Store) deleteJournal(id string, also func(*pdb.Batch) error) error {
 		return err
 	}
 	s.last.Store(id, uint64(0))
+	return nil
+}
+
+// PutSnapshot implements sandbox.Snapshotter: one synced batch deletes
+// the journal's entries and writes the snapshot under its sequence
+// number.
+func (s *Store) PutSnapshot(ctx context.Context, id string, snap sandbox.Entry) error {
+	if err := checkID(id); err != nil {
+		return err
+	}
+	if err := s.enter(ctx); err != nil {
+		return fmt.Errorf("pebble: snapshot %s: %w", id, err)
+	}
+	defer s.leave()
+	snap.Snapshot = true
+	b, err := codec.Encode(snap)
+	if err != nil {
+		return fmt.Errorf("pebble: snapshot %s: %w", id, err)
+	}
+	l := s.lock(id)
+	l.Lock()
+	defer l.Unlock()
+	last, err := s.lastSeq(id)
+	if err != nil {
+		return fmt.Errorf("pebble: snapshot %s: %w", id, err)
+	}
+	if snap.Seq == 0 || snap.Seq != last {
+		return fmt.Errorf("pebble: snapshot %s: %w: snapshot at %d, journal at %d", id, sandbox.ErrConflict, snap.Seq, last)
+	}
+	err = s.deleteJournal(id, func(batch *pdb.Batch) error { return batch.Set(entryKey(id, last), b, nil) })
+	s.last.Store(id, last) // deleteJournal reset it; a failed batch changed nothing
+	if err != nil {
+		return fmt.Errorf("pebble: snapshot %s: %w", id, err)
+	}
 	return nil
 }
 

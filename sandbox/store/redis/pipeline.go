@@ -14,7 +14,7 @@ const DefaultPipelines = 4
 
 // appendCall is one Append waiting in the pipeline's queue.
 type appendCall struct {
-	key     string
+	keys    []string // the journal's, its base's
 	payload []byte
 	seq     uint64
 	n       int64 // the script's answer, set before answered closes
@@ -105,7 +105,7 @@ func (p *pipeline) exec(batch []*appendCall) {
 	cmds := make([]*goredis.Cmd, len(batch))
 	_, _ = p.client.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
 		for i, c := range batch {
-			cmds[i] = appendScript.EvalSha(ctx, pipe, []string{c.key}, c.payload, c.seq)
+			cmds[i] = appendScript.EvalSha(ctx, pipe, c.keys, c.payload, c.seq)
 		}
 		return nil
 	})
@@ -114,7 +114,7 @@ func (p *pipeline) exec(batch []*appendCall) {
 		if c.err != nil && strings.HasPrefix(c.err.Error(), "NOSCRIPT") {
 			// Redis does not have the script yet (or lost it, restarted):
 			// Run loads it.
-			c.n, c.err = appendScript.Run(ctx, p.client, []string{c.key}, c.payload, c.seq).Int64()
+			c.n, c.err = appendScript.Run(ctx, p.client, c.keys, c.payload, c.seq).Int64()
 		}
 	}
 }

@@ -3,10 +3,12 @@
 //
 // Layout, under a configurable key prefix (default "otpbox:sandbox:"):
 // each sandbox's journal is a list "<prefix>journal:<id>" of encoded
-// entries, its sequence number being its position; all metadata is one
-// hash "<prefix>meta" from id to bytes. Appends run as a Lua script, so
-// the optimistic sequence check and the push are atomic; Delete is a
-// MULTI/EXEC transaction. The layout assumes one Redis (or a primary with
+// entries, an entry's sequence number being its position; all metadata is
+// one hash "<prefix>meta" from id to bytes. A snapshot (PutSnapshot)
+// replaces the list by itself and records in "<prefix>base:<id>" the
+// sequence numbers before it, which every later position adds. Appends
+// and snapshots run as Lua scripts, so the optimistic sequence check and
+// the write are atomic; Delete is a MULTI/EXEC transaction. The layout assumes one Redis (or a primary with
 // replicas), not Redis Cluster.
 //
 // Appends from concurrent callers are pipelined: while a pipeline of
@@ -37,16 +39,32 @@ const DefaultPrefix = "otpbox:sandbox:"
 // ErrEmptyID reports an empty sandbox id.
 var ErrEmptyID = errors.New("redis: empty sandbox id")
 
-// appendScript pushes ARGV[1] onto the journal KEYS[1] if ARGV[2] is 0 or
-// the next sequence number, and returns the new length (its sequence
-// number), or -1 on a conflict.
+// appendScript pushes ARGV[1] onto the journal KEYS[1] (whose base is
+// KEYS[2]) if ARGV[2] is 0 or the next sequence number, and returns its
+// sequence number, or -1 on a conflict.
 var appendScript = goredis.NewScript(`
-local n = redis.call('LLEN', KEYS[1])
+local base = tonumber(redis.call('GET', KEYS[2]) or '0')
+local n = base + redis.call('LLEN', KEYS[1])
 local want = tonumber(ARGV[2])
 if want ~= 0 and want ~= n + 1 then
 	return -1
 end
-return redis.call('RPUSH', KEYS[1], ARGV[1])
+return base + redis.call('RPUSH', KEYS[1], ARGV[1])
+`)
+
+// snapshotScript replaces the journal KEYS[1] (whose base is KEYS[2]) by
+// the snapshot ARGV[1] if ARGV[2] is the journal's last sequence number,
+// and returns 1, or -1 on a conflict.
+var snapshotScript = goredis.NewScript(`
+local seq = tonumber(ARGV[2])
+local n = tonumber(redis.call('GET', KEYS[2]) or '0') + redis.call('LLEN', KEYS[1])
+if seq == 0 or seq ~= n then
+	return -1
+end
+redis.call('DEL', KEYS[1])
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], seq - 1)
+return 1
 `)
 
 // Store is a sandbox.Store in Redis. It is safe for concurrent use.
@@ -64,6 +82,7 @@ var (
 	_ sandbox.Store            = (*Store)(nil)
 	_ sandbox.MetaCreator      = (*Store)(nil)
 	_ sandbox.PlacementDeleter = (*Store)(nil)
+	_ sandbox.Snapshotter      = (*Store)(nil)
 )
 
 // Option configures a Store.
@@ -113,6 +132,7 @@ func New(client goredis.UniversalClient, opts ...Option) *Store {
 }
 
 func (s *Store) journalKey(id string) string { return s.prefix + "journal:" + id }
+func (s *Store) baseKey(id string) string    { return s.prefix + "base:" + id }
 func (s *Store) metaKey() string             { return s.prefix + "meta" }
 
 // check fails fast on a closed store or a done context.
@@ -148,11 +168,11 @@ func (s *Store) Append(ctx context.Context, id string, e sandbox.Entry) (uint64,
 	}
 	var n int64
 	if s.pipe != nil {
-		c := &appendCall{key: s.journalKey(id), payload: b, seq: e.Seq}
+		c := &appendCall{keys: []string{s.journalKey(id), s.baseKey(id)}, payload: b, seq: e.Seq}
 		s.pipe.do(c)
 		n, err = c.n, c.err
 	} else {
-		n, err = appendScript.Run(ctx, s.client, []string{s.journalKey(id)}, b, e.Seq).Int64()
+		n, err = appendScript.Run(ctx, s.client, []string{s.journalKey(id), s.baseKey(id)}, b, e.Seq).Int64()
 	}
 	if err != nil {
 		return 0, wrap("append", id, err)
@@ -172,9 +192,17 @@ func (s *Store) Load(ctx context.Context, id string) ([]sandbox.Entry, error) {
 	if err != nil {
 		return nil, wrap("load", id, err)
 	}
-	var out []sandbox.Entry
+	var (
+		out  []sandbox.Entry
+		base uint64
+	)
 	for i, r := range raw {
-		e, err := codec.Decode(uint64(i+1), []byte(r))
+		if i == 0 {
+			if seq, ok := codec.SnapshotSeq([]byte(r)); ok {
+				base = seq - 1
+			}
+		}
+		e, err := codec.Decode(base+uint64(i+1), []byte(r))
 		if err != nil {
 			return nil, wrap("load", id, err)
 		}
@@ -183,12 +211,35 @@ func (s *Store) Load(ctx context.Context, id string) ([]sandbox.Entry, error) {
 	return out, nil
 }
 
+// PutSnapshot implements sandbox.Snapshotter, in one script.
+func (s *Store) PutSnapshot(ctx context.Context, id string, snap sandbox.Entry) error {
+	if id == "" {
+		return ErrEmptyID
+	}
+	if err := s.check(ctx); err != nil {
+		return wrap("snapshot", id, err)
+	}
+	snap.Snapshot = true
+	b, err := codec.Encode(snap)
+	if err != nil {
+		return wrap("snapshot", id, err)
+	}
+	n, err := snapshotScript.Run(ctx, s.client, []string{s.journalKey(id), s.baseKey(id)}, b, snap.Seq).Int64()
+	if err != nil {
+		return wrap("snapshot", id, err)
+	}
+	if n < 0 {
+		return wrap("snapshot", id, fmt.Errorf("%w: snapshot at %d is not the journal's last entry", sandbox.ErrConflict, snap.Seq))
+	}
+	return nil
+}
+
 // Truncate implements sandbox.Store.
 func (s *Store) Truncate(ctx context.Context, id string) error {
 	if err := s.check(ctx); err != nil {
 		return wrap("truncate", id, err)
 	}
-	if err := s.client.Del(ctx, s.journalKey(id)).Err(); err != nil {
+	if err := s.client.Del(ctx, s.journalKey(id), s.baseKey(id)).Err(); err != nil {
 		return wrap("truncate", id, err)
 	}
 	return nil
@@ -244,7 +295,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		return wrap("delete", id, err)
 	}
 	_, err := s.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		p.Del(ctx, s.journalKey(id))
+		p.Del(ctx, s.journalKey(id), s.baseKey(id))
 		p.HDel(ctx, s.metaKey(), id)
 		if s.placementKey != nil {
 			p.Del(ctx, s.placementKey(id))

@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) sandbox.Store) {
 		{"ConcurrentAppend", testConcurrentAppend},
 		{"CancelledContext", testCancelledContext},
 		{"Closed", testClosed},
+		{"Snapshot", testSnapshot},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -311,4 +312,83 @@ func testClosed(t *testing.T, s sandbox.Store) {
 	if _, err := s.GetMeta(ctx, "sb"); !errors.Is(err, sandbox.ErrClosed) {
 		t.Fatalf("GetMeta after Close = %v, want ErrClosed", err)
 	}
+}
+
+// testSnapshot: a snapshot replaces the journal and keeps its numbering;
+// one at the wrong sequence number changes nothing (stores that are a
+// sandbox.Snapshotter).
+func testSnapshot(t *testing.T, s sandbox.Store) {
+	sn, ok := s.(sandbox.Snapshotter)
+	if !ok {
+		t.Skip("not a sandbox.Snapshotter")
+	}
+	ctx := context.Background()
+	at := time.Date(2025, 3, 4, 5, 6, 7, 8, time.UTC)
+	if err := sn.PutSnapshot(ctx, "sb", sandbox.Entry{Seq: 1, Code: "x = 1", Snapshot: true}); !errors.Is(err, sandbox.ErrConflict) {
+		t.Fatalf("PutSnapshot of an empty journal = %v, want ErrConflict", err)
+	}
+	for _, code := range []string{"x = 1", "x += 1", "x += 1"} {
+		mustAppend(t, s, "sb", sandbox.Entry{Code: code, ID: "r-" + code})
+	}
+	mustAppend(t, s, "other", sandbox.Entry{Code: "y = 1"})
+	for _, seq := range []uint64{0, 2, 4} {
+		if err := sn.PutSnapshot(ctx, "sb", sandbox.Entry{Seq: seq, Code: "x = 99", Snapshot: true}); !errors.Is(err, sandbox.ErrConflict) {
+			t.Fatalf("PutSnapshot at %d of a journal at 3 = %v, want ErrConflict", seq, err)
+		}
+	}
+	checkCodes(t, mustLoad(t, s, "sb"), "x = 1", "x += 1", "x += 1")
+
+	if err := sn.PutSnapshot(ctx, "sb", sandbox.Entry{Seq: 3, Code: "x = 3", At: at, Snapshot: true}); err != nil {
+		t.Fatalf("PutSnapshot: %v", err)
+	}
+	want := []sandbox.Entry{{Seq: 3, Code: "x = 3", At: at, Snapshot: true}}
+	if got := mustLoad(t, s, "sb"); !slices.EqualFunc(got, want, sameEntry) {
+		t.Fatalf("Load after PutSnapshot = %+v, want %+v", got, want)
+	}
+	if seq := mustAppend(t, s, "sb", sandbox.Entry{Seq: 4, Code: "x += 1", ID: "r4"}); seq != 4 {
+		t.Fatalf("Append after the snapshot = seq %d, want 4", seq)
+	}
+	if _, err := s.Append(ctx, "sb", sandbox.Entry{Seq: 4, Code: "again"}); !errors.Is(err, sandbox.ErrConflict) {
+		t.Fatalf("Append at 4 twice = %v, want ErrConflict", err)
+	}
+	if seq := mustAppend(t, s, "sb", sandbox.Entry{Code: "x += 1"}); seq != 5 {
+		t.Fatalf("Append after the snapshot = seq %d, want 5", seq)
+	}
+	want = append(want, sandbox.Entry{Seq: 4, Code: "x += 1", ID: "r4"}, sandbox.Entry{Seq: 5, Code: "x += 1"})
+	if got := mustLoad(t, s, "sb"); !slices.EqualFunc(got, want, sameEntry) {
+		t.Fatalf("Load = %+v, want %+v", got, want)
+	}
+
+	// A snapshot of a journal that starts with one.
+	if err := sn.PutSnapshot(ctx, "sb", sandbox.Entry{Seq: 5, Code: "x = 5", At: at, Snapshot: true}); err != nil {
+		t.Fatalf("second PutSnapshot: %v", err)
+	}
+	want = []sandbox.Entry{{Seq: 5, Code: "x = 5", At: at, Snapshot: true}}
+	if got := mustLoad(t, s, "sb"); !slices.EqualFunc(got, want, sameEntry) {
+		t.Fatalf("Load after the second PutSnapshot = %+v, want %+v", got, want)
+	}
+	checkCodes(t, mustLoad(t, s, "other"), "y = 1")
+
+	// Truncate starts the numbering again; Delete removes the snapshot.
+	if err := s.Truncate(ctx, "sb"); err != nil {
+		t.Fatal(err)
+	}
+	checkCodes(t, mustLoad(t, s, "sb"))
+	if seq := mustAppend(t, s, "sb", sandbox.Entry{Seq: 1, Code: "a"}); seq != 1 {
+		t.Fatalf("Append after Truncate = seq %d", seq)
+	}
+	if err := sn.PutSnapshot(ctx, "sb", sandbox.Entry{Seq: 1, Code: "a = 1", Snapshot: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "sb"); err != nil {
+		t.Fatal(err)
+	}
+	checkCodes(t, mustLoad(t, s, "sb"))
+	if seq := mustAppend(t, s, "sb", sandbox.Entry{Code: "b"}); seq != 1 {
+		t.Fatalf("Append after Delete = seq %d", seq)
+	}
+}
+
+func sameEntry(a, b sandbox.Entry) bool {
+	return a.Seq == b.Seq && a.Code == b.Code && a.ID == b.ID && a.Snapshot == b.Snapshot && a.At.Equal(b.At)
 }

@@ -177,12 +177,15 @@ func (s *Store) move(r record, at loc) (*batch, error) {
 		return nil, nil
 	}
 	switch r.kind {
-	case kindEntry:
-		i := int(r.seq - 1)
+	case kindEntry, kindSnapshot:
+		if r.seq <= bx.base {
+			return nil, nil
+		}
+		i := int(r.seq - 1 - bx.base)
 		if i >= len(bx.entries) || bx.entries[i] != at {
 			return nil, nil
 		}
-		l, b, err := s.add(kindEntry, r.id, r.seq, r.payload)
+		l, b, err := s.add(r.kind, r.id, r.seq, r.payload)
 		if err != nil {
 			return nil, err
 		}

@@ -16,8 +16,9 @@ const (
 )
 
 // readEntries reads and decodes the entries at locs (in sequence order,
-// from 1) from their segments. The caller holds Store.reclaim (read).
-func readEntries(locs []loc, segs map[uint32]*segment) ([]sandbox.Entry, error) {
+// from base+1; the first may be a snapshot) from their segments. The
+// caller holds Store.reclaim (read).
+func readEntries(locs []loc, base uint64, segs map[uint32]*segment) ([]sandbox.Entry, error) {
 	out := make([]sandbox.Entry, 0, len(locs))
 	for i := 0; i < len(locs); {
 		first := locs[i]
@@ -43,8 +44,9 @@ func readEntries(locs []loc, segs map[uint32]*segment) ([]sandbox.Entry, error) 
 				return nil, fmt.Errorf("%s at %d: %w", segmentName(l.seg), l.off, err)
 			}
 			r, err := decodeBody(body)
-			if err != nil || r.kind != kindEntry || r.seq != uint64(k+1) {
-				return nil, fmt.Errorf("%w: %s at %d is not entry %d", ErrCorrupt, segmentName(l.seg), l.off, k+1)
+			seq := base + uint64(k) + 1
+			if err != nil || r.seq != seq || r.kind != kindEntry && (r.kind != kindSnapshot || k != 0) {
+				return nil, fmt.Errorf("%w: %s at %d is not entry %d", ErrCorrupt, segmentName(l.seg), l.off, seq)
 			}
 			e, err := codec.Decode(r.seq, r.payload)
 			if err != nil {

@@ -14,7 +14,13 @@ const (
 	kindMeta     kind = 2 // a sandbox's metadata, replacing the previous one
 	kindTruncate kind = 3 // the end of a sandbox's journal so far
 	kindDelete   kind = 4 // the end of a sandbox: journal and metadata
+	// kindSnapshot is a snapshot of a sandbox, with its sequence number:
+	// it replaces the entries up to that number.
+	kindSnapshot kind = 5
 )
+
+// hasSeq reports whether records of kind k carry a sequence number.
+func (k kind) hasSeq() bool { return k == kindEntry || k == kindSnapshot }
 
 // maxSeq bounds an entry's sequence number in the log.
 const maxSeq = 1 << 31
@@ -28,7 +34,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 type record struct {
 	kind    kind
 	id      string
-	seq     uint64 // kindEntry only
+	seq     uint64 // kindEntry and kindSnapshot only
 	payload []byte // the encoded entry, or the metadata
 }
 
@@ -39,7 +45,7 @@ func appendFrame(buf []byte, k kind, id string, seq uint64, payload []byte) []by
 	buf = append(buf, byte(k))
 	buf = binary.AppendUvarint(buf, uint64(len(id)))
 	buf = append(buf, id...)
-	if k == kindEntry {
+	if k.hasSeq() {
 		buf = binary.AppendUvarint(buf, seq)
 	}
 	buf = append(buf, payload...)
@@ -52,7 +58,7 @@ func appendFrame(buf []byte, k kind, id string, seq uint64, payload []byte) []by
 // frameSize is the size of a frame for a record of these fields.
 func frameSize(k kind, id string, seq uint64, payload int) int {
 	n := frameHeader + 1 + uvarintLen(uint64(len(id))) + len(id) + payload
-	if k == kindEntry {
+	if k.hasSeq() {
 		n += uvarintLen(seq)
 	}
 	return n
@@ -90,7 +96,7 @@ func decodeBody(body []byte) (record, error) {
 		return record{}, fmt.Errorf("%w: short record", ErrCorrupt)
 	}
 	r := record{kind: kind(body[0])}
-	if r.kind < kindEntry || r.kind > kindDelete {
+	if r.kind < kindEntry || r.kind > kindSnapshot {
 		return record{}, fmt.Errorf("%w: record type %d", ErrCorrupt, body[0])
 	}
 	b := body[1:]
@@ -99,7 +105,7 @@ func decodeBody(body []byte) (record, error) {
 		return record{}, fmt.Errorf("%w: sandbox id length", ErrCorrupt)
 	}
 	r.id, b = string(b[w:w+int(n)]), b[w+int(n):]
-	if r.kind == kindEntry {
+	if r.kind.hasSeq() {
 		if r.seq, w = binary.Uvarint(b); w <= 0 || r.seq == 0 || r.seq > maxSeq {
 			return record{}, fmt.Errorf("%w: sequence number", ErrCorrupt)
 		}

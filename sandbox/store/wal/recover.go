@@ -77,7 +77,7 @@ func (s *Store) recover() error {
 		}
 		for i, l := range bx.entries {
 			if l.n == 0 {
-				return fmt.Errorf("%w: %s: the journal of %q has no entry %d", ErrCorrupt, s.dir, id, i+1)
+				return fmt.Errorf("%w: %s: the journal of %q has no entry %d", ErrCorrupt, s.dir, id, bx.base+uint64(i)+1)
 			}
 		}
 	}
@@ -125,12 +125,14 @@ func (s *Store) replay(seg *segment, f *os.File) (int64, error) {
 
 // apply replays one record. An entry whose sequence number is already
 // known replaces it: the compactor writes live entries again, at the
-// head of the log.
+// head of the log. So does a snapshot, which may thus come after entries
+// that follow it (moved before it was): it kills the records up to its
+// sequence number only.
 func (s *Store) apply(r record, l loc) {
 	seg := s.segment(l.seg)
 	bx := s.boxes[r.id]
 	switch r.kind {
-	case kindEntry, kindMeta:
+	case kindEntry, kindMeta, kindSnapshot:
 		if bx == nil {
 			bx = &box{}
 			s.boxes[r.id] = bx
@@ -139,12 +141,33 @@ func (s *Store) apply(r record, l loc) {
 	}
 	switch r.kind {
 	case kindEntry:
-		i := int(r.seq - 1)
+		if r.seq <= bx.base { // replaced by a snapshot
+			s.dead(l)
+			return
+		}
+		i := int(r.seq - 1 - bx.base)
 		if i >= len(bx.entries) {
 			bx.entries = append(bx.entries, make([]loc, i+1-len(bx.entries))...)
 		}
 		s.dead(bx.entries[i])
 		bx.entries[i] = l
+	case kindSnapshot:
+		if r.seq <= bx.base { // an older snapshot
+			s.dead(l)
+			return
+		}
+		keep := int(r.seq - bx.base) // the records after the snapshot start there
+		for i, e := range bx.entries {
+			if i < keep {
+				s.dead(e)
+			}
+		}
+		var rest []loc
+		if keep < len(bx.entries) {
+			rest = bx.entries[keep:]
+		}
+		bx.entries = append([]loc{l}, rest...)
+		bx.base = r.seq - 1
 	case kindMeta:
 		s.dead(bx.metaLoc)
 		bx.metaLoc = l
@@ -153,7 +176,7 @@ func (s *Store) apply(r record, l loc) {
 			for _, e := range bx.entries {
 				s.dead(e)
 			}
-			bx.entries = nil
+			bx.entries, bx.base = nil, 0
 		}
 	case kindDelete:
 		if bx != nil {

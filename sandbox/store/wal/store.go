@@ -51,18 +51,25 @@ type Store struct {
 	closeErr   error // the final sync's error, for Close
 }
 
-var _ sandbox.Store = (*Store)(nil)
+var (
+	_ sandbox.Store       = (*Store)(nil)
+	_ sandbox.Snapshotter = (*Store)(nil)
+)
 
 // box is one sandbox in the index.
 type box struct {
 	metaLoc loc // where the metadata's record is (read from there); n == 0 without metadata
-	entries []loc
+	entries []loc  // the journal's records, in order: entries[i] has sequence number base+i+1
+	base    uint64 // the sequence numbers before entries[0]: a snapshot's, less one
 	// pending is the latest batch with a record of this sandbox: reads
 	// wait for it, so they never return what is not durable.
 	pending *batch
 }
 
 func (b *box) hasMeta() bool { return b.metaLoc.n != 0 }
+
+// last is the sequence number of the journal's last record.
+func (b *box) last() uint64 { return b.base + uint64(len(b.entries)) }
 
 // loc is where a record lies: segment number, offset, frame size.
 type loc struct{ seg, off, n uint32 }
@@ -148,7 +155,7 @@ func (s *Store) add(k kind, id string, seq uint64, payload []byte) (loc, *batch,
 	h.size += int64(n)
 	h.last = b
 	s.records.Add(1)
-	if k == kindEntry || k == kindMeta {
+	if k != kindTruncate && k != kindDelete {
 		h.live += int64(n)
 	}
 	s.work.Signal()
@@ -205,7 +212,7 @@ func (s *Store) Append(ctx context.Context, id string, e sandbox.Entry) (uint64,
 	bx := s.boxes[id]
 	var next uint64 = 1
 	if bx != nil {
-		next = uint64(len(bx.entries)) + 1
+		next = bx.last() + 1
 	}
 	if e.Seq != 0 && e.Seq != next {
 		s.mu.Unlock()
@@ -279,7 +286,7 @@ func (s *Store) read(id string) (es []sandbox.Entry, ok bool, err error) {
 		s.mu.Unlock()
 		return nil, false, nil
 	}
-	locs := slices.Clone(bx.entries)
+	locs, base := slices.Clone(bx.entries), bx.base
 	segs := make(map[uint32]*segment)
 	for _, l := range locs {
 		if segs[l.seg] == nil {
@@ -287,8 +294,53 @@ func (s *Store) read(id string) (es []sandbox.Entry, ok bool, err error) {
 		}
 	}
 	s.mu.Unlock()
-	es, err = readEntries(locs, segs)
+	es, err = readEntries(locs, base, segs)
 	return es, err == nil, err
+}
+
+// PutSnapshot implements sandbox.Snapshotter: the snapshot is one record
+// that replaces the journal's records, durable like an Append; the
+// records it replaced are dead, for the compactor to reclaim.
+func (s *Store) PutSnapshot(ctx context.Context, id string, snap sandbox.Entry) error {
+	if id == "" {
+		return ErrEmptyID
+	}
+	if err := ctx.Err(); err != nil {
+		return wrap("snapshot", id, err)
+	}
+	snap.Snapshot = true
+	payload, err := codec.Encode(snap)
+	if err != nil {
+		return wrap("snapshot", id, err)
+	}
+	s.mu.Lock()
+	if err := s.usable(); err != nil {
+		s.mu.Unlock()
+		return wrap("snapshot", id, err)
+	}
+	bx := s.boxes[id]
+	var last uint64
+	if bx != nil {
+		last = bx.last()
+	}
+	if snap.Seq == 0 || snap.Seq != last {
+		s.mu.Unlock()
+		return wrap("snapshot", id, fmt.Errorf("%w: snapshot at %d, journal at %d", sandbox.ErrConflict, snap.Seq, last))
+	}
+	l, b, err := s.add(kindSnapshot, id, snap.Seq, payload)
+	if err != nil {
+		s.mu.Unlock()
+		return wrap("snapshot", id, err)
+	}
+	for _, e := range bx.entries {
+		s.dead(e)
+	}
+	bx.entries, bx.base, bx.pending = []loc{l}, snap.Seq-1, b
+	s.mu.Unlock()
+	if err := b.wait(); err != nil {
+		return wrap("snapshot", id, err)
+	}
+	return nil
 }
 
 // Truncate implements sandbox.Store.
@@ -314,7 +366,7 @@ func (s *Store) Truncate(ctx context.Context, id string) error {
 	for _, l := range bx.entries {
 		s.dead(l)
 	}
-	bx.entries = nil
+	bx.entries, bx.base = nil, 0
 	bx.pending = b
 	if !bx.hasMeta() {
 		delete(s.boxes, id)

@@ -58,7 +58,9 @@ func TestConformance(t *testing.T) {
 // model is what the store should hold.
 type model struct {
 	meta    map[string]string
-	entries map[string][]string
+	entries map[string][]string // the first may be a snapshot's code
+	base    map[string]uint64   // the sequence numbers before entries[id][0]
+	snap    map[string]bool     // entries[id][0] is a snapshot
 }
 
 func (m *model) check(t *testing.T, s *wal.Store, when string) {
@@ -81,7 +83,7 @@ func (m *model) check(t *testing.T, s *wal.Store, when string) {
 		}
 		var codes []string
 		for j, e := range es {
-			if e.Seq != uint64(j+1) {
+			if e.Seq != m.base[id]+uint64(j+1) || e.Snapshot != (j == 0 && m.snap[id]) {
 				t.Fatalf("%s: %s entry %d has seq %d", when, id, j, e.Seq)
 			}
 			codes = append(codes, e.Code)
@@ -108,18 +110,29 @@ func TestModel(t *testing.T) {
 			cfg := wal.Config{Sync: mode, SegmentSize: 1024, CompactRatio: 1.2}
 			s := open(t, dir, cfg)
 			defer func() { s.Close() }()
-			m := &model{meta: map[string]string{}, entries: map[string][]string{}}
+			m := &model{meta: map[string]string{}, entries: map[string][]string{}, base: map[string]uint64{}, snap: map[string]bool{}}
 			rng := rand.New(rand.NewPCG(1, uint64(mode)))
 			for step := range 3000 {
 				id := fmt.Sprintf("sb%d", rng.IntN(12))
 				switch op := rng.IntN(100); {
-				case op < 70:
+				case op < 65:
 					code := fmt.Sprintf("x%d = %s", step, strings.Repeat("y", rng.IntN(64)))
-					seq, err := s.Append(ctx, id, sandbox.Entry{Seq: uint64(len(m.entries[id]) + 1), Code: code})
-					if err != nil || seq != uint64(len(m.entries[id])+1) {
-						t.Fatalf("step %d: Append = %d, %v", step, seq, err)
+					next := m.base[id] + uint64(len(m.entries[id])) + 1
+					seq, err := s.Append(ctx, id, sandbox.Entry{Seq: next, Code: code})
+					if err != nil || seq != next {
+						t.Fatalf("step %d: Append = %d, %v; want %d", step, seq, err, next)
 					}
 					m.entries[id] = append(m.entries[id], code)
+				case op < 70:
+					last := m.base[id] + uint64(len(m.entries[id]))
+					if last == 0 {
+						continue
+					}
+					code := fmt.Sprintf("snap%d = %s", step, strings.Repeat("z", rng.IntN(300)))
+					if err := s.PutSnapshot(ctx, id, sandbox.Entry{Seq: last, Code: code, Snapshot: true}); err != nil {
+						t.Fatalf("step %d: PutSnapshot at %d: %v", step, last, err)
+					}
+					m.entries[id], m.base[id], m.snap[id] = []string{code}, last-1, true
 				case op < 80:
 					meta := fmt.Sprintf(`{"step":%d}`, step)
 					if err := s.PutMeta(ctx, id, []byte(meta)); err != nil {
@@ -131,11 +144,15 @@ func TestModel(t *testing.T) {
 						t.Fatal(err)
 					}
 					delete(m.entries, id)
+					delete(m.base, id)
+					delete(m.snap, id)
 				case op < 92:
 					if err := s.Delete(ctx, id); err != nil {
 						t.Fatal(err)
 					}
 					delete(m.entries, id)
+					delete(m.base, id)
+					delete(m.snap, id)
 					delete(m.meta, id)
 				case op < 96:
 					if err := s.Compact(ctx); err != nil {

@@ -79,6 +79,16 @@ func (s *guardedStore) CreateMeta(ctx context.Context, id string, meta []byte) (
 	return guard(s.b, func() (bool, error) { return mc.CreateMeta(ctx, id, meta) })
 }
 
+// PutSnapshot passes on to the store's own (see sandbox.Snapshotter),
+// behind the breaker; errors.ErrUnsupported when the store has none.
+func (s *guardedStore) PutSnapshot(ctx context.Context, id string, snap sandbox.Entry) error {
+	sn, ok := s.Store.(sandbox.Snapshotter)
+	if !ok {
+		return errors.ErrUnsupported
+	}
+	return s.b.Do(func() error { return sn.PutSnapshot(ctx, id, snap) })
+}
+
 func (s *guardedStore) Append(ctx context.Context, id string, e sandbox.Entry) (uint64, error) {
 	return guard(s.b, func() (uint64, error) { return s.Store.Append(ctx, id, e) })
 }
