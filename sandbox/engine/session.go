@@ -121,16 +121,22 @@ func (s *Session) Replay(ctx context.Context, code string) (*Result, error) {
 }
 
 func (s *Session) execute(ctx context.Context, code string, limits *Limits) (*Result, error) {
+	return s.executeWith(ctx, code, limits, true)
+}
+
+// executeWith runs code under limits; cache says whether its compiled
+// program goes into the compile cache (not a one-off such as a restore).
+func (s *Session) executeWith(ctx context.Context, code string, limits *Limits, cache bool) (*Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.broken {
 		return nil, ErrBroken
 	}
-	if len(code) > s.limits.MaxCodeBytes {
-		return nil, &LimitError{Limit: LimitCodeSize, Max: uint64(s.limits.MaxCodeBytes), Got: uint64(len(code))}
+	if len(code) > limits.MaxCodeBytes {
+		return nil, &LimitError{Limit: LimitCodeSize, Max: uint64(limits.MaxCodeBytes), Got: uint64(len(code))}
 	}
 	start := time.Now()
-	prog, err := s.program(code)
+	prog, err := s.program(code, cache)
 	if err != nil {
 		return nil, err
 	}
@@ -228,15 +234,18 @@ func (s *Session) rollback(x *execution, err error) error {
 }
 
 // program returns the instrumented program of code, compiled against the
-// session's current global names.
-func (s *Session) program(code string) (*starlark.Program, error) {
-	h := sha256.New()
-	h.Write(s.names[:])
-	h.Write([]byte(code))
+// session's current global names, from the compile cache (or into it)
+// when cache is set.
+func (s *Session) program(code string, cache bool) (*starlark.Program, error) {
 	var key [32]byte
-	h.Sum(key[:0])
-	if prog, ok := s.cache.Get(key); ok {
-		return prog, nil
+	if cache {
+		h := sha256.New()
+		h.Write(s.names[:])
+		h.Write([]byte(code))
+		h.Sum(key[:0])
+		if prog, ok := s.cache.Get(key); ok {
+			return prog, nil
+		}
 	}
 	f, err := fileOptions.Parse(filename, code, 0)
 	if err != nil {
@@ -249,7 +258,9 @@ func (s *Session) program(code string) (*starlark.Program, error) {
 	if err != nil {
 		return nil, syntaxError(err)
 	}
-	s.cache.Put(key, prog)
+	if cache {
+		s.cache.Put(key, prog)
+	}
 	return prog, nil
 }
 
