@@ -515,3 +515,18 @@ func TestPids(t *testing.T) {
 	assert.Equal(t, "True", b.do(`{whereis(sup, "c"): 1}[whereis(sup, "c")] == 1`))
 	assert.Equal(t, "True", b.do(`self() == None`))
 }
+
+// TestPristine: a runtime is pristine until an execution that started a
+// process is kept; one that failed and was rolled back leaves it so.
+func TestPristine(t *testing.T) {
+	b := newBox(t, engine.Limits{})
+	require.True(t, b.rt.Pristine())
+	b.do("n = 1")
+	require.True(t, b.rt.Pristine(), "plain code")
+	b.fails(counter + "sup = start_supervisor(supervisor(children=[{\"id\": \"c\", \"start\": counter}]))\nfail('undo')")
+	require.True(t, b.rt.Pristine(), "a rolled-back start")
+	b.do(counter + "sup = start_supervisor(supervisor(children=[{\"id\": \"c\", \"start\": counter}]))")
+	require.False(t, b.rt.Pristine(), "a started tree")
+	b.do("kill(sup)")
+	require.False(t, b.rt.Pristine(), "a stopped tree: its pids were given")
+}

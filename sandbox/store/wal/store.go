@@ -58,7 +58,7 @@ var (
 
 // box is one sandbox in the index.
 type box struct {
-	metaLoc loc // where the metadata's record is (read from there); n == 0 without metadata
+	metaLoc loc    // where the metadata's record is (read from there); n == 0 without metadata
 	entries []loc  // the journal's records, in order: entries[i] has sequence number base+i+1
 	base    uint64 // the sequence numbers before entries[0]: a snapshot's, less one
 	// pending is the latest batch with a record of this sandbox: reads
