@@ -90,6 +90,10 @@ type JournalInfo struct {
 	Limit       int64  `json:"limit"`
 	ReplaySteps uint64 `json:"replay_steps"`
 	ReplayLimit uint64 `json:"replay_limit"`
+	// SnapshotSeq is the sequence number of the snapshot the journal
+	// starts with (0: none): the executions up to it are replaced by the
+	// sandbox's state as of then.
+	SnapshotSeq uint64 `json:"snapshot_seq,omitempty"`
 }
 
 // Result is the outcome of one execution. Value is the repr of the final

@@ -46,6 +46,7 @@ type grain struct {
 	otp        *otp.Runtime
 	cpu        cpuBucket // the sandbox's CPU share (cpu_limit)
 	journal    journalUse
+	snapFailed uint64 // journal.entries when a snapshot last could not be taken; 0: not since the last one
 	lastActive time.Time
 
 	activated   time.Time // when this activation started
@@ -218,8 +219,18 @@ func (g *grain) load() error {
 	if n := len(entries); n > 0 {
 		g.seq = entries[n-1].Seq
 	}
-	for _, e := range entries {
+	for i, e := range entries {
 		g.otp.SetClock(e.At)
+		if e.Snapshot {
+			err := errors.New("a snapshot past the journal's start")
+			if i == 0 {
+				err = g.restore(e)
+			}
+			if err != nil {
+				g.host.log.Warn("sandbox snapshot not restored", slog.String("id", g.id), slog.Uint64("seq", e.Seq), slog.Any("error", err))
+			}
+			continue
+		}
 		res, err := g.sess.Replay(context.Background(), e.Code)
 		if err == nil {
 			g.journal.add(e.Code, res.Steps)
@@ -248,13 +259,7 @@ func (g *grain) lifecycle(change string) {
 
 // fresh starts a new session (and no tree) with the sandbox's limits.
 func (g *grain) fresh() {
-	limits := g.meta.Requirements.Limits
-	g.otp = otp.New(otp.Config{Limits: limits})
-	opts := []engine.Option{engine.WithEnv(g.host.env), engine.WithWorld(g.otp), engine.WithLocal(otp.LocalKey, g.otp)}
-	if g.host.compile != nil {
-		opts = append(opts, engine.WithCompileCache(g.host.compile))
-	}
-	g.sess = engine.NewSession(g.meta.Requirements.Limits, opts...)
+	g.sess, g.otp = g.newSession()
 	// A new session within this activation (a restart, a rebuild after a
 	// failed rollback) keeps what the sandbox used of its CPU share.
 	if cpu := newCPUBucket(g.meta.Requirements.CPULimit, g.sess.Limits().MaxDuration, g.host.now()); cpu.rate != g.cpu.rate || cpu.burst != g.cpu.burst {
@@ -262,6 +267,7 @@ func (g *grain) fresh() {
 	}
 	g.done = newAnswered()
 	g.journal = journalUse{}
+	g.snapFailed = 0
 	g.lastActive = g.host.now()
 }
 
@@ -381,6 +387,14 @@ func (g *grain) run(m *wire.Exec, action bool) *wire.ExecResult {
 		return &wire.ExecResult{Failure: toFailure(&ThrottledError{RetryAfter: wait})}
 	}
 	budget, err := g.journal.admit(g.meta.Requirements, m.Code)
+	if err != nil && g.snapshotMayAdmit() {
+		// The journal is full: a snapshot may make room.
+		if g.trySnapshot() {
+			budget, err = g.journal.admit(g.meta.Requirements, m.Code)
+		} else if g.meta == nil {
+			return &wire.ExecResult{Failure: &wire.Failure{Kind: kindRetry}}
+		}
+	}
 	if err != nil {
 		return &wire.ExecResult{Failure: toFailure(err)}
 	}
@@ -452,6 +466,9 @@ func (g *grain) run(m *wire.Exec, action bool) *wire.ExecResult {
 		r.Code = m.Code
 	}
 	g.done.put(m.RequestId, code, r)
+	if g.snapshotDue() {
+		g.trySnapshot()
+	}
 	return r
 }
 
@@ -471,7 +488,7 @@ func (g *grain) describe() *wire.Reply {
 		Requirements: g.meta.Requirements,
 		CreatedAt:    g.meta.CreatedAt,
 		LastActive:   g.lastActive.UTC(),
-		Executions:   st.Executions,
+		Executions:   g.seq,
 		Globals:      st.Globals,
 		HeapBytes:    st.HeapBytes,
 		Actors:       g.otp.Actors(),

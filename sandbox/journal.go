@@ -16,6 +16,10 @@ type JournalInfo struct {
 	Limit       int64  `json:"limit"`
 	ReplaySteps uint64 `json:"replay_steps"`
 	ReplayLimit uint64 `json:"replay_limit"`
+	// SnapshotSeq is the sequence number of the snapshot the journal
+	// starts with: the executions up to it are in the snapshot (see
+	// Config.SnapshotEvery). 0: none.
+	SnapshotSeq uint64 `json:"snapshot_seq,omitempty"`
 }
 
 // journalUse is what an activation's journal holds. A sandbox's state is
@@ -24,15 +28,33 @@ type JournalInfo struct {
 // as the journal is loaded (replay reports each entry's steps, which are
 // those of its first run) and appended to.
 type journalUse struct {
-	entries uint64
-	bytes   int64
-	steps   uint64
+	entries  uint64
+	bytes    int64
+	steps    uint64
+	snapshot uint64 // the sequence number of the snapshot the journal starts with; 0: none
+}
+
+// execs is the number of executions in the journal, the snapshot's aside.
+func (j *journalUse) execs() uint64 {
+	if j.snapshot != 0 {
+		return j.entries - 1
+	}
+	return j.entries
 }
 
 func (j *journalUse) add(code string, steps uint64) {
 	j.entries++
 	j.bytes += int64(len(code)) + JournalEntryOverhead
 	j.steps += steps
+}
+
+// restarted makes j the use of a journal that starts with the snapshot
+// seq, whose globals' source is src and restores in steps. The ids and
+// answers it keeps are not counted: AnsweredKeys and AnsweredBytes bound
+// them, whatever the quotas.
+func (j *journalUse) restarted(seq uint64, src string, steps uint64) {
+	*j = journalUse{snapshot: seq}
+	j.add(src, steps)
 }
 
 // quotas are req's journal quotas; a sandbox created before they existed
@@ -78,5 +100,5 @@ func (j *journalUse) explain(req Requirements, budget, maxSteps uint64, err erro
 
 func (j *journalUse) info(req Requirements) *JournalInfo {
 	maxBytes, maxSteps := quotas(req)
-	return &JournalInfo{Entries: j.entries, Bytes: j.bytes, Limit: maxBytes, ReplaySteps: j.steps, ReplayLimit: maxSteps}
+	return &JournalInfo{Entries: j.entries, Bytes: j.bytes, Limit: maxBytes, ReplaySteps: j.steps, ReplayLimit: maxSteps, SnapshotSeq: j.snapshot}
 }

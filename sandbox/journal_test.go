@@ -15,12 +15,14 @@ import (
 
 // TestJournalLimit fills a sandbox's journal: the execution that would
 // not fit is refused whole (nothing of it stays), the sandbox goes on
-// answering reads, and a restart empties the journal.
+// answering reads, and a restart empties the journal. (Its state holds a
+// function: no snapshot can make room; see TestSnapshotMakesRoom.)
 func TestJournalLimit(t *testing.T) {
 	n := newNode(t)
 	_, err := n.local.Create(n.ctx, "j", sandbox.Requirements{JournalLimit: 4 * sandbox.JournalEntryOverhead})
 	require.NoError(t, err)
-	n.exec("j", "xs = []")
+	first := "xs = []\nf = len"
+	n.exec("j", first)
 	n.exec("j", "xs.append(1)")
 	n.exec("j", "xs.append(2)")
 	_, err = n.local.Execute(n.ctx, "j", "xs.append(3)\nfailed = True")
@@ -35,7 +37,8 @@ func TestJournalLimit(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, info.Journal)
 	assert.EqualValues(t, 3, info.Journal.Entries)
-	assert.EqualValues(t, len("xs = []")+2*len("xs.append(1)")+3*sandbox.JournalEntryOverhead, info.Journal.Bytes)
+	assert.EqualValues(t, len(first)+2*len("xs.append(1)")+3*sandbox.JournalEntryOverhead, info.Journal.Bytes)
+	assert.Zero(t, info.Journal.SnapshotSeq)
 
 	// Every execution is journaled, reads too: a full journal takes none.
 	require.NoError(t, n.local.Passivate(n.ctx, "j"))
@@ -58,12 +61,13 @@ func TestJournalLimit(t *testing.T) {
 
 // TestReplayLimit bounds the steps replaying a journal takes: an
 // execution that would take the journal past it stops there, as a steps
-// limit would stop it, and is reported as the replay limit.
+// limit would stop it, and is reported as the replay limit. (Its state
+// holds a function, so no snapshot makes room.)
 func TestReplayLimit(t *testing.T) {
 	n := newNode(t)
 	_, err := n.local.Create(n.ctx, "r", sandbox.Requirements{ReplayLimit: 50_000})
 	require.NoError(t, err)
-	res := n.exec("r", "t = 0\nfor i in range(2000):\n    t += i")
+	res := n.exec("r", "f = len\nt = 0\nfor i in range(2000):\n    t += i")
 	require.Less(t, res.Steps, uint64(50_000))
 	first := res.Steps
 

@@ -91,6 +91,15 @@ type Config struct {
 	// CompileCache keeps compiled programs; default the process-wide LRU of the engine.
 	// NewSharedCompileCache shares them between nodes through the cache.
 	CompileCache CompileCache
+	// SnapshotEvery is how many executions a sandbox's journal holds
+	// before the sandbox replaces them by a snapshot of its state, so that
+	// rebuilding it replays that snapshot and what came after, whatever
+	// its age (default DefaultSnapshotEvery; negative: never). A journal
+	// that would pass its quotas is snapshotted at once. Only a sandbox
+	// whose state a snapshot rebuilds exactly is snapshotted: plain-data
+	// globals and no OTP processes ever kept (see snapshot.go), on a
+	// Store that is a Snapshotter.
+	SnapshotEvery int
 }
 
 // Host holds what the sandbox grains of one node share.
@@ -113,6 +122,10 @@ type Host struct {
 	env          *engine.Env
 	replays      atomic.Uint64
 	passivations atomic.Uint64
+
+	snapshotEvery    int // <= 0: never
+	snapshots        atomic.Uint64
+	snapshotsSkipped atomic.Uint64
 }
 
 // NewHost validates cfg and fills in defaults.
@@ -132,6 +145,15 @@ func NewHost(cfg Config) (*Host, error) {
 			return nil, err
 		}
 		h.env = env
+	}
+	switch h.snapshotEvery = cfg.SnapshotEvery; {
+	case h.snapshotEvery == 0:
+		h.snapshotEvery = DefaultSnapshotEvery
+	case h.snapshotEvery < 0:
+		h.snapshotEvery = 0
+	}
+	if _, ok := cfg.Store.(Snapshotter); !ok {
+		h.snapshotEvery = 0
 	}
 	switch {
 	case h.idle == 0:
@@ -163,6 +185,13 @@ func (h *Host) props() *actor.Props {
 
 // Replays returns how many activations rebuilt a sandbox from its journal.
 func (h *Host) Replays() uint64 { return h.replays.Load() }
+
+// Snapshots returns how many times a sandbox's journal was replaced by a
+// snapshot, and how many tries found a state that a snapshot cannot
+// rebuild (see Config.SnapshotEvery).
+func (m *Manager) Snapshots() (taken, skipped uint64) {
+	return m.host.snapshots.Load(), m.host.snapshotsSkipped.Load()
+}
 
 // Passivations returns how many activations of this node stopped with
 // their sandbox kept (idle, memory pressure, drain, migration).

@@ -74,6 +74,12 @@ type Config struct {
 	// machine may lose up to one interval of executions with "interval".
 	JournalSync         string   `json:"journal_sync"`
 	JournalSyncInterval Duration `json:"journal_sync_interval"`
+	// JournalSnapshotEvery is how many executions a sandbox's journal
+	// holds before they are replaced by a snapshot of the sandbox's
+	// state, so that rebuilding a long-lived sandbox stays quick (default
+	// 1000; 0: never). Only a sandbox whose state is plain data and that
+	// never kept an OTP process is snapshotted (docs/journal.md).
+	JournalSnapshotEvery Count `json:"journal_snapshot_every"`
 	// Token, when set, is required as a bearer token on every request
 	// but liveness, readiness and (with MetricsPublic) /metrics; it
 	// allows everything. ReadToken, when set (needs Token), allows GET
@@ -209,27 +215,28 @@ func DefaultConfig() Config {
 		host = "otpbox"
 	}
 	return Config{
-		HTTPAddr:            "127.0.0.1:4000",
-		AdminAddr:           "127.0.0.1:4001",
-		DataDir:             "./data",
-		Node:                host,
-		Cluster:             "otpbox",
-		ClusterAddr:         "127.0.0.1:0",
-		ConsulTTL:           Duration{3 * time.Second},
-		DrainTimeout:        Duration{30 * time.Second},
-		RequestTimeout:      Duration{30 * time.Second},
-		BodyTimeout:         Duration{10 * time.Second},
-		BreakerFailures:     5,
-		BreakerOpenFor:      Duration{5 * time.Second},
-		MetricsPublic:       False,
-		MaxBody:             1 << 20,
-		MaxInFlight:         4096,
-		OverloadLatency:     Duration{overload.DefaultTarget},
-		LogLevel:            "info",
-		LogFormat:           "text",
-		Journal:             "wal",
-		JournalSync:         "always",
-		JournalSyncInterval: Duration{50 * time.Millisecond},
+		HTTPAddr:             "127.0.0.1:4000",
+		AdminAddr:            "127.0.0.1:4001",
+		DataDir:              "./data",
+		Node:                 host,
+		Cluster:              "otpbox",
+		ClusterAddr:          "127.0.0.1:0",
+		ConsulTTL:            Duration{3 * time.Second},
+		DrainTimeout:         Duration{30 * time.Second},
+		RequestTimeout:       Duration{30 * time.Second},
+		BodyTimeout:          Duration{10 * time.Second},
+		BreakerFailures:      5,
+		BreakerOpenFor:       Duration{5 * time.Second},
+		MetricsPublic:        False,
+		MaxBody:              1 << 20,
+		MaxInFlight:          4096,
+		OverloadLatency:      Duration{overload.DefaultTarget},
+		LogLevel:             "info",
+		LogFormat:            "text",
+		Journal:              "wal",
+		JournalSync:          "always",
+		JournalSyncInterval:  Duration{50 * time.Millisecond},
+		JournalSnapshotEvery: sandbox.DefaultSnapshotEvery,
 
 		AutoScalingEnabled:        True,
 		MinNodes:                  2,
@@ -291,6 +298,7 @@ var settings = []setting{
 	{"journal", "OTPBOX_JOURNAL", "journal", "embedded journal `store`: wal (a log with group commit, in <data-dir>/journal) or bolt (<data-dir>/sandboxes.db)", func(c *Config) value { return (*str)(&c.Journal) }},
 	{"journal-sync", "OTPBOX_JOURNAL_SYNC", "journal_sync", "when an execution is answered (`mode`): always (after fdatasync) or interval (once written; synced every --journal-sync-interval)", func(c *Config) value { return (*str)(&c.JournalSync) }},
 	{"journal-sync-interval", "OTPBOX_JOURNAL_SYNC_INTERVAL", "journal_sync_interval", "how often --journal-sync interval syncs the journal (`duration`)", func(c *Config) value { return &c.JournalSyncInterval }},
+	{"journal-snapshot-every", "OTPBOX_JOURNAL_SNAPSHOT_EVERY", "journal_snapshot_every", "executions a sandbox's journal holds before they are replaced by a snapshot of its state (`count`; 0: never)", func(c *Config) value { return &c.JournalSnapshotEvery }},
 	{"token", "OTPBOX_TOKEN", "token", "bearer `token` required on every request but health (and --metrics-public); allows everything", func(c *Config) value { return (*str)(&c.Token) }},
 	{"read-token", "OTPBOX_READ_TOKEN", "read_token", "bearer `token` that allows GET and HEAD only (needs --token)", func(c *Config) value { return (*str)(&c.ReadToken) }},
 	{"metrics-public", "OTPBOX_METRICS_PUBLIC", "metrics_public", "serve /metrics without a token", func(c *Config) value { return &c.MetricsPublic }},
@@ -451,6 +459,9 @@ func (c Config) Validate() error {
 	}
 	if c.BodyTimeout.Duration <= 0 {
 		return &ConfigError{Field: "body_timeout", Value: c.BodyTimeout.String(), Err: ErrInvalid}
+	}
+	if c.JournalSnapshotEvery < 0 {
+		return &ConfigError{Field: "journal_snapshot_every", Value: c.JournalSnapshotEvery.String(), Err: fmt.Errorf("%w: a count, 0 for never", ErrInvalid)}
 	}
 	if c.BreakerFailures <= 0 {
 		return &ConfigError{Field: "breaker_failures", Value: c.BreakerFailures.String(), Err: ErrInvalid}

@@ -187,8 +187,9 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	m.Registry().MustRegister(memoryGauges(n.members.memCap)...)
 	n.events = server.NewNodeEvents()
 	journal := func() (wal.Stats, bool) { return wal.Stats{}, false } // the metrics at 0 without a wal journal
+	snapshots := func() (taken, skipped uint64) { return 0, 0 }
 	if sh, ok := o.host.(*SandboxHost); ok {
-		journal = sh.journalStats
+		journal, snapshots = sh.journalStats, sh.Snapshots
 		sh.SetCompileCache(sandbox.NewSharedCompileCache(n.cache))
 		sh.OnRecord(func(_ string, r sandbox.RestartRecord) { m.SandboxRecord(r.Kind) })
 		sh.OnLifecycle(func(id, change string) {
@@ -196,6 +197,7 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 		})
 	}
 	m.Registry().MustRegister(journalMetrics(journal)...)
+	m.Registry().MustRegister(snapshotMetrics(snapshots)...)
 	if err := n.startPerformance(cfg, o.host, m.Registry()); err != nil {
 		if n.closeL3 != nil {
 			_ = n.closeL3()

@@ -243,6 +243,7 @@ func TestMetrics(t *testing.T) {
 		"otpbox_sandboxes",
 		"otpbox_sandbox_lifecycle_total", "otpbox_sandbox_executions_total",
 		"otpbox_sandbox_execution_duration_seconds", "otpbox_sandbox_limit_hits_total",
+		"otpbox_sandbox_snapshots_total",
 		"otpbox_supervisor_restarts_total", "otpbox_supervisor_intensity_shutdowns_total",
 		"otpbox_mailbox_messages", "otpbox_mailbox_messages_max",
 		"otpbox_protoactor_actor_spawn_count_total",

@@ -413,14 +413,37 @@ func (s *syncBuffer) String() string {
 }
 
 // TestJournalMetrics: a node on the wal journal counts its records,
-// writes and syncs; every record of an answered execution is synced.
+// writes and syncs; every record of an answered execution is synced. With
+// --journal-snapshot-every 2 its sandbox's journal is snapshotted once
+// in three executions, which the sandbox and the metrics show.
 func TestJournalMetrics(t *testing.T) {
-	n, _ := startReal(t, testConfig(t))
+	cfg := testConfig(t)
+	cfg.JournalSnapshotEvery = 2
+	n, _ := startReal(t, cfg)
 	want(t, n, "POST", "/v1/sandboxes", `{"id":"jm"}`, http.StatusCreated, nil)
 	for range 3 {
 		want(t, n, "POST", "/v1/sandboxes/jm/exec", `{"code":"1 + 1"}`, http.StatusOK, nil)
 	}
+	var info struct {
+		Journal struct {
+			Entries     int `json:"entries"`
+			SnapshotSeq int `json:"snapshot_seq"`
+		} `json:"journal"`
+	}
+	want(t, n, "GET", "/v1/sandboxes/jm", "", http.StatusOK, &info)
+	if info.Journal.SnapshotSeq != 2 || info.Journal.Entries != 2 {
+		t.Errorf("journal %+v, want a snapshot at 2 and one execution after it", info.Journal)
+	}
 	exp, _ := scrape(t, n)
+	if f, _ := exp.family("otpbox_sandbox_snapshots_total"); f == nil || len(f.GetMetric()) != 2 {
+		t.Errorf("otpbox_sandbox_snapshots_total: want taken and skipped, got %v", f)
+	} else {
+		for _, m := range f.GetMetric() {
+			if l := m.GetLabel()[0].GetValue(); l == "taken" && m.GetCounter().GetValue() != 1 || l == "skipped" && m.GetCounter().GetValue() != 0 {
+				t.Errorf("otpbox_sandbox_snapshots_total{result=%q} = %v", l, m.GetCounter().GetValue())
+			}
+		}
+	}
 	value := func(name string) float64 {
 		f, _ := exp.family(name)
 		if f == nil || len(f.GetMetric()) != 1 {

@@ -95,6 +95,8 @@ type SandboxHost struct {
 	onRecord    func(id string, r sandbox.RestartRecord)
 	onLifecycle func(id, change string)
 	policy      sandbox.Policy
+	// snapshotEvery is sandbox.Config.SnapshotEvery, 0 for never.
+	snapshotEvery int
 	// builtins, when set before the host starts, are more Starlark
 	// builtins of every sandbox (sandbox.Config.Builtins).
 	builtins starlark.StringDict
@@ -142,6 +144,7 @@ func NewSandboxHost(cfg Config, log *slog.Logger) *SandboxHost {
 		node:                cfg.Node,
 		journal:             cfg.Journal,
 		journalSyncInterval: cfg.JournalSyncInterval.Duration,
+		snapshotEvery:       int(cfg.JournalSnapshotEvery),
 		drainTimeout:        cfg.DrainTimeout.Duration,
 		member:              memberConfigOf(cfg),
 		log:                 log.With("component", "sandbox"),
@@ -202,6 +205,10 @@ func (h *SandboxHost) open(system *actor.ActorSystem) (err error) {
 		}
 	}()
 	scfg := sandbox.Config{Store: store, Node: h.node, Logger: h.log, CompileCache: h.compile, OnRecord: h.onRecord, OnLifecycle: h.onLifecycle, Policy: h.policy, Builtins: h.builtins}
+	scfg.SnapshotEvery = h.snapshotEvery
+	if scfg.SnapshotEvery == 0 {
+		scfg.SnapshotEvery = -1 // never
+	}
 	var local *sandbox.Local
 	if h.member.consul != "" {
 		local, err = h.startMember(system, scfg)
@@ -332,6 +339,28 @@ func journalMetrics(stats func() (wal.Stats, bool)) []prometheus.Collector {
 			func(s wal.Stats) float64 { return float64(s.Bytes) }),
 		gauge("otpbox_journal_live_bytes", "Size of the wal journal's live records (the rest is reclaimed by compaction).",
 			func(s wal.Stats) float64 { return float64(s.LiveBytes) }),
+	}
+}
+
+// Snapshots returns how many sandbox journals this node replaced by a
+// snapshot, and how many tries found a state no snapshot rebuilds, since
+// the member started (sandbox.Manager.Snapshots).
+func (h *SandboxHost) Snapshots() (taken, skipped uint64) {
+	if l := h.local.Load(); l != nil {
+		return l.Snapshots()
+	}
+	return 0, 0
+}
+
+// snapshotMetrics export Snapshots: otpbox_sandbox_snapshots_total
+// {result="taken"|"skipped"}.
+func snapshotMetrics(snapshots func() (taken, skipped uint64)) []prometheus.Collector {
+	const name, help = "otpbox_sandbox_snapshots_total", "Sandbox journals replaced by a snapshot of the sandbox's state (taken), and tries that found a state no snapshot rebuilds: functions, shared values, OTP processes (skipped)."
+	return []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: prometheus.Labels{"result": "taken"}},
+			func() float64 { t, _ := snapshots(); return float64(t) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: prometheus.Labels{"result": "skipped"}},
+			func() float64 { _, s := snapshots(); return float64(s) }),
 	}
 }
 

@@ -1,0 +1,129 @@
+package sandbox_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otpbox/otpbox/sandbox"
+)
+
+// TestSnapshotBoundsReplay: every SnapshotEvery executions the journal
+// is replaced by a snapshot; a node started afresh rebuilds the sandbox
+// from it and the executions after it, answers retries of executions
+// inside the snapshot from it (never applying them twice), and a restart
+// empties it all.
+func TestSnapshotBoundsReplay(t *testing.T) {
+	dir := t.TempDir()
+	n := startNode(t, dir, sandbox.Config{SnapshotEvery: 10})
+	n.create("s")
+	n.exec("s", "n = 0\nl = []\nd = {'k': (1, 2.5, None)}")
+	step := "n += 1\nl.append(n)\nn"
+	for i := 1; i <= 34; i++ {
+		res, err := n.local.Execute(sandbox.WithRequestID(n.ctx, fmt.Sprintf("r%d", i)), "s", step)
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprint(i), res.Value)
+	}
+	info, err := n.local.Info(n.ctx, "s")
+	require.NoError(t, err)
+	assert.EqualValues(t, 35, info.Executions)
+	assert.EqualValues(t, 30, info.Journal.SnapshotSeq, "snapshots at 10, 20 and 30")
+	assert.EqualValues(t, 6, info.Journal.Entries, "the snapshot and five executions")
+	taken, skipped := n.local.Snapshots()
+	assert.EqualValues(t, 3, taken)
+	assert.Zero(t, skipped)
+	n.stop()
+
+	n = startNode(t, dir, sandbox.Config{SnapshotEvery: 10})
+	read := n.exec("s", "n, len(l), l[-1], d")
+	assert.Equal(t, `(34, 34, 34, {"k": (1, 2.5, None)})`, read.Value)
+	again, err := n.local.Info(n.ctx, "s")
+	require.NoError(t, err)
+	assert.EqualValues(t, 36, again.Executions)
+	assert.EqualValues(t, 30, again.Journal.SnapshotSeq)
+	assert.Equal(t, info.Journal.Entries+1, again.Journal.Entries)
+	assert.Equal(t, info.Journal.ReplaySteps+read.Steps, again.Journal.ReplaySteps, "rebuilt, the journal counts as it did")
+
+	// Retries: one after the snapshot, one inside it; neither applied again.
+	for _, id := range []string{"r33", "r25"} {
+		res, err := n.local.Execute(sandbox.WithRequestID(n.ctx, id), "s", step)
+		require.NoError(t, err, id)
+		assert.Equal(t, id[1:], res.Value, "%s answered as it was the first time", id)
+	}
+	_, err = n.local.Execute(sandbox.WithRequestID(n.ctx, "r25"), "s", "n = 0")
+	assert.ErrorIs(t, err, sandbox.ErrRequestMismatch)
+	assert.Equal(t, "34", n.exec("s", "n").Value)
+
+	_, err = n.local.Restart(n.ctx, "s")
+	require.NoError(t, err)
+	n.exec("s", "x = 1")
+	info, err = n.local.Info(n.ctx, "s")
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, info.Journal.Entries)
+	assert.Zero(t, info.Journal.SnapshotSeq)
+	_, err = n.local.Execute(n.ctx, "s", "n")
+	assert.Error(t, err, "n is gone with the journal")
+}
+
+// TestSnapshotMakesRoom: a sandbox whose journal quota holds three
+// executions runs a hundred, each full journal replaced by a snapshot of
+// the state, which stays small; rebuilt, it has all of them.
+func TestSnapshotMakesRoom(t *testing.T) {
+	dir := t.TempDir()
+	n := startNode(t, dir, sandbox.Config{})
+	_, err := n.local.Create(n.ctx, "small", sandbox.Requirements{JournalLimit: 4 * sandbox.JournalEntryOverhead, ReplayLimit: 2_000})
+	require.NoError(t, err)
+	n.exec("small", "n = 0")
+	for range 100 {
+		n.exec("small", "n += 1")
+	}
+	info, err := n.local.Info(n.ctx, "small")
+	require.NoError(t, err)
+	assert.NotZero(t, info.Journal.SnapshotSeq)
+	assert.LessOrEqual(t, info.Journal.Bytes, info.Journal.Limit)
+	assert.LessOrEqual(t, info.Journal.ReplaySteps, info.Journal.ReplayLimit)
+	n.stop()
+
+	n = startNode(t, dir, sandbox.Config{})
+	assert.Equal(t, "100", n.exec("small", "n").Value)
+}
+
+// TestNoSnapshotUnlessExact: state a snapshot cannot rebuild keeps its
+// whole journal: functions, values shared between globals, OTP
+// processes. Once the state is plain again, the next try snapshots.
+func TestNoSnapshotUnlessExact(t *testing.T) {
+	n := startNode(t, t.TempDir(), sandbox.Config{SnapshotEvery: 5})
+	for id, code := range map[string]string{
+		"fn":     "def f(x):\n    return x + 1",
+		"shared": "a = []\nb = a",
+		"procs": `
+def init(args):
+    return 0
+sup = start_supervisor(supervisor(children=[{"id": "w", "start": worker(init=init)}]))
+kill(sup)
+sup = None
+init = None`,
+	} {
+		n.create(id)
+		n.exec(id, code)
+		for range 11 {
+			n.exec(id, "1")
+		}
+		info, err := n.local.Info(n.ctx, id)
+		require.NoError(t, err)
+		assert.Zero(t, info.Journal.SnapshotSeq, id)
+		assert.EqualValues(t, 12, info.Journal.Entries, id)
+	}
+	_, skipped := n.local.Snapshots()
+	assert.GreaterOrEqual(t, skipped, uint64(6), "two tries each, five executions apart")
+
+	n.exec("shared", "b = list(b)")
+	for range 5 {
+		n.exec("shared", "1")
+	}
+	info, err := n.local.Info(n.ctx, "shared")
+	require.NoError(t, err)
+	assert.NotZero(t, info.Journal.SnapshotSeq, "plain data again")
+}
