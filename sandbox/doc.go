@@ -30,8 +30,9 @@
 //
 // A [Store] keeps each sandbox's accepted executions ([Entry]: the code
 // and the time it started) and its metadata. Implementations live in
-// sandbox/store/bolt (embedded) and sandbox/store/redis (shared);
-// sandbox/store/storetest is their conformance suite. An activation
+// sandbox/store/wal (embedded, the default), sandbox/store/bolt
+// (embedded) and sandbox/store/redis (shared); sandbox/store/storetest is
+// their conformance suite. An activation
 // journals every accepted execution before it answers; appends name the
 // sequence number they expect, so an activation left behind on a member
 // that was cut off cannot write. A write failure is a [*StoreError] and
@@ -44,6 +45,12 @@
 // passivation, a node restart, a migration or a failover the sandbox is
 // exactly as it was: the same globals, trees, child ids, pids, worker
 // states, restart records and traces.
+//
+// A long-lived sandbox's journal is replaced by a snapshot of its state
+// every Config.SnapshotEvery executions, and when an execution would pass
+// a journal quota, if a snapshot rebuilds it exactly: its globals are
+// plain data and it never kept an OTP process (see [Snapshotter] and
+// engine.Session.Dump). Replay then starts from the snapshot.
 //
 // # Containment
 //

@@ -26,11 +26,16 @@ import (
 
 // benchNode starts a sandbox member with the node's default store, the
 // wal journal acknowledging after fdatasync, in a temp dir.
-func benchNode(b *testing.B) *sandbox.Local {
+func benchNode(b *testing.B) *sandbox.Local { return benchNodeWith(b, sandbox.Config{}) }
+
+// benchNodeWith is benchNode with cfg (its Store and IdleTimeout set
+// here).
+func benchNodeWith(b *testing.B, cfg sandbox.Config) *sandbox.Local {
 	b.Helper()
 	system := quietSystem()
 	store := openBenchStore(b)
-	local, err := sandbox.StartLocal(system, sandbox.Config{Store: store, IdleTimeout: -1})
+	cfg.Store, cfg.IdleTimeout = store, -1
+	local, err := sandbox.StartLocal(system, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,18 +8,25 @@ import (
 )
 
 // BenchmarkReactivate measures the first call to a passivated sandbox
-// whose journal holds n executions: the journal is read and replayed.
+// that ran n executions: its journal is read and replayed. Without
+// snapshots (SnapshotEvery -1) the journal holds all n; with the default,
+// a sandbox whose state is plain data replays its latest snapshot and at
+// most SnapshotEvery executions after it (the otp case has processes, so
+// it is never snapshotted).
 func BenchmarkReactivate(b *testing.B) {
 	for _, tc := range []struct {
 		name, setup, each string
-		n                 int
+		n, every          int
 	}{
-		{"counter/100", "n = 0", "n += 1", 100},
-		{"counter/10000", "n = 0", "n += 1", 10000},
-		{"otp/1000", otpSetup, "call(whereis(sup, 'c'), 'inc')", 1000},
+		{"counter/100", "n = 0", "n += 1", 100, -1},
+		{"counter/10000", "n = 0", "n += 1", 10000, -1},
+		{"counter/10000/snapshots", "n = 0", "n += 1", 10000, 0},
+		{"dict/10000", "d = {}", "d[len(d)] = 'v'", 10000, -1},
+		{"dict/10000/snapshots", "d = {}", "d[len(d)] = 'v'", 10000, 0},
+		{"otp/1000", otpSetup, "call(whereis(sup, 'c'), 'inc')", 1000, 0},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			local := benchNode(b)
+			local := benchNodeWith(b, sandbox.Config{SnapshotEvery: tc.every})
 			ctx := context.Background()
 			if _, err := local.Create(ctx, "x", sandbox.Requirements{}); err != nil {
 				b.Fatal(err)
