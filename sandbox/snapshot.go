@@ -151,9 +151,10 @@ func (g *grain) snapshot() error {
 		}
 		if errors.Is(err, ErrConflict) {
 			// Another activation wrote: rebuild from the journal on the
-			// next call, which finds out which one is placed.
+			// next call, or retire if the sandbox is placed elsewhere now.
 			g.meta = nil
 			g.drop()
+			g.stale = g.moved(ctx)
 		}
 		return &StoreError{Op: "snapshot", Err: err}
 	}
