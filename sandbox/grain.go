@@ -222,12 +222,19 @@ func (g *grain) load() error {
 	for i, e := range entries {
 		g.otp.SetClock(e.At)
 		if e.Snapshot {
+			// Unlike an entry, a snapshot that does not restore leaves
+			// nothing to go on with: the sandbox stays unavailable rather
+			// than answer from a state it does not have (an older node
+			// reading a newer snapshot's version, say).
 			err := errors.New("a snapshot past the journal's start")
 			if i == 0 {
 				err = g.restore(e)
 			}
 			if err != nil {
-				g.host.log.Warn("sandbox snapshot not restored", slog.String("id", g.id), slog.Uint64("seq", e.Seq), slog.Any("error", err))
+				g.host.log.Error("sandbox snapshot not restored", slog.String("id", g.id), slog.Uint64("seq", e.Seq), slog.Any("error", err))
+				g.meta = nil
+				g.drop()
+				return &StoreError{Op: "restore snapshot", Err: err}
 			}
 			continue
 		}

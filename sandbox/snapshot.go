@@ -182,7 +182,8 @@ func (g *grain) restore(e Entry) error {
 	}
 	res, err := g.sess.Restore(context.Background(), doc.Globals)
 	if err != nil {
-		return fmt.Errorf("snapshot %d: %w", e.Seq, err)
+		// Not the caller's error (%v): the store holds a bad snapshot.
+		return fmt.Errorf("snapshot %d does not restore: %v", e.Seq, err)
 	}
 	g.done = done
 	g.journal.restarted(e.Seq, doc.Globals, res.Steps)

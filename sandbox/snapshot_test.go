@@ -221,3 +221,21 @@ func randomProgram(rng *rand.Rand, n int) []string {
 	}
 	return out
 }
+
+// TestSnapshotThatDoesNotRestore: a journal whose snapshot cannot be
+// restored (corrupt, or written by a newer version) leaves the sandbox
+// unavailable with a store error, rather than rebuilt without its state.
+func TestSnapshotThatDoesNotRestore(t *testing.T) {
+	n := newNode(t)
+	for i, code := range []string{`{"v": 99, "globals": "n = 1\n"}`, `{"v": 1, "globals": "n = "}`, "not json"} {
+		id := fmt.Sprintf("bad%d", i)
+		n.create(id)
+		n.exec(id, "n = 1")
+		require.NoError(t, n.store.(sandbox.Snapshotter).PutSnapshot(n.ctx, id, sandbox.Entry{Seq: 1, Code: code, Snapshot: true}))
+		require.NoError(t, n.local.Passivate(n.ctx, id))
+		_, err := n.local.Execute(n.ctx, id, "n")
+		var se *sandbox.StoreError
+		require.ErrorAs(t, err, &se, "%q", code)
+		assert.Contains(t, err.Error(), "snapshot")
+	}
+}
