@@ -394,8 +394,9 @@ func (g *grain) run(m *wire.Exec, action bool) *wire.ExecResult {
 		return &wire.ExecResult{Failure: toFailure(&ThrottledError{RetryAfter: wait})}
 	}
 	budget, err := g.journal.admit(g.meta.Requirements, m.Code)
-	if err != nil && g.snapshotMayAdmit() {
-		// The journal is full: a snapshot may make room.
+	if (err != nil || budget < g.sess.Limits().MaxSteps) && g.snapshotMayAdmit() {
+		// The journal is full, or its replay quota would stop this
+		// execution before its own step limit: a snapshot may make room.
 		if g.trySnapshot() {
 			budget, err = g.journal.admit(g.meta.Requirements, m.Code)
 		} else if g.meta == nil {

@@ -21,7 +21,8 @@ import (
 // replays every entry. The journal quotas (JournalLimit, ReplayLimit)
 // bound that work; without snapshots, a sandbox that reached them could
 // run nothing more. So, every SnapshotEvery executions, and whenever an
-// execution would pass a quota, the grain replaces the journal by one
+// execution would pass a quota (or the replay quota would stop it before
+// its own step limit), the grain replaces the journal by one
 // snapshot entry (Store.PutSnapshot, one atomic write): the sandbox's
 // globals written as Starlark source (engine.Session.Dump), and the ids
 // and answers of its latest executions, so that a retry is still

@@ -86,10 +86,22 @@ func TestSnapshotMakesRoom(t *testing.T) {
 	assert.NotZero(t, info.Journal.SnapshotSeq)
 	assert.LessOrEqual(t, info.Journal.Bytes, info.Journal.Limit)
 	assert.LessOrEqual(t, info.Journal.ReplaySteps, info.Journal.ReplayLimit)
+
+	// Executions the replay quota would cut short: each is preceded by a
+	// snapshot once the quota would stop it before its own step limit.
+	_, err = n.local.Create(n.ctx, "steps", sandbox.Requirements{Limits: sandbox.Limits{MaxSteps: 100_000}, ReplayLimit: 250_000})
+	require.NoError(t, err)
+	var total uint64
+	for i := range 10 {
+		res := n.exec("steps", fmt.Sprintf("t = %d\nfor i in range(3000):\n    t += i", i))
+		total += res.Steps
+	}
+	assert.Greater(t, total, uint64(250_000), "more steps than the replay quota")
 	n.stop()
 
 	n = startNode(t, dir, sandbox.Config{})
 	assert.Equal(t, "100", n.exec("small", "n").Value)
+	assert.Equal(t, "4498509", n.exec("steps", "t").Value)
 }
 
 // TestNoSnapshotUnlessExact: state a snapshot cannot rebuild keeps its

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,7 +18,9 @@ import (
 // with the defaults; the node restarts and the sandbox comes back within
 // its replay quota. The data directory stays within the quota, and the
 // time of the first execution after the restart is logged (the quotas
-// keep it near half a second at most on a 2-core machine).
+// keep it near half a second at most on a 2-core machine). A sandbox
+// whose state is plain data goes on past its quota, its journal replaced
+// by snapshots, and comes back with its state.
 func TestJournalQuotasEndToEnd(t *testing.T) {
 	bin := binary(t)
 	dir := t.TempDir()
@@ -39,7 +42,11 @@ func TestJournalQuotasEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// 60 KB executions until the journal is full.
+	// 60 KB executions until the journal is full (a function among the
+	// globals: no snapshot can make room).
+	if _, err := c.Sandboxes().Exec(ctx, "big", "f = len"); err != nil {
+		t.Fatal(err)
+	}
 	chunk := "s = '" + strings.Repeat("x", 60_000) + "'"
 	accepted := 0
 	for ; accepted < 2000; accepted++ {
@@ -58,6 +65,21 @@ func TestJournalQuotasEndToEnd(t *testing.T) {
 	info, err := c.Sandboxes().Info(ctx, "big")
 	if err != nil || info.Journal == nil || info.Journal.Bytes > info.Journal.Limit {
 		t.Fatalf("info = %+v, %v: want the journal within its limit", info, err)
+	}
+
+	// The same in a sandbox of plain data: three times what the quota
+	// holds, snapshotted whenever the journal is full.
+	if _, err := c.Sandboxes().Create(ctx, "plain", api.Requirements{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 * accepted {
+		if _, err := c.Sandboxes().Exec(ctx, "plain", chunk+"\nn = "+strconv.Itoa(i)); err != nil {
+			t.Fatalf("plain execution %d: %v", i, err)
+		}
+	}
+	plain, err := c.Sandboxes().Info(ctx, "plain")
+	if err != nil || plain.Journal == nil || plain.Journal.SnapshotSeq == 0 || plain.Journal.Bytes > plain.Journal.Limit {
+		t.Fatalf("plain: info = %+v, %v: want a snapshot, and the journal within its limit", plain, err)
 	}
 
 	// Heavy executions: the replay quota stops the one that would pass it.
@@ -96,7 +118,7 @@ func TestJournalQuotasEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c2.Close()
-	for _, id := range []string{"big", "heavy"} {
+	for _, id := range []string{"big", "heavy", "plain"} {
 		start := time.Now()
 		if _, err := c2.Sandboxes().Tree(ctx, id); err != nil {
 			t.Fatalf("%s after the restart: %v", id, err)
@@ -106,5 +128,9 @@ func TestJournalQuotasEndToEnd(t *testing.T) {
 	res, err := c2.Sandboxes().Exec(ctx, "heavy", "t")
 	if err != nil || res.Value != "124999750000" {
 		t.Fatalf("heavy after the restart: t = %+v, %v", res, err)
+	}
+	res, err = c2.Sandboxes().Exec(ctx, "plain", "n, len(s)")
+	if want := "(" + strconv.Itoa(3*accepted-1) + ", 60000)"; err != nil || res.Value != want {
+		t.Fatalf("plain after the restart: %+v, %v; want %s", res, err, want)
 	}
 }
