@@ -106,6 +106,7 @@ func TestFirstScrape(t *testing.T) {
 		}
 		for name, want := range map[string]map[string][]string{
 			"otpbox_memory_actions_total":               {"kind": {"gc", "passivate", "report", "shrink", "soft_limit"}},
+			"otpbox_sandbox_snapshots_total":            {"result": {"skipped", "taken"}},
 			"otpbox_scaling_operation_duration_seconds": {"kind": {"scale_in", "scale_out"}},
 			"otpbox_scaling_operations_total":           {"kind": {"scale_in", "scale_out"}},
 			"otpbox_cache_requests_total":               {"tier": {"l1", "l3"}},
