@@ -23,12 +23,15 @@ var threads = sync.Pool{New: func() any { return new(starlark.Thread) }}
 
 // run calls f on a thread under x's limits and classifies its error.
 //
-// Limits are enforced without a goroutine or timer per execution: the
-// step limit is the interpreter's own, and every tickSteps steps the
-// OnMaxSteps hook also checks the wall clock. Builtins that block get a
-// context with the deadline from Context. Only a cancellable ctx gets a
-// context.AfterFunc, which cancels the thread and is stopped before run
-// returns. A panic in a builtin becomes a RuntimeError.
+// Limits are enforced without a goroutine, timer or callback per
+// execution: the step limit is the interpreter's own, and every tickSteps
+// steps (a fraction of a millisecond) the OnMaxSteps hook also checks the
+// wall clock and whether ctx is done. Builtins that block get a context
+// with the deadline from Context, which ctx's cancellation ends too. (A
+// context.AfterFunc per execution cancelled the thread at once; it cost
+// two allocations and a registration with ctx's parent for at most
+// tickSteps steps of promptness.) A panic in a builtin becomes a
+// RuntimeError.
 func (x *execution) run(ctx context.Context, f func(*starlark.Thread) error) (steps uint64, err error) {
 	start := time.Now()
 	x.ctx, x.start, x.deadline = ctx, start, start.Add(x.limits.MaxDuration)
@@ -45,19 +48,11 @@ func (x *execution) run(ctx context.Context, f func(*starlark.Thread) error) (st
 	for _, l := range x.locals {
 		thread.SetLocal(l.key, l.value)
 	}
-	var stop func() bool
-	if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() { thread.Cancel("cancelled") })
-	}
-
 	defer func() {
 		reuse := true
 		if r := recover(); r != nil {
 			err = &RuntimeError{Msg: fmt.Sprintf("internal error: %v", r), Backtrace: fmt.Sprintf("Error: internal error: %v", r)}
 			reuse = false
-		}
-		if stop != nil && !stop() {
-			reuse = false // the AfterFunc may still be cancelling this thread
 		}
 		if x.dcancel != nil {
 			x.dcancel()
