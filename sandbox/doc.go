@@ -49,8 +49,9 @@
 // A long-lived sandbox's journal is replaced by a snapshot of its state
 // every Config.SnapshotEvery executions, and when an execution would pass
 // a journal quota, if a snapshot rebuilds it exactly: its globals are
-// plain data and it never kept an OTP process (see [Snapshotter] and
-// engine.Session.Dump). Replay then starts from the snapshot.
+// data and functions that source can write again, and it never kept an
+// OTP process (see [Snapshotter] and engine.Session.Dump). Replay then
+// starts from the snapshot.
 //
 // # Containment
 //

@@ -49,12 +49,11 @@ func (j *journalUse) add(code string, steps uint64) {
 }
 
 // restarted makes j the use of a journal that starts with the snapshot
-// seq, whose globals' source is src and restores in steps. The ids and
-// answers it keeps are not counted: AnsweredKeys and AnsweredBytes bound
-// them, whatever the quotas.
-func (j *journalUse) restarted(seq uint64, src string, steps uint64) {
-	*j = journalUse{snapshot: seq}
-	j.add(src, steps)
+// seq, whose globals' source is size bytes long and restores in steps.
+// The ids and answers it keeps are not counted: AnsweredKeys and
+// AnsweredBytes bound them, whatever the quotas.
+func (j *journalUse) restarted(seq uint64, size int, steps uint64) {
+	*j = journalUse{snapshot: seq, entries: 1, bytes: int64(size) + JournalEntryOverhead, steps: steps}
 }
 
 // quotas are req's journal quotas; a sandbox created before they existed

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/otpbox/otpbox/sandbox/engine"
@@ -24,7 +25,8 @@ import (
 // execution would pass a quota (or the replay quota would stop it before
 // its own step limit), the grain replaces the journal by one
 // snapshot entry (Store.PutSnapshot, one atomic write): the sandbox's
-// globals written as Starlark source (engine.Session.Dump), and the ids
+// globals written as Starlark source (engine.Session.Dump: data as
+// literals, functions as the def statements that made them), and the ids
 // and answers of its latest executions, so that a retry is still
 // answered once. Replay starts from it, and the quotas then count the
 // snapshot and the executions after it.
@@ -32,9 +34,10 @@ import (
 // A snapshot is taken only when it rebuilds the sandbox exactly:
 //   - the OTP runtime never kept a process (otp.Runtime.Pristine), since
 //     processes, their mailboxes and pids have no source form;
-//   - every global is plain data (None, bools, numbers, strings, bytes,
-//     and lists, tuples, dicts and sets of them, none reachable twice):
-//     functions, for one, are not;
+//   - every global is data (None, bools, numbers, strings, bytes, and
+//     lists, tuples, dicts and sets of them, none reachable twice) or a
+//     function made by a top-level def that sees the globals it mentions
+//     as they are now (see engine.Session.Dump): lambdas are not;
 //   - the source restores in a new session and dumps the same again.
 //
 // Otherwise the journal stays as it is, and the grain tries again after
@@ -49,9 +52,10 @@ const snapshotVersion = 1
 
 // snapshotDoc is a snapshot entry's code.
 type snapshotDoc struct {
-	V        int    `json:"v"`
-	Globals  string `json:"globals"`            // engine.Session.Dump
-	Answered []byte `json:"answered,omitempty"` // answered.marshal
+	V        int      `json:"v"`
+	Globals  string   `json:"globals"`            // engine.Dump.Data
+	Defs     []string `json:"defs,omitempty"`     // engine.Dump.Defs
+	Answered []byte   `json:"answered,omitempty"` // answered.marshal
 }
 
 // errNotPristine reports a sandbox whose OTP runtime kept a process.
@@ -130,18 +134,18 @@ func (g *grain) snapshot() error {
 	if err != nil {
 		return fmt.Errorf("the snapshot does not restore: %w", err)
 	}
-	if again, err := sess.Dump(len(src)); err != nil || again != src {
+	if again, err := sess.Dump(src.Len()); err != nil || !again.Equal(src) {
 		return fmt.Errorf("the snapshot restores to another state (%v)", err)
 	}
-	code, err := json.Marshal(snapshotDoc{V: snapshotVersion, Globals: src, Answered: g.done.marshal()})
+	code, err := json.Marshal(snapshotDoc{V: snapshotVersion, Globals: src.Data, Defs: src.Defs, Answered: g.done.marshal()})
 	if err != nil {
 		return err
 	}
 	if res.Steps >= maxSteps {
 		return &LimitError{Limit: engine.LimitReplay, Max: maxSteps, Got: res.Steps}
 	}
-	if int64(len(src))+JournalEntryOverhead > maxBytes {
-		return &LimitError{Limit: engine.LimitJournal, Max: uint64(maxBytes), Got: uint64(len(src)) + JournalEntryOverhead}
+	if int64(src.Len())+JournalEntryOverhead > maxBytes {
+		return &LimitError{Limit: engine.LimitJournal, Max: uint64(maxBytes), Got: uint64(src.Len()) + JournalEntryOverhead}
 	}
 	at := g.otp.Now()
 	ctx, cancel := g.ctx()
@@ -159,7 +163,7 @@ func (g *grain) snapshot() error {
 		}
 		return &StoreError{Op: "snapshot", Err: err}
 	}
-	g.journal.restarted(g.seq, src, res.Steps)
+	g.journal.restarted(g.seq, src.Len(), res.Steps)
 	g.host.snapshots.Add(1)
 	return nil
 }
@@ -181,13 +185,13 @@ func (g *grain) restore(e Entry) error {
 	if err != nil {
 		return fmt.Errorf("snapshot %d: %w", e.Seq, err)
 	}
-	res, err := g.sess.Restore(context.Background(), doc.Globals)
+	res, err := g.sess.Restore(context.Background(), &engine.Dump{Data: doc.Globals, Defs: doc.Defs})
 	if err != nil {
 		// Not the caller's error (%v): the store holds a bad snapshot.
 		return fmt.Errorf("snapshot %d does not restore: %v", e.Seq, err)
 	}
 	g.done = done
-	g.journal.restarted(e.Seq, doc.Globals, res.Steps)
+	g.journal.restarted(e.Seq, len(doc.Globals)+len(strings.Join(doc.Defs, "")), res.Steps)
 	return nil
 }
 

@@ -21,8 +21,8 @@ func TestSnapshotBoundsReplay(t *testing.T) {
 	dir := t.TempDir()
 	n := startNode(t, dir, sandbox.Config{SnapshotEvery: 10})
 	n.create("s")
-	n.exec("s", "n = 0\nl = []\nd = {'k': (1, 2.5, None)}")
-	step := "n += 1\nl.append(n)\nn"
+	n.exec("s", "n = 0\nl = []\nd = {'k': (1, 2.5, None)}\n\ndef inc(k):\n    d['last'] = k\n    return k + 1")
+	step := "n = inc(n)\nl.append(n)\nn"
 	for i := 1; i <= 34; i++ {
 		res, err := n.local.Execute(sandbox.WithRequestID(n.ctx, fmt.Sprintf("r%d", i)), "s", step)
 		require.NoError(t, err)
@@ -40,7 +40,7 @@ func TestSnapshotBoundsReplay(t *testing.T) {
 
 	n = startNode(t, dir, sandbox.Config{SnapshotEvery: 10})
 	read := n.exec("s", "n, len(l), l[-1], d")
-	assert.Equal(t, `(34, 34, 34, {"k": (1, 2.5, None)})`, read.Value)
+	assert.Equal(t, `(34, 34, 34, {"k": (1, 2.5, None), "last": 33})`, read.Value)
 	again, err := n.local.Info(n.ctx, "s")
 	require.NoError(t, err)
 	assert.EqualValues(t, 36, again.Executions)
@@ -57,6 +57,7 @@ func TestSnapshotBoundsReplay(t *testing.T) {
 	_, err = n.local.Execute(sandbox.WithRequestID(n.ctx, "r25"), "s", "n = 0")
 	assert.ErrorIs(t, err, sandbox.ErrRequestMismatch)
 	assert.Equal(t, "34", n.exec("s", "n").Value)
+	assert.Equal(t, "(35, 34)", n.exec("s", "inc(34), d['last']").Value, "the function, rebuilt from the snapshot, still sees d")
 
 	_, err = n.local.Restart(n.ctx, "s")
 	require.NoError(t, err)
@@ -105,12 +106,12 @@ func TestSnapshotMakesRoom(t *testing.T) {
 }
 
 // TestNoSnapshotUnlessExact: state a snapshot cannot rebuild keeps its
-// whole journal: functions, values shared between globals, OTP
-// processes. Once the state is plain again, the next try snapshots.
+// whole journal: lambdas, values shared between globals, OTP processes.
+// Once the state is plain again, the next try snapshots.
 func TestNoSnapshotUnlessExact(t *testing.T) {
 	n := startNode(t, t.TempDir(), sandbox.Config{SnapshotEvery: 5})
 	for id, code := range map[string]string{
-		"fn":     "def f(x):\n    return x + 1",
+		"lambda": "f = lambda x: x + 1",
 		"shared": "a = []\nb = a",
 		"procs": `
 def init(args):
@@ -153,7 +154,7 @@ func TestSnapshotDifferential(t *testing.T) {
 	cfg := sandbox.Config{SnapshotEvery: 3}
 	n := startNode(t, dir, cfg)
 	rng := rand.New(rand.NewPCG(7, 11))
-	const observe = "repr((x, a, b, d, sorted(s), t, f == None, y, z, c))"
+	const observe = "repr((x, a, b, d, sorted(s), t, f == None, y, z, c, w))"
 	views := map[string]string{}
 	for p := range 16 {
 		id := fmt.Sprintf("p%d", p)
@@ -183,7 +184,8 @@ func TestSnapshotDifferential(t *testing.T) {
 	}
 }
 
-// randomProgram returns n executions over the globals x a b d s t f y z c.
+// randomProgram returns n executions over the globals x a b d s t f y z c
+// w and the functions h and g.
 func randomProgram(rng *rand.Rand, n int) []string {
 	lit := func() string {
 		switch rng.IntN(7) {
@@ -222,8 +224,13 @@ func randomProgram(rng *rand.Rand, n int) []string {
 		func() string { return "c = {'k': list(b), 'd': dict(d)}" },
 		func() string { return "a.append(1)\nfail('undone')" },
 		func() string { return "x" },
+		func() string { return "def h(v):\n    return v + len(a) + x" },
+		func() string { return fmt.Sprintf("def g(v=%s, *rest):\n    d['g'] = v\n    return h(len(rest))", lit()) },
+		func() string { return "w = h(1)" },
+		func() string { return "w = g()" },
+		func() string { return "w = g(2, 3)" },
 	}
-	out := []string{"x = 0\na = []\nb = []\nd = {}\ns = set()\nt = ()\nf = None\ny = 0.0\nz = ''\nc = {}"}
+	out := []string{"x = 0\na = []\nb = []\nd = {}\ns = set()\nt = ()\nf = None\ny = 0.0\nz = ''\nc = {}\nw = None"}
 	for range n {
 		code := stmts[rng.IntN(len(stmts))]()
 		if rng.IntN(3) == 0 {

@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -28,49 +30,187 @@ func (e *NotPlainError) Error() string {
 
 func (e *NotPlainError) Unwrap() error { return ErrNotPlain }
 
-// Dump returns Starlark source that, run by [Session.Restore] in a new
-// session with the same environment, rebuilds this session's globals:
-// one assignment per global, in name order. It works only while every
-// global is plain data (None, bools, ints, floats, strings, bytes, and
-// lists, tuples, dicts and sets of plain data) and no mutable value is
-// reachable twice (shared between globals, or inside itself), since
-// source cannot write a shared value; otherwise it fails with a
-// [*NotPlainError]. A world's state is not part of the dump. The source
-// is at most maxBytes long, else Dump fails with a size [LimitError].
+// A Dump is a session's globals written as Starlark source: what
+// [Session.Dump] returns and [Session.Restore] runs in a new session.
+type Dump struct {
+	// Data assigns the globals that are data, one per line, in name order.
+	Data string `json:"data"`
+	// Defs defines the functions among the globals: one chunk per chunk
+	// that defined some, in the order those ran, each def statement as it
+	// was written and at the line it had there (so that positions in
+	// errors stay the same).
+	Defs []string `json:"defs,omitempty"`
+	// check is what a restore must reproduce besides the source: each
+	// function's name, line and defaults.
+	check string
+}
+
+// Equal reports whether d and o write the same state: a dump of a
+// restored session equals the original's exactly when the restore
+// rebuilt it.
+func (d *Dump) Equal(o *Dump) bool {
+	return d.Data == o.Data && slices.Equal(d.Defs, o.Defs) && d.check == o.check
+}
+
+// Len is the length of the dump's source.
+func (d *Dump) Len() int {
+	n := len(d.Data)
+	for _, c := range d.Defs {
+		n += len(c)
+	}
+	return n
+}
+
+// Dump writes the session's globals as Starlark source that, run by
+// [Session.Restore] in a new session with the same environment, rebuilds
+// them. It works only while every global is
+//
+//   - plain data: None, bools, ints, floats, strings, bytes, and lists,
+//     tuples, dicts and sets of plain data, no list, dict or set reachable
+//     twice (shared between globals, or inside itself: source cannot
+//     write a shared value); or
+//   - a function made by a def statement at the top level of its chunk
+//     (not a lambda or a nested def), held by the global of its name,
+//     whose defaults are plain data, and which sees every global it
+//     mentions as the session holds it now (a function keeps the globals
+//     of the chunk that defined it: one that still sees an older x cannot
+//     be written again);
+//
+// otherwise it fails with a [*NotPlainError]. A world's state is not
+// part of the dump. The source is at most maxBytes long, else Dump fails
+// with a size [LimitError].
 //
 // A sandbox snapshots its journal with it (package sandbox): a dump is a
 // canonical form, so a dump of the restored session equals the original
-// one exactly when the restore rebuilt it.
-func (s *Session) Dump(maxBytes int) (string, error) {
+// one ([Dump.Equal]) exactly when the restore rebuilt it.
+func (s *Session) Dump(maxBytes int) (*Dump, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.broken {
-		return "", ErrBroken
+		return nil, ErrBroken
 	}
 	d := dumper{max: maxBytes, seen: make(map[any]bool), setShadowed: s.globals.Has("set")}
+	type def struct {
+		name string
+		fn   *starlark.Function
+		src  *defSource
+	}
+	var defs []def
 	for _, name := range s.globals.Keys() { // sorted
 		d.name = name
+		v := s.globals[name]
+		if fn, ok := v.(*starlark.Function); ok {
+			src := s.defs[fn]
+			switch {
+			case src == nil:
+				return nil, d.notPlain("a function not written by a def at the top of its chunk (a lambda, a nested def)")
+			case fn.Name() != name:
+				return nil, d.notPlain("the function " + fn.Name() + ", under another name")
+			case d.seen[fn]:
+				return nil, d.notPlain("a function reachable twice")
+			}
+			d.seen[fn] = true
+			defs = append(defs, def{name, fn, src})
+			continue
+		}
 		d.b.WriteString(name)
 		d.b.WriteString(" = ")
-		if err := d.value(s.globals[name], 0); err != nil {
-			return "", err
+		if err := d.value(v, 0); err != nil {
+			return nil, err
 		}
 		d.b.WriteByte('\n')
 		if d.b.Len() > d.max {
-			return "", &LimitError{Limit: LimitCodeSize, Max: uint64(d.max), Got: uint64(d.b.Len())}
+			return nil, &LimitError{Limit: LimitCodeSize, Max: uint64(d.max), Got: uint64(d.b.Len())}
 		}
 	}
-	return d.b.String(), nil
+	out := &Dump{Data: d.b.String()}
+	if len(defs) == 0 {
+		return out, nil
+	}
+
+	// Each function must see the globals it mentions as they are now, and
+	// have plain defaults (written in check, for the restore to compare).
+	d.b.Reset()
+	modules := map[*starlark.Module]starlark.StringDict{}
+	for _, df := range defs {
+		d.name = df.name
+		mg, ok := modules[df.src.module]
+		if !ok {
+			mg = df.src.module.Globals()
+			modules[df.src.module] = mg
+		}
+		for _, n := range df.src.names {
+			mv, bound := mg[n]
+			if !bound || isHidden(n) {
+				continue
+			}
+			if sv, ok := s.globals[n]; !ok || !sameBinding(mv, sv) {
+				return nil, d.notPlain("a function that sees " + n + " as it was when it was defined, not as it is now")
+			}
+		}
+		fmt.Fprintf(&d.b, "%s@%d(", df.name, df.src.line)
+		for i := range df.fn.NumParams() {
+			if dv := df.fn.ParamDefault(i); dv != nil {
+				if err := d.value(dv, 0); err != nil {
+					return nil, err
+				}
+			}
+			d.b.WriteByte(',')
+		}
+		d.b.WriteString(")\n")
+	}
+	out.check = d.b.String()
+
+	// One chunk per defining chunk, in their order; defs at their lines.
+	slices.SortFunc(defs, func(a, b def) int {
+		if c := cmp.Compare(a.src.order, b.src.order); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.src.line, b.src.line)
+	})
+	var chunk strings.Builder
+	line := int32(1)
+	for i, df := range defs {
+		if i > 0 && df.src.module != defs[i-1].src.module {
+			out.Defs = append(out.Defs, chunk.String())
+			chunk.Reset()
+			line = 1
+		}
+		for ; line < df.src.line; line++ {
+			chunk.WriteByte('\n')
+		}
+		chunk.WriteString(df.src.text)
+		chunk.WriteByte('\n')
+		line += int32(strings.Count(df.src.text, "\n")) + 1
+	}
+	out.Defs = append(out.Defs, chunk.String())
+	if n := out.Len(); n > maxBytes {
+		return nil, &LimitError{Limit: LimitCodeSize, Max: uint64(maxBytes), Got: uint64(n)}
+	}
+	return out, nil
 }
 
-// Restore runs source that Dump wrote in this session (a new one) as
-// [Session.Replay] does, without the code size limit: the source is the
-// runtime's, not the user's, and it is as long as the state it rebuilds.
-func (s *Session) Restore(ctx context.Context, source string) (*Result, error) {
+// Restore runs a [Dump] in this session (a new one): its data, then its
+// functions' chunks, each as [Session.Replay] runs an execution, without
+// the code size limit (the source is the runtime's, not the user's, and
+// as long as the state it rebuilds). Steps are those of all of them.
+func (s *Session) Restore(ctx context.Context, d *Dump) (*Result, error) {
 	limits := s.limits
 	limits.MaxDuration = replayDuration
-	limits.MaxCodeBytes = max(limits.MaxCodeBytes, len(source))
-	return s.executeWith(ctx, source, &limits, false)
+	limits.MaxCodeBytes = max(limits.MaxCodeBytes, d.Len())
+	res, err := s.executeWith(ctx, d.Data, &limits, false)
+	if err != nil {
+		return nil, err
+	}
+	for _, chunk := range d.Defs {
+		r, err := s.executeWith(ctx, chunk, &limits, false)
+		if err != nil {
+			return nil, err
+		}
+		res.Steps += r.Steps
+		res.Duration += r.Duration
+	}
+	return res, nil
 }
 
 // dumper writes values as Starlark expressions.

@@ -22,6 +22,7 @@ const (
 	nameGlobal   = "$g"      // $g("x") returns the session global x
 	nameSnapshot = "$snap"   // $snap() saves what an impure chunk may mutate
 	nameResult   = "$result" // global that receives the final expression
+	nameModule   = "$mod"    // a function of a chunk that defines functions: its module identifies theirs
 	nameNone     = "$none"   // None, immune to user rebinding
 	nameSlice    = "$slice"  // $slice(x, lo, hi, step) is x[lo:hi:step]
 	nameSpread   = "$spread" // f(*$spread(x)) charges for unpacking x

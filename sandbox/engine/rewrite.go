@@ -45,6 +45,11 @@ func instrument(f *syntax.File, isGlobal func(string) bool) error {
 		pos = syntax.Start(stmts[0])
 	}
 	var prologue []syntax.Stmt
+	if slices.ContainsFunc(stmts, func(s syntax.Stmt) bool { _, ok := s.(*syntax.DefStmt); return ok }) {
+		// def $mod(): pass — its module is the functions' (see defs.go).
+		prologue = append(prologue, &syntax.DefStmt{Def: pos, Name: ident(nameModule, pos),
+			Body: []syntax.Stmt{&syntax.BranchStmt{Token: syntax.PASS, TokenPos: pos}}})
+	}
 	if r.impure {
 		prologue = append(prologue, &syntax.ExprStmt{X: call(nameSnapshot, pos)})
 	}

@@ -35,6 +35,12 @@ type Session struct {
 	heap    int64    // approximate size of globals at the last check
 	runs    uint64   // accepted executions
 	broken  bool     // a rollback failed; see ErrBroken
+
+	// The sources of the functions the globals hold (see defs.go).
+	defs       map[*starlark.Function]*defSource
+	defOrder   uint64
+	defBytes   int64 // of the texts in defs
+	fnReplaced bool  // the last commit rebound a global that held a function
 }
 
 // Result is the outcome of a successful execution.
@@ -160,10 +166,14 @@ func (s *Session) executeWith(ctx context.Context, code string, limits *Limits, 
 		return err
 	})
 	if err == nil {
+		s.fnReplaced = false
 		err = s.commit(x, module)
 	}
 	if err != nil {
 		return nil, s.rollback(x, err)
+	}
+	if _, defines := module[nameModule]; defines || s.fnReplaced && s.defs != nil {
+		s.noteDefs(code, module)
 	}
 	s.world.Commit()
 	return &Result{Value: value, Output: x.out.String(), Steps: steps, Duration: time.Since(start)}, nil
@@ -188,6 +198,9 @@ func (s *Session) commit(x *execution, module starlark.StringDict) error {
 		}
 		undos = append(undos, undo{name, old})
 		added = added || !had
+		if _, fn := old.(*starlark.Function); fn {
+			s.fnReplaced = true
+		}
 		s.globals[name] = v
 	}
 	revert := func() {

@@ -77,8 +77,9 @@ type Config struct {
 	// JournalSnapshotEvery is how many executions a sandbox's journal
 	// holds before they are replaced by a snapshot of the sandbox's
 	// state, so that rebuilding a long-lived sandbox stays quick (default
-	// 1000; 0: never). Only a sandbox whose state is plain data and that
-	// never kept an OTP process is snapshotted (docs/journal.md).
+	// 1000; 0: never). Only a sandbox whose state a snapshot rebuilds
+	// exactly (data and top-level functions, no OTP process ever kept) is
+	// snapshotted (README, "Snapshots of long-lived sandboxes").
 	JournalSnapshotEvery Count `json:"journal_snapshot_every"`
 	// Token, when set, is required as a bearer token on every request
 	// but liveness, readiness and (with MetricsPublic) /metrics; it
