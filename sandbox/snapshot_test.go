@@ -225,7 +225,9 @@ func randomProgram(rng *rand.Rand, n int) []string {
 		func() string { return "a.append(1)\nfail('undone')" },
 		func() string { return "x" },
 		func() string { return "def h(v):\n    return v + len(a) + x" },
-		func() string { return fmt.Sprintf("def g(v=%s, *rest):\n    d['g'] = v\n    return h(len(rest))", lit()) },
+		func() string {
+			return fmt.Sprintf("def g(v=%s, *rest):\n    d['g'] = v\n    return h(len(rest))", lit())
+		},
 		func() string { return "w = h(1)" },
 		func() string { return "w = g()" },
 		func() string { return "w = g(2, 3)" },
