@@ -14,18 +14,18 @@ import (
 )
 
 // ErrNotPlain reports a session whose globals Dump cannot write as
-// source: a [NotPlainError] wraps it.
-var ErrNotPlain = errors.New("engine: globals are not plain data")
+// source (not plain data and functions): a [NotPlainError] wraps it.
+var ErrNotPlain = errors.New("engine: globals cannot be written as source")
 
 // NotPlainError names the global that keeps Dump from writing a
 // session's globals as source, and why.
 type NotPlainError struct {
 	Name   string // the global
-	Reason string // e.g. "a function", "a list shared with another value"
+	Reason string // e.g. "a builtin_function_or_method", "a list reachable twice (…)"
 }
 
 func (e *NotPlainError) Error() string {
-	return fmt.Sprintf("engine: global %s is not plain data: %s", e.Name, e.Reason)
+	return fmt.Sprintf("engine: global %s cannot be written as source: %s", e.Name, e.Reason)
 }
 
 func (e *NotPlainError) Unwrap() error { return ErrNotPlain }
