@@ -449,8 +449,23 @@ func printInfo(w io.Writer, in *api.Info) error {
 		fmt.Fprintf(t, "Globals\t%d (about %s)\n", in.Globals, units.FormatSize(in.HeapBytes))
 		fmt.Fprintf(t, "Actors\t%d\n", in.Actors)
 	}
+	if j := in.Journal; j != nil {
+		fmt.Fprintf(t, "Journal\t%s\n", describeJournal(j))
+	}
 	fmt.Fprintf(t, "Requirements\t%s\n", describeRequirements(in.Requirements))
 	return t.Flush()
+}
+
+// describeJournal says what a sandbox's journal holds against its quotas
+// ("12 entries, 3.1 KiB of 8 MiB, 4521 of 20000000 replay steps, from a
+// snapshot of execution 1000").
+func describeJournal(j *api.JournalInfo) string {
+	s := fmt.Sprintf("%d entries, %s of %s, %d of %d replay steps", j.Entries,
+		units.FormatSize(j.Bytes), units.FormatSize(j.Limit), j.ReplaySteps, j.ReplayLimit)
+	if j.SnapshotSeq != 0 {
+		s += fmt.Sprintf(", from a snapshot of execution %d", j.SnapshotSeq)
+	}
+	return s
 }
 
 // describeRequirements lists the requirements that are set, in human

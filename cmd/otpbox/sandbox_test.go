@@ -52,7 +52,7 @@ func TestSandboxCommands(t *testing.T) {
 	if len(list.Sandboxes) != 2 {
 		t.Errorf("ls --json = %+v", list)
 	}
-	if out := c.ok("sandbox", "info", "s1"); !strings.Contains(out, "Executions") || !strings.Contains(out, "5") {
+	if out := c.ok("sandbox", "info", "s1"); !strings.Contains(out, "Executions") || !strings.Contains(out, "5") || !strings.Contains(out, "Journal       5 entries, ") {
 		t.Errorf("info printed:\n%s", out)
 	}
 	c.ok("sandbox", "restart", "s1")

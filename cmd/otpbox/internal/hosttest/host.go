@@ -225,6 +225,15 @@ func (h *Host) Execute(ctx context.Context, id, code string) (*server.Result, er
 		return nil, err
 	}
 	b.info.Executions++
+	// A new JournalInfo each time: infos handed out share the old one.
+	j := sandbox.JournalInfo{Limit: sandbox.DefaultJournalLimit, ReplayLimit: sandbox.DefaultReplayLimit}
+	if b.info.Journal != nil {
+		j = *b.info.Journal
+	}
+	j.Entries++
+	j.Bytes += int64(len(code)) + sandbox.JournalEntryOverhead
+	j.ReplaySteps += res.Steps
+	b.info.Journal = &j
 	return res, nil
 }
 
