@@ -51,7 +51,9 @@ func (e *LimitError) Error() string {
 		return fmt.Sprintf("sandbox: %s limit exceeded (%v > %v)", e.Limit, time.Duration(e.Got), time.Duration(e.Max))
 	}
 	if e.Limit == LimitJournal || e.Limit == LimitReplay {
-		return fmt.Sprintf("sandbox: %s limit exceeded (%d > %d): the sandbox's journal is full; restart it to empty its journal, or create it with a higher %s_limit", e.Limit, e.Got, e.Max, e.Limit)
+		return fmt.Sprintf("sandbox: %s limit exceeded (%d > %d): the sandbox's journal is full, and no snapshot of its state can make room "+
+			"(its globals hold a lambda or a shared value, it started processes, or snapshots are off); restart it to empty its journal, or create it with a higher %s_limit",
+			e.Limit, e.Got, e.Max, e.Limit)
 	}
 	return fmt.Sprintf("sandbox: %s limit exceeded (%d > %d)", e.Limit, e.Got, e.Max)
 }
