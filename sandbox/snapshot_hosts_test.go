@@ -1,0 +1,59 @@
+//go:build !race
+
+// Two protoactor remotes alive in one process race in grpc's global
+// logger (see replay_fuzz_test.go): this test runs without -race.
+
+package sandbox_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/otpbox/otpbox/sandbox"
+	"github.com/otpbox/otpbox/sandbox/store/redis"
+	"github.com/otpbox/otpbox/sandbox/store/redis/redistest"
+	"github.com/otpbox/otpbox/testkit"
+)
+
+// TestSnapshotAcrossHosts: random programs of data and functions run on
+// member a, which snapshots their journals in Redis every third
+// execution; member b, activating each sandbox from the shared journal
+// (a snapshot and the entries after it), finds the same state.
+func TestSnapshotAcrossHosts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts hosts on a real Redis")
+	}
+	srv := redistest.Start(t)
+	start := func(name string) *sandbox.Local {
+		kit := testkit.New(t)
+		store := redis.New(srv.Client())
+		local, err := sandbox.StartLocal(kit.System(), sandbox.Config{Store: store, Node: name, SnapshotEvery: 3})
+		require.NoError(t, err)
+		t.Cleanup(func() { local.Shutdown(); _ = store.Close() })
+		return local
+	}
+	a, b := start("a"), start("b")
+	ctx := t.Context()
+	rng := rand.New(rand.NewPCG(3, 5))
+	const observe = "repr((x, a, b, d, sorted(s), t, f == None, y, z, c, w))"
+	for p := range 8 {
+		id := fmt.Sprintf("h%d", p)
+		_, err := a.Create(ctx, id, sandbox.Requirements{})
+		require.NoError(t, err)
+		for _, code := range randomProgram(rng, 30) {
+			_, _ = a.Execute(ctx, id, code) // failures are part of the programs
+		}
+		here, err := a.Execute(ctx, id, observe)
+		require.NoError(t, err)
+		require.NoError(t, a.Passivate(ctx, id))
+		waitPassivated(t, a, id)
+		there, err := b.Execute(ctx, id, observe)
+		require.NoError(t, err)
+		require.Equal(t, here.Value, there.Value, "%s on another member", id)
+	}
+	taken, _ := a.Snapshots()
+	require.NotZero(t, taken)
+}
