@@ -18,7 +18,6 @@ import (
 
 	"github.com/otpbox/otpbox/sandbox"
 	"github.com/otpbox/otpbox/sandbox/otp/otptest"
-	"github.com/otpbox/otpbox/sandbox/store/redis"
 	"github.com/otpbox/otpbox/sandbox/store/redis/redistest"
 	"github.com/otpbox/otpbox/testkit"
 )
@@ -39,14 +38,7 @@ func TestReplayAcrossHosts(t *testing.T) {
 		programs = n
 	}
 	srv := redistest.Start(t)
-	start := func(name string) *sandbox.Local {
-		kit := testkit.New(t)
-		store := redis.New(srv.Client())
-		local, err := sandbox.StartLocal(kit.System(), sandbox.Config{Store: store, Node: name})
-		require.NoError(t, err)
-		t.Cleanup(func() { local.Shutdown(); _ = store.Close() })
-		return local
-	}
+	start := func(name string) *sandbox.Local { return startOnRedis(t, srv, name, sandbox.Config{}) }
 	a, b := start("a"), start("b")
 	limits := sandbox.Limits{MaxSteps: 200_000, MaxActors: 24, MaxMailbox: 64}
 	ctx := t.Context()

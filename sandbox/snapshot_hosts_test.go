@@ -27,15 +27,8 @@ func TestSnapshotAcrossHosts(t *testing.T) {
 		t.Skip("starts hosts on a real Redis")
 	}
 	srv := redistest.Start(t)
-	start := func(name string) *sandbox.Local {
-		kit := testkit.New(t)
-		store := redis.New(srv.Client())
-		local, err := sandbox.StartLocal(kit.System(), sandbox.Config{Store: store, Node: name, SnapshotEvery: 3})
-		require.NoError(t, err)
-		t.Cleanup(func() { local.Shutdown(); _ = store.Close() })
-		return local
-	}
-	a, b := start("a"), start("b")
+	cfg := sandbox.Config{SnapshotEvery: 3}
+	a, b := startOnRedis(t, srv, "a", cfg), startOnRedis(t, srv, "b", cfg)
 	ctx := t.Context()
 	rng := rand.New(rand.NewPCG(3, 5))
 	const observe = "repr((x, a, b, d, sorted(s), t, f == None, y, z, c, w))"
@@ -56,4 +49,16 @@ func TestSnapshotAcrossHosts(t *testing.T) {
 	}
 	taken, _ := a.Snapshots()
 	require.NotZero(t, taken)
+}
+
+// startOnRedis starts a member named name whose store is srv's Redis.
+func startOnRedis(t *testing.T, srv *redistest.Server, name string, cfg sandbox.Config) *sandbox.Local {
+	t.Helper()
+	kit := testkit.New(t)
+	store := redis.New(srv.Client())
+	cfg.Store, cfg.Node = store, name
+	local, err := sandbox.StartLocal(kit.System(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { local.Shutdown(); _ = store.Close() })
+	return local
 }
