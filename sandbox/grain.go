@@ -394,7 +394,7 @@ func (g *grain) run(m *wire.Exec, action bool) *wire.ExecResult {
 		return &wire.ExecResult{Failure: toFailure(&ThrottledError{RetryAfter: wait})}
 	}
 	budget, err := g.journal.admit(g.meta.Requirements, m.Code)
-	if (err != nil || budget < g.sess.Limits().MaxSteps) && g.snapshotMayAdmit() {
+	if err != nil && g.snapshotMayAdmit(true) || err == nil && budget < g.sess.Limits().MaxSteps && g.snapshotMayAdmit(false) {
 		// The journal is full, or its replay quota would stop this
 		// execution before its own step limit: a snapshot may make room.
 		if g.trySnapshot() {

@@ -76,10 +76,20 @@ func (g *grain) snapshotDue() bool {
 }
 
 // snapshotMayAdmit reports whether a snapshot may make room for an
-// execution the quotas refused: a failed try is not repeated while the
-// journal, hence the state, is the same.
-func (g *grain) snapshotMayAdmit() bool {
-	return g.host.snapshotEvery > 0 && g.journal.execs() > 0 && g.journal.entries != g.snapFailed
+// execution the quotas refused, or would cut short. For one refused, a
+// failed try is not repeated while the journal, hence the state, is the
+// same (nothing is accepted until something changes); for one cut short
+// (accepted anyway), not within SnapshotEvery executions, as after any
+// execution.
+func (g *grain) snapshotMayAdmit(refused bool) bool {
+	every := uint64(max(g.host.snapshotEvery, 0))
+	switch {
+	case every == 0 || g.journal.execs() == 0:
+		return false
+	case refused:
+		return g.journal.entries != g.snapFailed
+	}
+	return g.snapFailed == 0 || g.journal.entries >= g.snapFailed+every
 }
 
 // minSnapshotExecs is the fewest executions a snapshot taken for a quota
