@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/otpbox/otpbox/sandbox/engine"
@@ -195,13 +194,14 @@ func (g *grain) restore(e Entry) error {
 	if err != nil {
 		return fmt.Errorf("snapshot %d: %w", e.Seq, err)
 	}
-	res, err := g.sess.Restore(context.Background(), &engine.Dump{Data: doc.Globals, Defs: doc.Defs})
+	dump := &engine.Dump{Data: doc.Globals, Defs: doc.Defs}
+	res, err := g.sess.Restore(context.Background(), dump)
 	if err != nil {
 		// Not the caller's error (%v): the store holds a bad snapshot.
 		return fmt.Errorf("snapshot %d does not restore: %v", e.Seq, err)
 	}
 	g.done = done
-	g.journal.restarted(e.Seq, len(doc.Globals)+len(strings.Join(doc.Defs, "")), res.Steps)
+	g.journal.restarted(e.Seq, dump.Len(), res.Steps)
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"slices"
 	"strconv"
@@ -266,13 +267,8 @@ func (d *dumper) value(v starlark.Value, depth int) error {
 		d.b.WriteString(v.String())
 	case starlark.Tuple:
 		d.b.WriteByte('(')
-		for i, e := range v {
-			if i > 0 {
-				d.b.WriteString(", ")
-			}
-			if err := d.value(e, depth+1); err != nil {
-				return err
-			}
+		if err := d.elems(v.Elements(), depth); err != nil {
+			return err
 		}
 		if len(v) == 1 {
 			d.b.WriteByte(',')
@@ -283,13 +279,8 @@ func (d *dumper) value(v starlark.Value, depth int) error {
 			return err
 		}
 		d.b.WriteByte('[')
-		for i := range v.Len() {
-			if i > 0 {
-				d.b.WriteString(", ")
-			}
-			if err := d.value(v.Index(i), depth+1); err != nil {
-				return err
-			}
+		if err := d.elems(v.Elements(), depth); err != nil {
+			return err
 		}
 		d.b.WriteByte(']')
 	case *starlark.Dict:
@@ -320,19 +311,27 @@ func (d *dumper) value(v starlark.Value, depth int) error {
 			return err
 		}
 		d.b.WriteString("set([")
-		i := 0
-		for e := range v.Elements() {
-			if i > 0 {
-				d.b.WriteString(", ")
-			}
-			i++
-			if err := d.value(e, depth+1); err != nil {
-				return err
-			}
+		if err := d.elems(v.Elements(), depth); err != nil {
+			return err
 		}
 		d.b.WriteString("])")
 	default:
 		return d.notPlain("a " + v.Type())
+	}
+	return nil
+}
+
+// elems writes the values of a container at depth, comma-separated.
+func (d *dumper) elems(all iter.Seq[starlark.Value], depth int) error {
+	first := true
+	for e := range all {
+		if !first {
+			d.b.WriteString(", ")
+		}
+		first = false
+		if err := d.value(e, depth+1); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -156,17 +156,12 @@ func (s *Store) apply(r record, l loc) {
 			s.dead(l)
 			return
 		}
-		keep := int(r.seq - bx.base) // the records after the snapshot start there
-		for i, e := range bx.entries {
-			if i < keep {
-				s.dead(e)
-			}
+		// The records after the snapshot start at keep.
+		keep := min(int(r.seq-bx.base), len(bx.entries))
+		for _, e := range bx.entries[:keep] {
+			s.dead(e)
 		}
-		var rest []loc
-		if keep < len(bx.entries) {
-			rest = bx.entries[keep:]
-		}
-		bx.entries = append([]loc{l}, rest...)
+		bx.entries = append([]loc{l}, bx.entries[keep:]...)
 		bx.base = r.seq - 1
 	case kindMeta:
 		s.dead(bx.metaLoc)
