@@ -278,6 +278,9 @@ func (d *dumper) value(v starlark.Value, depth int) error {
 		if err := d.mutable(v, "a list"); err != nil {
 			return err
 		}
+		if frozenList(v) {
+			return d.notPlain(frozenReason("list"))
+		}
 		d.b.WriteByte('[')
 		if err := d.elems(v.Elements(), depth); err != nil {
 			return err
@@ -286,6 +289,9 @@ func (d *dumper) value(v starlark.Value, depth int) error {
 	case *starlark.Dict:
 		if err := d.mutable(v, "a dict"); err != nil {
 			return err
+		}
+		if frozenDict(v) {
+			return d.notPlain(frozenReason("dict"))
 		}
 		d.b.WriteByte('{')
 		i := 0
@@ -310,6 +316,9 @@ func (d *dumper) value(v starlark.Value, depth int) error {
 		if err := d.mutable(v, "a set"); err != nil {
 			return err
 		}
+		if frozenSet(v) {
+			return d.notPlain(frozenReason("set"))
+		}
 		d.b.WriteString("set([")
 		if err := d.elems(v.Elements(), depth); err != nil {
 			return err
@@ -319,6 +328,45 @@ func (d *dumper) value(v starlark.Value, depth int) error {
 		return d.notPlain("a " + v.Type())
 	}
 	return nil
+}
+
+// A frozen list, dict or set (frozen by worker(), a child's args or a
+// message, which freeze what they are given) cannot be written: source
+// makes it mutable again, and code that failed on it would then work.
+func frozenReason(kind string) string {
+	return "a frozen " + kind + " (worker(), a child spec's args and messages freeze what they are given; a restore would make it mutable)"
+}
+
+// Starlark does not say whether a value is frozen; a mutation that
+// changes nothing does: it fails exactly when the value is frozen (no
+// iteration is running between executions, the other reason to fail).
+
+func frozenList(l *starlark.List) bool {
+	if l.Len() == 0 {
+		return l.Clear() != nil
+	}
+	return l.SetIndex(0, l.Index(0)) != nil
+}
+
+func frozenDict(m *starlark.Dict) bool {
+	if m.Len() == 0 {
+		return m.Clear() != nil
+	}
+	k := m.Keys()[0] // not within Entries: an iteration forbids mutation
+	v, _, _ := m.Get(k)
+	return m.SetKey(k, v) != nil // an existing key keeps its place
+}
+
+func frozenSet(s *starlark.Set) bool {
+	if s.Len() == 0 {
+		return s.Clear() != nil
+	}
+	var first starlark.Value
+	for e := range s.Elements() {
+		first = e
+		break
+	}
+	return s.Insert(first) != nil // already there: nothing moves
 }
 
 // elems writes the values of a container at depth, comma-separated.

@@ -1,10 +1,13 @@
 package engine_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
 	"testing"
+
+	"go.starlark.net/starlark"
 
 	"github.com/otpbox/otpbox/sandbox/engine"
 )
@@ -88,6 +91,46 @@ func TestDumpNotPlain(t *testing.T) {
 		}
 		var np *engine.NotPlainError
 		if !errors.As(err, &np) || !errors.Is(err, engine.ErrNotPlain) || np.Name != tt.name || !strings.Contains(np.Reason, tt.reason) {
+			t.Errorf("Dump after %q = %v, want not plain: %s (%s)", tt.code, err, tt.name, tt.reason)
+		}
+	}
+}
+
+// TestDumpFrozen: a frozen list, dict or set (the sandbox's worker(),
+// child args and messages freeze what they are given) is not plain: a
+// restore would make it mutable, and code that failed would then work.
+func TestDumpFrozen(t *testing.T) {
+	freeze := starlark.NewBuiltin("freeze", func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		args[0].Freeze()
+		return starlark.None, nil
+	})
+	for _, tt := range []struct{ code, name, reason string }{
+		{"l = [1, 2]\nfreeze(l)", "l", "frozen list"},
+		{"l = []\nfreeze(l)", "l", "frozen list"},
+		{"d = {1: [2]}\nfreeze(d)", "d", "frozen dict"},
+		{"d = {}\nfreeze(d)", "d", "frozen dict"},
+		{"s = set([1])\nfreeze(s)", "s", "frozen set"},
+		{"s = set()\nfreeze(s)", "s", "frozen set"},
+		{"t = ([1], 2)\nfreeze(t)", "t", "frozen list"},
+		{"def f(x=[]): return x\nfreeze(f)", "f", "frozen list"},
+		{"d = {1: [2]}\nfreeze(d[1])\nd = {1: list(d[1])}", "", ""}, // a copy is not frozen
+	} {
+		s := engine.NewSession(engine.Limits{}, engine.WithBuiltins(starlark.StringDict{"freeze": freeze}))
+		exec(t, s, tt.code)
+		probe := "repr(" + cmp.Or(tt.name, "d") + ")" // Dump's probes must change nothing
+		before := exec(t, s, probe)
+		_, err := s.Dump(1 << 20)
+		if after := exec(t, s, probe); before.Value != after.Value {
+			t.Errorf("Dump after %q changed the state: %s, then %s", tt.code, before.Value, after.Value)
+		}
+		if tt.name == "" {
+			if err != nil {
+				t.Errorf("Dump after %q: %v", tt.code, err)
+			}
+			continue
+		}
+		var np *engine.NotPlainError
+		if !errors.As(err, &np) || np.Name != tt.name || !strings.Contains(np.Reason, tt.reason) {
 			t.Errorf("Dump after %q = %v, want not plain: %s (%s)", tt.code, err, tt.name, tt.reason)
 		}
 	}
