@@ -123,7 +123,7 @@ init = None`,
 		// Values frozen by worker() and supervisor() (a function's
 		// defaults, a child's args): a restore would rebuild them
 		// mutable, and l.append would then work where it failed.
-		"frozen-args": "l = [1]\ns = supervisor(children=[{\"id\": \"a\", \"start\": worker(), \"args\": (l,)}])\ns = None",
+		"frozen-args":    "l = [1]\ns = supervisor(children=[{\"id\": \"a\", \"start\": worker(), \"args\": (l,)}])\ns = None",
 		"frozen-default": "def f(x=[]):\n    x.append(1)\n    return len(x)\nw = worker(init=f)\nw = None",
 	} {
 		n.create(id)
