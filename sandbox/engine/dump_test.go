@@ -96,14 +96,21 @@ func TestDumpNotPlain(t *testing.T) {
 	}
 }
 
+// withFreeze gives a session freeze(v), which freezes v as the sandbox's
+// worker(), child args and messages do.
+var withFreeze = engine.WithBuiltins(starlark.StringDict{"freeze": starlark.NewBuiltin("freeze",
+	func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		if len(args) != 1 {
+			return nil, errors.New("freeze: one argument")
+		}
+		args[0].Freeze()
+		return starlark.None, nil
+	})})
+
 // TestDumpFrozen: a frozen list, dict or set (the sandbox's worker(),
 // child args and messages freeze what they are given) is not plain: a
 // restore would make it mutable, and code that failed would then work.
 func TestDumpFrozen(t *testing.T) {
-	freeze := starlark.NewBuiltin("freeze", func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
-		args[0].Freeze()
-		return starlark.None, nil
-	})
 	for _, tt := range []struct{ code, name, reason string }{
 		{"l = [1, 2]\nfreeze(l)", "l", "frozen list"},
 		{"l = []\nfreeze(l)", "l", "frozen list"},
@@ -115,7 +122,7 @@ func TestDumpFrozen(t *testing.T) {
 		{"def f(x=[]): return x\nfreeze(f)", "f", "frozen list"},
 		{"d = {1: [2]}\nfreeze(d[1])\nd = {1: list(d[1])}", "", ""}, // a copy is not frozen
 	} {
-		s := engine.NewSession(engine.Limits{}, engine.WithBuiltins(starlark.StringDict{"freeze": freeze}))
+		s := engine.NewSession(engine.Limits{}, withFreeze)
 		exec(t, s, tt.code)
 		probe := "repr(" + cmp.Or(tt.name, "d") + ")" // Dump's probes must change nothing
 		before := exec(t, s, probe)
@@ -219,12 +226,14 @@ func FuzzDumpRestore(f *testing.F) {
 		"def f():\n    return g()\ndef g():\n    return 1\n---\ndef g():\n    return 2\n---\nf() + g()",
 		"l = []\ndef add(v):\n    l.append(v)\n---\nadd(1)\n---\nl = list(l)\n---\nadd(2)\nl",
 		"def f(d):\n    return d['k']\n---\nf({})",
+		"l = [1]\nfreeze(l)\n---\nl.append(2)",
+		"def f(x={}):\n    x[1] = 2\n---\nfreeze(f)\n---\nf()",
 	} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, code string) {
 		limits := engine.Limits{MaxSteps: 100_000, MaxHeapBytes: 1 << 16}
-		a := engine.NewSession(limits)
+		a := engine.NewSession(limits, withFreeze)
 		chunks := strings.Split(code, "\n---\n")
 		for _, c := range chunks {
 			_, _ = a.Execute(context.Background(), c)
@@ -233,7 +242,7 @@ func FuzzDumpRestore(f *testing.F) {
 		if err != nil {
 			return
 		}
-		b := engine.NewSession(limits)
+		b := engine.NewSession(limits, withFreeze)
 		_, err = b.Restore(context.Background(), src)
 		again, derr := b.Dump(1 << 20)
 		if src.Defs == nil && (err != nil || derr != nil || !again.Equal(src)) {
