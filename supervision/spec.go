@@ -177,6 +177,10 @@ type ChildSpec struct {
 	// Flags.AutoShutdown. Only Transient and Temporary children may be
 	// significant.
 	Significant bool
+	// Def is the caller's record of what Start starts (a runtime that
+	// saves its machines, see Machine.State, keeps its definition here).
+	// The machine keeps it with the spec and never reads it.
+	Def any
 }
 
 // withDefaults returns s with OTP's defaults filled in.
