@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"math"
 	"slices"
 	"strconv"
@@ -41,6 +40,14 @@ type Dump struct {
 	// was written and at the line it had there (so that positions in
 	// errors stay the same).
 	Defs []string `json:"defs,omitempty"`
+	// Bound assigns the globals whose values need more than source: a
+	// frozen list, dict or set, or a value of the world (a pid, a
+	// worker). One per line, name = expression, in name order; the
+	// expressions call the world's constructors and frozen(v), and refer
+	// to functions by name (see [Writer]).
+	Bound string `json:"bound,omitempty"`
+	// World is the world's state, as its [SavedWorld.Save] wrote it.
+	World string `json:"world,omitempty"`
 	// check is what a restore must reproduce besides the source: each
 	// function's name, line and defaults.
 	check string
@@ -50,12 +57,12 @@ type Dump struct {
 // restored session equals the original's exactly when the restore
 // rebuilt it.
 func (d *Dump) Equal(o *Dump) bool {
-	return d.Data == o.Data && slices.Equal(d.Defs, o.Defs) && d.check == o.check
+	return d.Data == o.Data && slices.Equal(d.Defs, o.Defs) && d.Bound == o.Bound && d.World == o.World && d.check == o.check
 }
 
 // Len is the length of the dump's source.
 func (d *Dump) Len() int {
-	n := len(d.Data)
+	n := len(d.Data) + len(d.Bound) + len(d.World)
 	for _, c := range d.Defs {
 		n += len(c)
 	}
@@ -90,13 +97,16 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 	if s.broken {
 		return nil, ErrBroken
 	}
-	d := dumper{max: maxBytes, seen: make(map[any]bool), setShadowed: s.globals.Has("set")}
+	d := dumper{s: s, max: maxBytes, seen: make(map[any]bool), setShadowed: s.globals.Has("set")}
 	type def struct {
 		name string
 		fn   *starlark.Function
 		src  *defSource
 	}
-	var defs []def
+	var (
+		defs        []def
+		data, bound strings.Builder
+	)
 	for _, name := range s.globals.Keys() { // sorted
 		d.name = name
 		v := s.globals[name]
@@ -114,24 +124,40 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 			defs = append(defs, def{name, fn, src})
 			continue
 		}
-		d.b.WriteString(name)
-		d.b.WriteString(" = ")
-		if err := d.value(v, 0); err != nil {
+		expr, ext, err := d.expr(v)
+		if err != nil {
 			return nil, err
 		}
-		d.b.WriteByte('\n')
-		if d.b.Len() > d.max {
-			return nil, &LimitError{Limit: LimitCodeSize, Max: uint64(d.max), Got: uint64(d.b.Len())}
+		to := &data
+		if ext {
+			to = &bound
+		}
+		to.WriteString(name)
+		to.WriteString(" = ")
+		to.WriteString(expr)
+		to.WriteByte('\n')
+		if n := data.Len() + bound.Len(); n > d.max {
+			return nil, &LimitError{Limit: LimitCodeSize, Max: uint64(d.max), Got: uint64(n)}
 		}
 	}
-	out := &Dump{Data: d.b.String()}
+	out := &Dump{Data: data.String(), Bound: bound.String()}
+	if sw, ok := s.world.(SavedWorld); ok {
+		d.name = "" // the world's
+		var err error
+		if out.World, err = sw.Save(&Writer{d: &d}); err != nil {
+			return nil, err
+		}
+		if n := out.Len(); n > d.max {
+			return nil, &LimitError{Limit: LimitCodeSize, Max: uint64(d.max), Got: uint64(n)}
+		}
+	}
 	if len(defs) == 0 {
 		return out, nil
 	}
 
 	// Each function must see the globals it mentions as they are now, and
 	// have plain defaults (written in check, for the restore to compare).
-	d.b.Reset()
+	d.b = &strings.Builder{}
 	modules := map[*starlark.Module]starlark.StringDict{}
 	for _, df := range defs {
 		d.name = df.name
@@ -149,7 +175,7 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 				return nil, d.notPlain("a function that sees " + n + " as it was when it was defined, not as it is now")
 			}
 		}
-		fmt.Fprintf(&d.b, "%s@%d(", df.name, df.src.line)
+		fmt.Fprintf(d.b, "%s@%d(", df.name, df.src.line)
 		for i := range df.fn.NumParams() {
 			if dv := df.fn.ParamDefault(i); dv != nil {
 				if err := d.value(dv, 0); err != nil {
@@ -203,6 +229,19 @@ func (s *Session) Restore(ctx context.Context, d *Dump) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	r := newReader(s.world)
+	if err := s.bind(r, d.Bound); err != nil {
+		return nil, err
+	}
+	if d.World != "" {
+		sw, ok := s.world.(SavedWorld)
+		if !ok {
+			return nil, errors.New("engine: the dump holds a world's state, and the session has no world to load it")
+		}
+		if err := sw.Load(d.World, r); err != nil {
+			return nil, err
+		}
+	}
 	for _, chunk := range d.Defs {
 		r, err := s.executeWith(ctx, chunk, &limits, false)
 		if err != nil {
@@ -211,19 +250,33 @@ func (s *Session) Restore(ctx context.Context, d *Dump) (*Result, error) {
 		res.Steps += r.Steps
 		res.Duration += r.Duration
 	}
-	return res, nil
+	return res, s.link(r)
 }
 
 // dumper writes values as Starlark expressions.
 type dumper struct {
-	b           strings.Builder
+	s           *Session
+	b           *strings.Builder
 	max         int
 	name        string       // the global being written
 	seen        map[any]bool // mutable values written so far
 	setShadowed bool         // a global named set hides the builtin
+	depth       int          // of the value being written
+	frozen      bool         // writing inside frozen(...)
+	ext         bool         // the expression needs a Reader: frozen(...), the world's values, function names
 }
 
 func (d *dumper) notPlain(reason string) error { return &NotPlainError{Name: d.name, Reason: reason} }
+
+// expr writes v as an expression, and reports whether it is one that
+// only a Reader evaluates (see Dump.Bound).
+func (d *dumper) expr(v starlark.Value) (string, bool, error) {
+	prev := d.b
+	d.b, d.ext = &strings.Builder{}, false
+	defer func() { d.b = prev }()
+	err := d.value(v, 0)
+	return d.b.String(), d.ext, err
+}
 
 // mutable records a mutable value; reachable twice, it cannot be written.
 func (d *dumper) mutable(v any, what string) error {
@@ -267,7 +320,7 @@ func (d *dumper) value(v starlark.Value, depth int) error {
 		d.b.WriteString(v.String())
 	case starlark.Tuple:
 		d.b.WriteByte('(')
-		if err := d.elems(v.Elements(), depth); err != nil {
+		if err := d.elems(v, depth); err != nil {
 			return err
 		}
 		if len(v) == 1 {
@@ -275,66 +328,80 @@ func (d *dumper) value(v starlark.Value, depth int) error {
 		}
 		d.b.WriteByte(')')
 	case *starlark.List:
-		if err := d.mutable(v, "a list"); err != nil {
-			return err
-		}
-		if frozenList(v) {
-			return d.notPlain(frozenReason("list"))
-		}
-		d.b.WriteByte('[')
-		if err := d.elems(v.Elements(), depth); err != nil {
-			return err
-		}
-		d.b.WriteByte(']')
+		return d.container(v, "a list", frozenList(v), func() error {
+			d.b.WriteByte('[')
+			if err := d.elems(slices.Collect(v.Elements()), depth); err != nil {
+				return err
+			}
+			d.b.WriteByte(']')
+			return nil
+		})
 	case *starlark.Dict:
-		if err := d.mutable(v, "a dict"); err != nil {
-			return err
-		}
-		if frozenDict(v) {
-			return d.notPlain(frozenReason("dict"))
-		}
-		d.b.WriteByte('{')
-		i := 0
-		for k, e := range v.Entries() {
-			if i > 0 {
-				d.b.WriteString(", ")
+		return d.container(v, "a dict", frozenDict(v), func() error {
+			d.b.WriteByte('{')
+			for i, kv := range v.Items() {
+				if i > 0 {
+					d.b.WriteString(", ")
+				}
+				if err := d.value(kv[0], depth+1); err != nil {
+					return err
+				}
+				d.b.WriteString(": ")
+				if err := d.value(kv[1], depth+1); err != nil {
+					return err
+				}
 			}
-			i++
-			if err := d.value(k, depth+1); err != nil {
-				return err
-			}
-			d.b.WriteString(": ")
-			if err := d.value(e, depth+1); err != nil {
-				return err
-			}
-		}
-		d.b.WriteByte('}')
+			d.b.WriteByte('}')
+			return nil
+		})
 	case *starlark.Set:
 		if d.setShadowed {
-			return d.notPlain("a set, while a global named set hides the builtin")
+			d.ext = true // a Reader's set is the builtin
 		}
-		if err := d.mutable(v, "a set"); err != nil {
-			return err
-		}
-		if frozenSet(v) {
-			return d.notPlain(frozenReason("set"))
-		}
-		d.b.WriteString("set([")
-		if err := d.elems(v.Elements(), depth); err != nil {
-			return err
-		}
-		d.b.WriteString("])")
+		return d.container(v, "a set", frozenSet(v), func() error {
+			d.b.WriteString("set([")
+			if err := d.elems(slices.Collect(v.Elements()), depth); err != nil {
+				return err
+			}
+			d.b.WriteString("])")
+			return nil
+		})
+	case Writable:
+		d.ext = true
+		prev := d.depth
+		d.depth = depth
+		defer func() { d.depth = prev }()
+		return v.WriteTo(&Writer{d: d})
 	default:
 		return d.notPlain("a " + v.Type())
 	}
 	return nil
 }
 
-// A frozen list, dict or set (frozen by worker(), a child's args or a
-// message, which freeze what they are given) cannot be written: source
-// makes it mutable again, and code that failed on it would then work.
-func frozenReason(kind string) string {
-	return "a frozen " + kind + " (worker(), a child spec's args and messages freeze what they are given; a restore would make it mutable)"
+// container writes a list, dict or set with write. A frozen one (frozen
+// by worker(), a child spec's args or a message, which freeze what they
+// are given) is written as frozen(...), for a Reader: source would make
+// it mutable again, and code that failed on it would then work. Frozen,
+// it may also be reachable twice: nothing can tell two frozen copies
+// from one value. An unfrozen one may not.
+func (d *dumper) container(v any, what string, frozen bool, write func() error) error {
+	if d.frozen { // freezing is deep
+		return write()
+	}
+	if !frozen {
+		if err := d.mutable(v, what); err != nil {
+			return err
+		}
+		return write()
+	}
+	d.ext, d.frozen = true, true
+	defer func() { d.frozen = false }()
+	d.b.WriteString("frozen(")
+	if err := write(); err != nil {
+		return err
+	}
+	d.b.WriteByte(')')
+	return nil
 }
 
 // Starlark does not say whether a value is frozen; a mutation that
@@ -369,10 +436,12 @@ func frozenSet(s *starlark.Set) bool {
 	return s.Insert(first) != nil // already there: nothing moves
 }
 
-// elems writes the values of a container at depth, comma-separated.
-func (d *dumper) elems(all iter.Seq[starlark.Value], depth int) error {
+// elems writes the values of a container at depth, comma-separated. They
+// come as a slice, not an iterator: a container being iterated cannot be
+// probed for frozenness (see frozenList).
+func (d *dumper) elems(all []starlark.Value, depth int) error {
 	first := true
-	for e := range all {
+	for _, e := range all {
 		if !first {
 			d.b.WriteString(", ")
 		}

@@ -184,10 +184,28 @@ func identical(a, b starlark.Value) bool {
 		b, ok := b.(starlark.Tuple)
 		return ok && len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 	}
-	// Comparing interfaces is safe (cannot panic) for pointer types.
-	switch reflect.TypeOf(a).Kind() {
+	// Comparing interfaces is safe (cannot panic) for pointer types, and
+	// for struct types of comparable fields only (a world's pid).
+	switch t := reflect.TypeOf(a); t.Kind() {
 	case reflect.Pointer, reflect.Chan, reflect.UnsafePointer:
 		return a == b
+	case reflect.Struct:
+		return t == reflect.TypeOf(b) && plainStruct(t) && a == b
 	}
 	return false
+}
+
+// plainStruct reports whether == on values of the struct type t compares
+// numbers and strings only (it cannot panic).
+func plainStruct(t reflect.Type) bool {
+	for i := range t.NumField() {
+		switch t.Field(i).Type.Kind() {
+		case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+			reflect.Float32, reflect.Float64, reflect.String:
+		default:
+			return false
+		}
+	}
+	return true
 }

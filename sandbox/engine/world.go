@@ -45,3 +45,31 @@ func (noWorld) Roots(func(starlark.Value) bool) {}
 func (noWorld) Size() int64                     { return 0 }
 func (noWorld) Commit()                         {}
 func (noWorld) Rollback()                       {}
+
+// A SavedWorld is a World whose state a [Dump] holds: [Session.Dump]
+// writes it with Save, and [Session.Restore] rebuilds it with Load in a
+// new session's world.
+type SavedWorld interface {
+	World
+	// Save writes the world's state as text, its Starlark values as
+	// expressions written by w ([Writer.Expr]); "" when there is nothing
+	// to save. It fails (with a [*NotPlainError] for what it cannot
+	// write) when the state cannot be saved exactly.
+	Save(w *Writer) (string, error)
+	// Load rebuilds, in a new world, the state that Save wrote, reading
+	// its values with r ([Reader.Value]). It runs before the functions
+	// of the dump are defined: values refer to them by name, and r links
+	// them once they are ([Reader.Func]).
+	Load(state string, r *Reader) error
+	// Constructors are the builtins that the world's expressions call
+	// (see [Writable]), available to the expressions of a dump only.
+	Constructors() starlark.StringDict
+}
+
+// Writable is a value of a world ([SavedWorld]) that a [Dump] can write:
+// WriteTo writes it to w as an expression that calls the world's
+// Constructors, or fails with w's [Writer.NotPlain].
+type Writable interface {
+	starlark.Value
+	WriteTo(w *Writer) error
+}

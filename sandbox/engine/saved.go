@@ -1,0 +1,152 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+)
+
+// Writer writes the values of a world for a [Dump]: the expressions of
+// its state ([Writer.Expr]) and, for a [Writable] value, the expression
+// that rebuilds it. One Writer serves a whole dump, so that a list
+// reachable from a global and from the world counts as reachable twice.
+type Writer struct{ d *dumper }
+
+// Expr writes v as an expression that a [Reader] evaluates. where names
+// the place of v in the world for a [NotPlainError] (such as "the state
+// of <0.4.0>").
+func (w *Writer) Expr(where string, v starlark.Value) (string, error) {
+	prev := w.d.name
+	w.d.name = where
+	defer func() { w.d.name = prev }()
+	s, _, err := w.d.expr(v)
+	if err == nil && w.d.b.Len()+len(s) > w.d.max {
+		err = &LimitError{Limit: LimitCodeSize, Max: uint64(w.d.max), Got: uint64(len(s))}
+	}
+	return s, err
+}
+
+// WriteString writes text of the expression as it is.
+func (w *Writer) WriteString(s string) { w.d.b.WriteString(s) }
+
+// WriteValue writes v, an argument of a constructor.
+func (w *Writer) WriteValue(v starlark.Value) error { return w.d.value(v, w.d.depth+1) }
+
+// WriteFunc writes a function, a constructor's argument, by its name:
+// a [Reader] links it to the function of that name once the dump's defs
+// ran ([Reader.Func]). It must be a function that the dump writes: made
+// by a top-level def and held by the global of its name.
+func (w *Writer) WriteFunc(c starlark.Callable) error {
+	fn, ok := c.(*starlark.Function)
+	if !ok || w.d.s.defs[fn] == nil || w.d.s.globals[fn.Name()] != fn {
+		return w.NotPlain("a function that no global of its name holds as a top-level def (" + c.Name() + ": a lambda, a nested def, a builtin, or rebound since)")
+	}
+	w.d.b.WriteString(strconv.Quote(fn.Name()))
+	return nil
+}
+
+// NotPlain is the error of a value that the world cannot write.
+func (w *Writer) NotPlain(reason string) error { return w.d.notPlain(reason) }
+
+// Reader evaluates the expressions of a [Dump] that need more than
+// source ([Dump.Bound], [Dump.World]): literals, frozen(v), and calls of
+// the world's constructors ([SavedWorld.Constructors]), which reach the
+// reader with [ReaderOf].
+type Reader struct {
+	env   starlark.StringDict
+	links []link
+}
+
+type link struct {
+	name string
+	set  func(*starlark.Function)
+}
+
+// readerKey is the thread-local key of the Reader evaluating.
+const readerKey = "otpbox.engine.reader"
+
+// ReaderOf returns the Reader whose expression thread evaluates, or nil.
+func ReaderOf(thread *starlark.Thread) *Reader {
+	r, _ := thread.Local(readerKey).(*Reader)
+	return r
+}
+
+func newReader(w World) *Reader {
+	env := starlark.StringDict{"frozen": frozenBuiltin}
+	if sw, ok := w.(SavedWorld); ok {
+		for name, c := range sw.Constructors() {
+			env[name] = c
+		}
+	}
+	return &Reader{env: env}
+}
+
+var frozenBuiltin = starlark.NewBuiltin("frozen", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var v starlark.Value
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &v); err != nil {
+		return nil, err
+	}
+	v.Freeze()
+	return v, nil
+})
+
+// readerSteps bounds the steps of one expression per byte of it: an
+// expression of a dump is literals and calls, a step or so per token.
+const readerSteps = 16
+
+// Value evaluates expr, as [Writer.Expr] wrote it.
+func (r *Reader) Value(expr string) (starlark.Value, error) {
+	thread := &starlark.Thread{Name: "restore"}
+	thread.SetLocal(readerKey, r)
+	thread.SetMaxExecutionSteps(uint64(readerSteps*len(expr) + 1024))
+	v, err := starlark.EvalOptions(&syntax.FileOptions{Set: true}, thread, "<snapshot>", expr, r.env)
+	if err != nil {
+		return nil, fmt.Errorf("engine: a value of the dump: %w", err)
+	}
+	return v, nil
+}
+
+// Func calls set with the function name once the dump's defs have run;
+// a restore fails if there is none.
+func (r *Reader) Func(name string, set func(*starlark.Function)) {
+	r.links = append(r.links, link{name, set})
+}
+
+// bind assigns the globals of d.Bound.
+func (s *Session) bind(r *Reader, bound string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for line := range strings.Lines(bound) {
+		name, expr, ok := strings.Cut(strings.TrimSuffix(line, "\n"), " = ")
+		if !ok || !isIdent(name) {
+			return fmt.Errorf("engine: a bound global of the dump: %q", line)
+		}
+		v, err := r.Value(expr)
+		if err != nil {
+			return err
+		}
+		s.globals[name] = v
+	}
+	return nil
+}
+
+// link resolves r's function names in the restored globals, then counts
+// the session's state as a commit does.
+func (s *Session) link(r *Reader) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range r.links {
+		fn, ok := s.globals[l.name].(*starlark.Function)
+		if !ok || s.defs[fn] == nil {
+			return errors.New("engine: the dump refers to a function " + l.name + " that it does not define")
+		}
+		l.set(fn)
+	}
+	s.names = namesDigest(s.env.digest, s.globals)
+	s.heap = heapSize(s.globals, s.world, s.limits.MaxHeapBytes)
+	return nil
+}
