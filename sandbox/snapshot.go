@@ -46,14 +46,17 @@ import (
 // DefaultSnapshotEvery is Config.SnapshotEvery's default.
 const DefaultSnapshotEvery = 1000
 
-// snapshotVersion is the version of snapshotDoc.
-const snapshotVersion = 1
+// snapshotVersion is the version of snapshotDoc: 2 when it has Bound or
+// World (which a node that reads 1 would ignore, losing them), else 1.
+const snapshotVersion = 2
 
 // snapshotDoc is a snapshot entry's code.
 type snapshotDoc struct {
 	V        int      `json:"v"`
 	Globals  string   `json:"globals"`            // engine.Dump.Data
 	Defs     []string `json:"defs,omitempty"`     // engine.Dump.Defs
+	Bound    string   `json:"bound,omitempty"`    // engine.Dump.Bound
+	World    string   `json:"otp,omitempty"`      // engine.Dump.World: the OTP runtime's
 	Answered []byte   `json:"answered,omitempty"` // answered.marshal
 }
 
@@ -146,7 +149,11 @@ func (g *grain) snapshot() error {
 	if again, err := sess.Dump(src.Len()); err != nil || !again.Equal(src) {
 		return fmt.Errorf("the snapshot restores to another state (%v)", err)
 	}
-	code, err := json.Marshal(snapshotDoc{V: snapshotVersion, Globals: src.Data, Defs: src.Defs, Answered: g.done.marshal()})
+	doc := snapshotDoc{V: 1, Globals: src.Data, Defs: src.Defs, Bound: src.Bound, World: src.World, Answered: g.done.marshal()}
+	if doc.Bound != "" || doc.World != "" {
+		doc.V = snapshotVersion
+	}
+	code, err := json.Marshal(doc)
 	if err != nil {
 		return err
 	}
@@ -187,14 +194,14 @@ func (g *grain) restore(e Entry) error {
 	if err := json.Unmarshal([]byte(e.Code), &doc); err != nil {
 		return fmt.Errorf("snapshot %d: %w", e.Seq, err)
 	}
-	if doc.V != snapshotVersion {
+	if doc.V < 1 || doc.V > snapshotVersion {
 		return fmt.Errorf("snapshot %d: version %d, this node reads %d", e.Seq, doc.V, snapshotVersion)
 	}
 	done, err := unmarshalAnswered(doc.Answered)
 	if err != nil {
 		return fmt.Errorf("snapshot %d: %w", e.Seq, err)
 	}
-	dump := &engine.Dump{Data: doc.Globals, Defs: doc.Defs}
+	dump := &engine.Dump{Data: doc.Globals, Defs: doc.Defs, Bound: doc.Bound, World: doc.World}
 	res, err := g.sess.Restore(context.Background(), dump)
 	if err != nil {
 		// Not the caller's error (%v): the store holds a bad snapshot.

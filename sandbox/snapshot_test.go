@@ -109,7 +109,8 @@ func TestSnapshotMakesRoom(t *testing.T) {
 // whole journal: lambdas, values shared between globals, OTP processes.
 // Once the state is plain again, the next try snapshots.
 func TestNoSnapshotUnlessExact(t *testing.T) {
-	n := startNode(t, t.TempDir(), sandbox.Config{SnapshotEvery: 5})
+	dir := t.TempDir()
+	n := startNode(t, dir, sandbox.Config{SnapshotEvery: 5})
 	for id, code := range map[string]string{
 		"lambda": "f = lambda x: x + 1",
 		"shared": "a = []\nb = a",
@@ -120,10 +121,8 @@ sup = start_supervisor(supervisor(children=[{"id": "w", "start": worker(init=ini
 kill(sup)
 sup = None
 init = None`,
-		// Values frozen by worker() and supervisor() (a function's
-		// defaults, a child's args): a restore would rebuild them
-		// mutable, and l.append would then work where it failed.
-		"frozen-args":    "l = [1]\ns = supervisor(children=[{\"id\": \"a\", \"start\": worker(), \"args\": (l,)}])\ns = None",
+		// A default frozen by worker() after the def: the def would
+		// restore it mutable, and f() would then work where it failed.
 		"frozen-default": "def f(x=[]):\n    x.append(1)\n    return len(x)\nw = worker(init=f)\nw = None",
 	} {
 		n.create(id)
@@ -146,6 +145,22 @@ init = None`,
 	info, err := n.local.Info(n.ctx, "shared")
 	require.NoError(t, err)
 	assert.NotZero(t, info.Journal.SnapshotSeq, "plain data again")
+
+	// A list frozen by a child spec's args is snapshotted frozen: after a
+	// restart, appending to it still fails.
+	n.create("frozen")
+	n.exec("frozen", "l = [1]\ns = supervisor(children=[{\"id\": \"a\", \"start\": worker(), \"args\": (l,)}])\ns = None")
+	for range 5 {
+		n.exec("frozen", "1")
+	}
+	info, err = n.local.Info(n.ctx, "frozen")
+	require.NoError(t, err)
+	require.NotZero(t, info.Journal.SnapshotSeq)
+	n.stop()
+	n = startNode(t, dir, sandbox.Config{SnapshotEvery: 5})
+	_, err = n.local.Execute(n.ctx, "frozen", "l.append(2)")
+	require.ErrorContains(t, err, "frozen list")
+	assert.Equal(t, "[1]", n.exec("frozen", "l").Value)
 }
 
 // TestSnapshotDifferential runs random programs over plain data (and,
