@@ -10,9 +10,8 @@ import (
 // BenchmarkReactivate measures the first call to a passivated sandbox
 // that ran n executions: its journal is read and replayed. Without
 // snapshots (SnapshotEvery -1) the journal holds all n; with the default,
-// a sandbox whose state is data and functions replays its latest
-// snapshot and at most SnapshotEvery executions after it (the otp case
-// has processes, so it is never snapshotted).
+// a sandbox whose state is data, functions and processes replays its
+// latest snapshot and at most SnapshotEvery executions after it.
 func BenchmarkReactivate(b *testing.B) {
 	for _, tc := range []struct {
 		name, setup, each string
@@ -25,7 +24,9 @@ func BenchmarkReactivate(b *testing.B) {
 		{"dict/10000/snapshots", "d = {}", "d[len(d)] = 'v'", 10000, 0},
 		{"func/10000", "n = 0\ndef inc(k):\n    return k + 1", "n = inc(n)", 10000, -1},
 		{"func/10000/snapshots", "n = 0\ndef inc(k):\n    return k + 1", "n = inc(n)", 10000, 0},
-		{"otp/1000", otpSetup, "call(whereis(sup, 'c'), 'inc')", 1000, 0},
+		{"otp/1000", otpSetup, "call(whereis(sup, 'c'), 'inc')", 1000, -1},
+		{"otp/10000", otpSetup, "call(whereis(sup, 'c'), 'inc')", 10000, -1},
+		{"otp/10000/snapshots", otpSetup, "call(whereis(sup, 'c'), 'inc')", 10000, 0},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			local := benchNodeWith(b, sandbox.Config{SnapshotEvery: tc.every})

@@ -28,7 +28,10 @@ import (
 // replay), on member b (moved: b replays the shared journal), and on a
 // host started afresh after both stopped (a node restart). Every
 // observation must be the same. OTPBOX_REPLAY_PROGRAMS raises the number
-// of programs (`make fuzz` runs 200; each takes about a second).
+// of programs (`make fuzz` runs 200; each takes about a second). It runs
+// twice: with journals kept whole, and with a snapshot every other
+// execution (the processes saved with the globals; a program whose state
+// cannot be saved keeps its journal).
 func TestReplayAcrossHosts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts hosts on a real Redis")
@@ -37,8 +40,16 @@ func TestReplayAcrossHosts(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("OTPBOX_REPLAY_PROGRAMS")); err == nil {
 		programs = n
 	}
+	for _, every := range []int{-1, 2} {
+		t.Run(fmt.Sprintf("snapshot every %d", every), func(t *testing.T) {
+			replayAcrossHosts(t, programs, sandbox.Config{SnapshotEvery: every})
+		})
+	}
+}
+
+func replayAcrossHosts(t *testing.T, programs int, cfg sandbox.Config) {
 	srv := redistest.Start(t)
-	start := func(name string) *sandbox.Local { return startOnRedis(t, srv, name, sandbox.Config{}) }
+	start := func(name string) *sandbox.Local { return startOnRedis(t, srv, name, cfg) }
 	a, b := start("a"), start("b")
 	limits := sandbox.Limits{MaxSteps: 200_000, MaxActors: 24, MaxMailbox: 64}
 	ctx := t.Context()
@@ -85,6 +96,11 @@ func TestReplayAcrossHosts(t *testing.T) {
 		run.views = append(run.views, observe(b, run.id))
 		require.NoError(t, b.Passivate(ctx, run.id))
 		waitPassivated(t, b, run.id)
+	}
+	if cfg.SnapshotEvery > 0 {
+		taken, skipped := a.Snapshots()
+		t.Logf("snapshots on a: %d taken, %d skipped", taken, skipped)
+		require.NotZero(t, taken)
 	}
 	a.Shutdown()
 	b.Shutdown()

@@ -60,9 +60,6 @@ type snapshotDoc struct {
 	Answered []byte   `json:"answered,omitempty"` // answered.marshal
 }
 
-// errNotPristine reports a sandbox whose OTP runtime kept a process.
-var errNotPristine = errors.New("sandbox: its OTP runtime has processes, or had")
-
 // snapshotDue reports whether the grain should try to snapshot its
 // journal after an execution: SnapshotEvery executions since the
 // journal's start (or its snapshot), or half a quota used, and not tried
@@ -131,9 +128,6 @@ func (g *grain) snapshot() error {
 	if !ok {
 		return errors.ErrUnsupported
 	}
-	if !g.otp.Pristine() {
-		return errNotPristine
-	}
 	maxBytes, maxSteps := quotas(g.meta.Requirements)
 	src, err := g.sess.Dump(int(min(maxBytes, maxSnapshotBytes)))
 	if err != nil {
@@ -141,7 +135,8 @@ func (g *grain) snapshot() error {
 	}
 	// It must rebuild the sandbox: restore it as a replay would, and
 	// compare.
-	sess, _ := g.newSession()
+	sess, rt := g.newSession()
+	rt.SetClock(g.otp.Now())
 	res, err := sess.Restore(context.Background(), src)
 	if err != nil {
 		return fmt.Errorf("the snapshot does not restore: %w", err)
@@ -181,6 +176,12 @@ func (g *grain) snapshot() error {
 	}
 	g.journal.restarted(g.seq, src.Len(), res.Steps)
 	g.host.snapshots.Add(1)
+	// Go on from the restored session: it is what a replay rebuilds from
+	// now on, to the byte (the live one may hold more than its state
+	// says: the modules of past executions, values a dump writes twice
+	// shared once), so the executions that follow are accepted on the
+	// same heap as they will be replayed on.
+	g.sess, g.otp = sess, rt
 	return nil
 }
 

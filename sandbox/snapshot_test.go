@@ -1,6 +1,7 @@
 package sandbox_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -106,21 +107,17 @@ func TestSnapshotMakesRoom(t *testing.T) {
 }
 
 // TestNoSnapshotUnlessExact: state a snapshot cannot rebuild keeps its
-// whole journal: lambdas, values shared between globals, OTP processes.
-// Once the state is plain again, the next try snapshots.
+// whole journal: lambdas (among the globals or a worker's handlers),
+// values shared between globals, a default frozen since its def. Once
+// the state is plain again, the next try snapshots.
 func TestNoSnapshotUnlessExact(t *testing.T) {
 	dir := t.TempDir()
 	n := startNode(t, dir, sandbox.Config{SnapshotEvery: 5})
 	for id, code := range map[string]string{
 		"lambda": "f = lambda x: x + 1",
 		"shared": "a = []\nb = a",
-		"procs": `
-def init(args):
-    return 0
-sup = start_supervisor(supervisor(children=[{"id": "w", "start": worker(init=init)}]))
-kill(sup)
-sup = None
-init = None`,
+		// A worker whose handler is a lambda: no source to restore it.
+		"procs": `sup = start_supervisor(supervisor(children=[{"id": "w", "start": worker(init=lambda args: 0)}]))`,
 		// A default frozen by worker() after the def: the def would
 		// restore it mutable, and f() would then work where it failed.
 		"frozen-default": "def f(x=[]):\n    x.append(1)\n    return len(x)\nw = worker(init=f)\nw = None",
@@ -279,4 +276,59 @@ func TestSnapshotThatDoesNotRestore(t *testing.T) {
 		require.ErrorAs(t, err, &se, "%q", code)
 		assert.Contains(t, err.Error(), "snapshot")
 	}
+}
+
+// TestSnapshotProcesses: a sandbox with a supervision tree is snapshotted
+// with its processes (workers' states, supervisors' children and restart
+// windows, pids, traces, the restart log) and rebuilt from the snapshot
+// after a node restart: the same tree, the same answers, and a crash
+// that the restart window already counts makes the supervisor give up
+// as it would have.
+func TestSnapshotProcesses(t *testing.T) {
+	dir := t.TempDir()
+	n := startNode(t, dir, sandbox.Config{SnapshotEvery: 10})
+	n.create("tree")
+	n.exec("tree", `
+def init(args):
+    return {"n": 0}
+def handle_call(msg, state):
+    if msg == "crash":
+        fail("asked to")
+    state["n"] += 1
+    return (state["n"], state)
+def handle_cast(msg, state):
+    fail("asked to")
+sup = start_supervisor(supervisor(intensity=1, period=3600, children=[
+    {"id": "c", "start": worker(init=init, handle_call=handle_call, handle_cast=handle_cast)}]))
+def c():
+    return whereis(sup, "c")
+`)
+	n.exec("tree", `cast(c(), "crash")`) // one restart of the one allowed
+	for range 23 {
+		n.exec("tree", `call(c(), "inc")`)
+	}
+	info, err := n.local.Info(n.ctx, "tree")
+	require.NoError(t, err)
+	assert.EqualValues(t, 20, info.Journal.SnapshotSeq, "every ten executions")
+	before := observeTree(t, n, "tree")
+	n.stop()
+
+	n = startNode(t, dir, sandbox.Config{SnapshotEvery: 10})
+	assert.Equal(t, before, observeTree(t, n, "tree"), "rebuilt from the snapshot")
+	assert.Equal(t, "24", n.exec("tree", `call(c(), "inc")`).Value, "the restarted worker counted 23")
+	n.exec("tree", `cast(c(), "crash")`)
+	assert.Equal(t, "False", n.exec("tree", "is_alive(sup)").Value, "the second restart within the hour: the supervisor gave up")
+}
+
+func observeTree(t *testing.T, n *node, id string) string {
+	t.Helper()
+	tree, err := n.local.Tree(n.ctx, id)
+	require.NoError(t, err)
+	restarts, err := n.local.Restarts(n.ctx, id)
+	require.NoError(t, err)
+	trace, err := n.local.Trace(n.ctx, id)
+	require.NoError(t, err)
+	raw, err := json.Marshal(map[string]any{"tree": tree, "restarts": restarts, "trace": trace})
+	require.NoError(t, err)
+	return string(raw)
 }

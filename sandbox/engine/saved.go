@@ -24,7 +24,7 @@ func (w *Writer) Expr(where string, v starlark.Value) (string, error) {
 	w.d.name = where
 	defer func() { w.d.name = prev }()
 	s, _, err := w.d.expr(v)
-	if err == nil && w.d.b.Len()+len(s) > w.d.max {
+	if err == nil && len(s) > w.d.max {
 		err = &LimitError{Limit: LimitCodeSize, Max: uint64(w.d.max), Got: uint64(len(s))}
 	}
 	return s, err

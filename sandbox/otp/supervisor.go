@@ -73,6 +73,7 @@ func (rt *Runtime) startSupervisor(spec supervision.Spec, root bool) (*process, 
 // current parent (see host.Start).
 func (rt *Runtime) childSpec(c *childDef) supervision.ChildSpec {
 	cs := c.spec
+	cs.Def = c // what Save writes of the child
 	switch start := c.start.(type) {
 	case *workerDef:
 		args := c.args

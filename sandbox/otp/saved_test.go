@@ -1,0 +1,181 @@
+package otp_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otpbox/otpbox/sandbox/engine"
+	"github.com/otpbox/otpbox/sandbox/otp/otptest"
+)
+
+// The differential snapshot fuzzer: a random program over every OTP
+// builtin runs live; after one of its executions (chosen by the input)
+// the session is dumped, with its processes, and restored in a fresh
+// sandbox, which must dump the same; then the rest of the program runs in
+// both, and every execution must give the same value, output, steps or
+// error, and the processes the same trees, records and traces at the
+// end. `make fuzz` runs it; the seeds below run in every `go test`.
+
+// processes is what a sandbox shows of its processes, as JSON.
+func (b *box) processes() string {
+	b.t.Helper()
+	raw, err := json.Marshal(map[string]any{
+		"tree": b.rt.Tree(), "records": b.rt.Records(), "trace": b.rt.Trace(), "actors": b.rt.Actors(),
+	})
+	require.NoError(b.t, err)
+	return string(raw)
+}
+
+func checkSnapshot(t *testing.T, data []byte) {
+	code := otptest.Program(data)
+	cut := 1
+	if len(data) > 0 {
+		cut += int(data[0]) % len(code)
+	}
+	live := newBox(t, limitsForFuzz)
+	var restored *box
+	for i, snippet := range code {
+		if i < len(data) {
+			live.now = live.now.Add(gaps[data[len(data)-1-i]%4])
+		}
+		if i == cut {
+			restored = snapshotOf(t, live)
+			if restored == nil {
+				return
+			}
+		}
+		if restored != nil {
+			restored.now = live.now
+		}
+		res, err := live.exec(snippet)
+		if restored == nil {
+			continue
+		}
+		res2, err2 := restored.exec(snippet)
+		switch {
+		case (err == nil) != (err2 == nil), err != nil && err.Error() != err2.Error():
+			t.Fatalf("execution %d after the snapshot: %v; restored: %v\n%s", i, err, err2, listing(live.log))
+		case err == nil && (res.Value != res2.Value || res.Output != res2.Output || res.Steps != res2.Steps):
+			t.Fatalf("execution %d after the snapshot: %+v; restored: %+v\n%s", i, res, res2, listing(live.log))
+		}
+	}
+	if restored == nil {
+		return
+	}
+	if a, b := live.processes(), restored.processes(); a != b {
+		t.Fatalf("processes diverged:\nlive:     %s\nrestored: %s\n%s", a, b, listing(live.log))
+	}
+}
+
+// snapshotOf dumps b's session and restores it in a new box at the same
+// clock; nil when the state cannot be dumped.
+func snapshotOf(t *testing.T, b *box) *box {
+	t.Helper()
+	src, err := b.s.Dump(1 << 24)
+	if errors.Is(err, engine.ErrNotPlain) {
+		return nil
+	}
+	require.NoError(t, err)
+	r := newBox(t, b.limits)
+	r.now = b.now
+	_, err = r.s.Restore(context.Background(), src)
+	require.NoError(t, err, "restore of\n%s\n%s\n%s", src.Data, src.Bound, src.World)
+	again, err := r.s.Dump(1 << 24)
+	require.NoError(t, err)
+	require.True(t, again.Equal(src), "restored, the dump is\n%s\n%s\nnot\n%s\n%s", again.Bound, again.World, src.Bound, src.World)
+	return r
+}
+
+func FuzzSnapshot(f *testing.F) {
+	for i := range 24 {
+		b := make([]byte, 48)
+		for k := range b {
+			b[k] = byte((i*97 + k*29 + k*k*5) % 251)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(checkSnapshot)
+}
+
+// TestSnapshotProcesses: a sandbox with a supervision tree, workers with
+// state, a simple_one_for_one pool with dynamic children and a restart
+// window half used is dumped with its processes and restored: the
+// restored sandbox answers as the original, gives up at the same next
+// crash, and numbers its next process the same.
+func TestSnapshotProcesses(t *testing.T) {
+	a := newBox(t, engine.Limits{})
+	a.do(`
+def init(args):
+    return {"n": args[0] if args else 0, "seen": []}
+def handle_call(msg, state):
+    if msg == "crash":
+        fail("asked to")
+    state["n"] += 1
+    return (state["n"], state)
+def handle_cast(msg, state):
+    state["seen"].append(msg)
+    return state
+counter = worker(init=init, handle_call=handle_call, handle_cast=handle_cast)
+sup = start_supervisor(supervisor(strategy="one_for_one", intensity=2, period=60,
+    children=[{"id": "a", "start": counter, "args": (10,)}, {"id": "b", "start": counter, "restart": "transient"}]))
+pool = start_supervisor(supervisor(strategy="simple_one_for_one", children=[{"start": counter}]), name="pool")
+jobs = [start_child(pool, (i,)) for i in range(3)]
+def a():
+    return whereis(sup, "a")
+`)
+	a.do(`call(a(), "inc")`)
+	a.do(`cast(whereis(sup, "b"), ["x", 1])`)
+	a.fails(`call(a(), "crash")`)
+	a.do(`terminate_child(pool, jobs[1])`)
+	src, err := a.s.Dump(1 << 20)
+	require.NoError(t, err)
+	assert.Contains(t, src.Bound, "counter = worker(\"init\", \"handle_call\", \"handle_cast\")")
+	assert.Contains(t, src.Bound, "sup = pid(")
+	b := snapshotOf(t, a)
+	for _, code := range []string{
+		`call(a(), "inc")`,
+		`(call(whereis(sup, "b"), "get"), count_children(pool), which_children(sup))`,
+		`[call(j, "inc") for j in jobs if is_alive(j)]`,
+		`start_child(pool, (7,))`,
+		`call(a(), "crash")`, // the second restart within 60 s: still within intensity 2
+		`call(a(), "crash")`, // the third: sup gives up
+		`(is_alive(sup), restarts())`,
+	} {
+		a.now = a.now.Add(time.Second)
+		b.now = a.now
+		ra, errA := a.exec(code)
+		rb, errB := b.exec(code)
+		if errA != nil || errB != nil {
+			require.Error(t, errA, code)
+			require.Error(t, errB, code)
+			assert.Equal(t, errA.Error(), errB.Error(), code)
+			continue
+		}
+		assert.Equal(t, ra.Value, rb.Value, code)
+		assert.Equal(t, ra.Steps, rb.Steps, code)
+	}
+	assert.Equal(t, a.processes(), b.processes())
+}
+
+// TestSnapshotProcessesNotPlain: processes whose worker functions are
+// lambdas, or whose state shares a list with a global, cannot be dumped.
+func TestSnapshotProcessesNotPlain(t *testing.T) {
+	for _, code := range []string{
+		`sup = start_supervisor(supervisor(children=[{"id": "w", "start": worker(init=lambda args: 0)}]))`,
+		"shared = []\ndef init(args):\n    return shared\nsup = start_supervisor(supervisor(children=[{\"id\": \"w\", \"start\": worker(init=init)}]))",
+	} {
+		a := newBox(t, engine.Limits{})
+		a.do(code)
+		_, err := a.s.Dump(1 << 20)
+		var np *engine.NotPlainError
+		require.ErrorAs(t, err, &np, code)
+		assert.True(t, strings.Contains(np.Error(), "<0."), "names the process: %v", err)
+	}
+}
