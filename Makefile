@@ -64,12 +64,16 @@ bench-journal:
 
 ## fuzz: the differential replay fuzzer: 10,000 random OTP programs run, replayed and compared in-process,
 ## then 200 through real hosts (passivation, another member, a restart) on Redis; a divergence prints a minimal program;
-## then the snapshots' fuzzers: globals dumped and restored, and the ids and answers a snapshot keeps
+## (with journals whole, then snapshotted every other execution); then the snapshots' fuzzers: random OTP
+## programs snapshotted midway and run on in both, globals dumped and restored, saved runtimes corrupted,
+## and the ids and answers a snapshot keeps
 FUZZ_PROGRAMS ?= 10000
 FUZZ_TIME ?= 60s
 fuzz: test-deps
 	$(GO) test -run='^$$' -fuzz=FuzzReplay -fuzztime=$(FUZZ_PROGRAMS)x ./sandbox/otp/
 	OTPBOX_REPLAY_PROGRAMS=200 $(GO) test -count=1 -run=TestReplayAcrossHosts ./sandbox/
+	$(GO) test -run='^$$' -fuzz=FuzzSnapshot -fuzztime=$(FUZZ_PROGRAMS)x ./sandbox/otp/
+	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZ_TIME) ./sandbox/otp/
 	$(GO) test -run='^$$' -fuzz=FuzzDumpRestore -fuzztime=$(FUZZ_TIME) ./sandbox/engine/
 	$(GO) test -run='^$$' -fuzz=FuzzAnswered -fuzztime=$(FUZZ_TIME) ./sandbox/
 

@@ -96,9 +96,10 @@ type Config struct {
 	// rebuilding it replays that snapshot and what came after, whatever
 	// its age (default DefaultSnapshotEvery; negative: never). A journal
 	// that would pass its quotas is snapshotted at once. Only a sandbox
-	// whose state a snapshot rebuilds exactly is snapshotted: globals of
-	// data and top-level functions, and no OTP processes ever kept (see
-	// snapshot.go), on a Store that is a Snapshotter.
+	// whose state a snapshot rebuilds exactly is snapshotted: globals and
+	// worker states of data, top-level functions as globals and as the
+	// workers' handlers (see snapshot.go), on a Store that is a
+	// Snapshotter.
 	SnapshotEvery int
 }
 

@@ -30,14 +30,22 @@ import (
 // answered once. Replay starts from it, and the quotas then count the
 // snapshot and the executions after it.
 //
+// A snapshot also holds the OTP runtime (otp.Runtime is an
+// engine.SavedWorld): its processes as they are between executions, with
+// their definitions, states, supervisors' children and restart windows.
+//
 // A snapshot is taken only when it rebuilds the sandbox exactly:
-//   - the OTP runtime never kept a process (otp.Runtime.Pristine), since
-//     processes, their mailboxes and pids have no source form;
-//   - every global is data (None, bools, numbers, strings, bytes, and
-//     lists, tuples, dicts and sets of them, none reachable twice) or a
-//     function made by a top-level def that sees the globals it mentions
-//     as they are now (see engine.Session.Dump): lambdas are not;
-//   - the source restores in a new session and dumps the same again.
+//   - every global and worker state is data (None, bools, numbers,
+//     strings, bytes, pids, worker and supervisor definitions, and lists,
+//     tuples, dicts and sets of them; none reachable twice unless frozen)
+//     or a function made by a top-level def that sees the globals it
+//     mentions as they are now (see engine.Session.Dump): lambdas are
+//     not, as globals or as workers' handlers;
+//   - the snapshot restores in a new session and dumps the same again.
+//
+// The grain then goes on from that restored session: what it runs next
+// is what a replay from the snapshot runs on, to the byte (the live
+// session may hold more than its state: the modules of past executions).
 //
 // Otherwise the journal stays as it is, and the grain tries again after
 // SnapshotEvery more executions (or when the state changes). A store that

@@ -39,6 +39,14 @@
 // failover) therefore rebuilds the same globals, trees, child ids, pids,
 // worker states, restart records and traces.
 //
+// # Saved between executions
+//
+// A Runtime is an engine.SavedWorld: a sandbox's snapshot (package
+// sandbox) holds its processes as they are at rest, and a runtime loaded
+// from it goes on as the saved one would have (see saved.go for what is
+// saved). Worker handlers are saved by name, so they must be top-level
+// defs; a worker built from lambdas keeps its sandbox's journal whole.
+//
 // # OTP's rules
 //
 // Supervisors are supervision.Machines, the state machine of package

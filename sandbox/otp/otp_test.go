@@ -17,7 +17,7 @@ import (
 // box is a sandbox without a grain: a session whose world is a Runtime,
 // executed at a clock that moves one second per execution.
 type box struct {
-	t      *testing.T
+	t      testing.TB
 	limits engine.Limits
 	s      *engine.Session
 	rt     *otp.Runtime
@@ -32,7 +32,7 @@ type entry struct {
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func newBox(t *testing.T, limits engine.Limits) *box {
+func newBox(t testing.TB, limits engine.Limits) *box {
 	b := &box{t: t, limits: limits, now: epoch}
 	b.s, b.rt = session(limits)
 	return b

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -100,11 +102,8 @@ func (rt *Runtime) Save(w *engine.Writer) (string, error) {
 		return "", w.NotPlain("OTP processes in the middle of an execution")
 	}
 	out := savedRuntime{Next: st.next, Root: st.root, Trees: st.trees, Now: st.now, LogSeq: st.logSeq, Log: st.log}
-	for n := uint64(1); n <= st.next; n++ {
+	for _, n := range slices.Sorted(maps.Keys(st.procs)) {
 		p := st.procs[n]
-		if p == nil {
-			continue
-		}
 		if len(p.mailbox) > 0 || p.busy || p.exit != nil || p.queued {
 			return "", w.NotPlain(fmt.Sprintf("the process %s, busy", Pid{p.n}))
 		}
@@ -264,10 +263,48 @@ func (rt *Runtime) load(in *savedRuntime, r *engine.Reader) error {
 			return fmt.Errorf("supervisor %d: %w", sp.N, err)
 		}
 	}
+	if err := st.tree(); err != nil {
+		rt.st = &state{procs: make(map[uint64]*process)}
+		return err
+	}
+	return nil
+}
+
+// tree checks that the processes form one tree under the root: each runs
+// as a child of its parent's machine, which runs nothing else.
+func (st *state) tree() error {
+	if len(st.procs) > 0 && st.root == 0 {
+		return errors.New("processes without a root")
+	}
+	children := 0
 	for _, p := range st.procs {
-		if parent := st.procs[p.parent]; p.n != st.root && (parent == nil || parent.kind != supervisorKind) {
-			rt.st = &state{procs: make(map[uint64]*process)}
-			return fmt.Errorf("process %d: no supervisor %d", p.n, p.parent)
+		if p.kind != supervisorKind {
+			continue
+		}
+		for _, c := range p.m.WhichChildren() {
+			if c.PID != nil {
+				children++
+			}
+		}
+	}
+	if children != len(st.procs)-1 {
+		return fmt.Errorf("%d processes, %d of them children", len(st.procs), children)
+	}
+	for _, p := range st.procs {
+		// Every child is its parent's (checked with the machines), and
+		// there are as many as processes under the root: so each process
+		// but the root is the child of one; and no cycle, by depth.
+		q := p
+		for range len(st.procs) {
+			if q.n == st.root {
+				break
+			}
+			if q = st.procs[q.parent]; q == nil {
+				break
+			}
+		}
+		if q == nil || q.n != st.root {
+			return fmt.Errorf("process %d: not under the root", p.n)
 		}
 	}
 	return nil

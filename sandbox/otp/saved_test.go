@@ -179,3 +179,34 @@ func TestSnapshotProcessesNotPlain(t *testing.T) {
 		assert.True(t, strings.Contains(np.Error(), "<0."), "names the process: %v", err)
 	}
 }
+
+// FuzzLoad: a saved runtime as a corrupt store could hand it back (bytes
+// changed anywhere) either fails to load with an error, or loads into a
+// runtime that works: its views render and code runs on it.
+func FuzzLoad(f *testing.F) {
+	a := newBox(f, engine.Limits{})
+	for _, code := range []string{otptest.Prelude, otptest.ReadmeTree,
+		`sups.append(start_supervisor(supervisor(strategy="simple_one_for_one", children=[{"start": w}])))`,
+		`pids.append(start_child(sups[-1], (4,)))`, `cast(pids[-1], "inc")`} {
+		if _, err := a.exec(code); err != nil {
+			f.Fatal(err)
+		}
+	}
+	src, err := a.s.Dump(1 << 20)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(src.Bound, src.World)
+	f.Add("", `{"next":1,"root":1,"now":"2026-01-01T00:00:00Z","procs":[{"n":1,"sup":{"strategy":"one_for_one","intensity":1,"period":1,"auto_shutdown":"never","epoch":"2026-01-01T00:00:00Z"}}]}`)
+	f.Fuzz(func(t *testing.T, bound, world string) {
+		b := newBox(t, engine.Limits{MaxSteps: 100_000})
+		d := &engine.Dump{Data: src.Data, Defs: src.Defs, Bound: bound, World: world}
+		if _, err := b.s.Restore(context.Background(), d); err != nil {
+			return
+		}
+		_ = b.processes()
+		_, _ = b.exec("which_children(sups[0]) if sups else None")
+		_, _ = b.exec("[kill(p) for p in sups]")
+		_ = b.processes()
+	})
+}
