@@ -107,8 +107,9 @@ func TestSnapshotMakesRoom(t *testing.T) {
 }
 
 // TestNoSnapshotUnlessExact: state a snapshot cannot rebuild keeps its
-// whole journal: lambdas (among the globals or a worker's handlers),
-// values shared between globals, a default frozen since its def. Once
+// whole journal: lambdas among the globals, closures as a worker's
+// handlers, values shared between globals, a default frozen since its
+// def. Once
 // the state is plain again, the next try snapshots.
 func TestNoSnapshotUnlessExact(t *testing.T) {
 	dir := t.TempDir()
@@ -116,8 +117,8 @@ func TestNoSnapshotUnlessExact(t *testing.T) {
 	for id, code := range map[string]string{
 		"lambda": "f = lambda x: x + 1",
 		"shared": "a = []\nb = a",
-		// A worker whose handler is a lambda: no source to restore it.
-		"procs": `sup = start_supervisor(supervisor(children=[{"id": "w", "start": worker(init=lambda args: 0)}]))`,
+		// A worker whose handler is a closure: no source gives it its k.
+		"procs": "def mk(k):\n    return worker(init=lambda args: k)\nsup = start_supervisor(supervisor(children=[{\"id\": \"w\", \"start\": mk(1)}]))",
 		// A default frozen by worker() after the def: the def would
 		// restore it mutable, and f() would then work where it failed.
 		"frozen-default": "def f(x=[]):\n    x.append(1)\n    return len(x)\nw = worker(init=f)\nw = None",

@@ -46,6 +46,9 @@ type execution struct {
 	stepsHit    bool            // the step limit stopped the thread
 	durationHit bool            // the clock check stopped the thread
 	outputHit   bool            // print went past the output limit
+	// pins are lambdas the world keeps (KeepSource): their sources are
+	// recorded if the execution commits.
+	pins []*starlark.Function
 }
 
 func executionOf(thread *starlark.Thread) *execution {

@@ -26,19 +26,21 @@ type defSource struct {
 	module *starlark.Module
 	order  uint64 // commit order of its chunk
 	line   int32  // of the def keyword; column 1
-	text   string // the statement's lines
+	col    int32  // a lambda's column (runes, from 1); 0 for a def
+	text   string // the statement's lines; a lambda's expression
 	names  []string
 }
 
 // noteDefs records the functions that the chunk code, whose module's
 // globals are module, defined and committed. It is called after commit,
 // with the session's lock held.
-func (s *Session) noteDefs(code string, module starlark.StringDict) {
+func (s *Session) noteDefs(code string, module starlark.StringDict, pins []*starlark.Function) {
 	marker, ok := module[nameModule].(*starlark.Function)
 	if !ok {
 		s.pruneDefs()
 		return
 	}
+	defer s.noteLambdas(code, marker.Module(), module, pins)
 	mod := marker.Module()
 	var f *syntax.File
 	s.defOrder++
@@ -101,8 +103,125 @@ func (s *Session) pruneDefs() {
 	}
 }
 
-// mentioned returns the identifiers a def statement mentions, sorted.
-func mentioned(d *syntax.DefStmt) []string {
+// A lambda is recorded, like a def, when it is kept: when the world
+// keeps it (a worker's handler: see KeepSource) during the execution of
+// the chunk that made it, or when a Restore's chunk binds it. Its text is
+// the lambda expression, at its line and column. The records are bounded
+// with the defs' texts; those of lambdas that nothing holds any more are
+// dropped when a new one would not fit.
+
+// KeepSource tells the session running thread that its world keeps fn
+// (a worker's handler), so that a Dump can write it: a lambda made by
+// the running execution's own code, at its top level or not, that
+// captures no variable of an enclosing function. Other functions are
+// ignored (a top-level def has its source recorded anyway).
+func KeepSource(thread *starlark.Thread, c starlark.Callable) {
+	x, ok := thread.Local(localKey).(*execution)
+	fn, isFn := c.(*starlark.Function)
+	if ok && x.session != nil && isFn && fn.Name() == "lambda" && fn.NumFreeVars() == 0 {
+		x.pins = append(x.pins, fn)
+	}
+}
+
+// noteLambdas records the lambdas of the chunk code (whose module is mod)
+// among pins and the bindings of a Restore's chunk.
+func (s *Session) noteLambdas(code string, mod *starlark.Module, module starlark.StringDict, pins []*starlark.Function) {
+	for name, v := range module {
+		if fn, ok := v.(*starlark.Function); ok && strings.HasPrefix(name, nameLambda) {
+			pins = append(pins, fn)
+			if s.restored != nil {
+				s.restored[name] = fn
+			}
+		}
+	}
+	var f *syntax.File
+	for _, fn := range pins {
+		if fn.Module() != mod || s.lambdas[fn] != nil {
+			continue
+		}
+		if f == nil {
+			var err error
+			if f, err = fileOptions.Parse(filename, code, 0); err != nil {
+				return
+			}
+		}
+		pos := fn.Position()
+		var lambda *syntax.LambdaExpr
+		syntax.Walk(f, func(n syntax.Node) bool {
+			if l, ok := n.(*syntax.LambdaExpr); ok && l.Lambda.Line == pos.Line && l.Lambda.Col == pos.Col {
+				lambda = l
+			}
+			return lambda == nil
+		})
+		if lambda == nil {
+			continue
+		}
+		text, ok := spanText(code, lambda)
+		if !ok {
+			continue
+		}
+		if s.defBytes+int64(len(text)) > s.limits.MaxHeapBytes {
+			s.pruneLambdas()
+			if s.defBytes+int64(len(text)) > s.limits.MaxHeapBytes {
+				continue
+			}
+		}
+		if s.lambdas == nil {
+			s.lambdas = make(map[*starlark.Function]*defSource)
+		}
+		s.lambdas[fn] = &defSource{module: mod, order: s.defOrder, line: pos.Line, col: pos.Col, text: text, names: mentioned(lambda)}
+		s.defBytes += int64(len(text))
+	}
+}
+
+// spanText returns the text of node n of code, from its first column to
+// its last (columns count runes).
+func spanText(code string, n syntax.Node) (string, bool) {
+	start, end := n.Span()
+	lines := strings.Split(code, "\n")
+	if start.Line < 1 || int(end.Line) > len(lines) || end.Line < start.Line {
+		return "", false
+	}
+	var b strings.Builder
+	for l := start.Line; l <= end.Line; l++ {
+		line := []rune(lines[l-1])
+		from, to := 0, len(line)
+		if l == start.Line {
+			from = int(start.Col) - 1
+		}
+		if l == end.Line {
+			to = int(end.Col) - 1
+		}
+		if from < 0 || to > len(line) || from > to {
+			return "", false
+		}
+		if l > start.Line {
+			b.WriteByte('\n')
+		}
+		b.WriteString(string(line[from:to]))
+	}
+	return b.String(), true
+}
+
+// pruneLambdas forgets the lambdas that neither the globals nor the world
+// hold any more.
+func (s *Session) pruneLambdas() {
+	live := map[*starlark.Function]bool{}
+	w := newWalker(math.MaxInt64, nil)
+	w.funcs = func(fn *starlark.Function) { live[fn] = true }
+	w.globals(s.globals)
+	w.roots(s.world)
+	for fn, src := range s.lambdas {
+		if !live[fn] {
+			s.defBytes -= int64(len(src.text))
+			delete(s.lambdas, fn)
+		}
+	}
+}
+
+// mentioned returns the identifiers a def statement or a lambda mentions,
+// sorted.
+func mentioned(d syntax.Node) []string {
 	seen := map[string]bool{}
 	syntax.Walk(d, func(n syntax.Node) bool {
 		if id, ok := n.(*syntax.Ident); ok {

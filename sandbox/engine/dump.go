@@ -98,13 +98,8 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 		return nil, ErrBroken
 	}
 	d := dumper{s: s, max: maxBytes, seen: make(map[any]bool), setShadowed: s.globals.Has("set")}
-	type def struct {
-		name string
-		fn   *starlark.Function
-		src  *defSource
-	}
 	var (
-		defs        []def
+		defs        []dumpDef
 		data, bound strings.Builder
 	)
 	for _, name := range s.globals.Keys() { // sorted
@@ -121,7 +116,7 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 				return nil, d.notPlain("a function reachable twice")
 			}
 			d.seen[fn] = true
-			defs = append(defs, def{name, fn, src})
+			defs = append(defs, dumpDef{name, fn, src})
 			continue
 		}
 		expr, ext, err := d.expr(v)
@@ -151,6 +146,9 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 			return nil, &LimitError{Limit: LimitCodeSize, Max: uint64(d.max), Got: uint64(n)}
 		}
 	}
+	for i, fn := range d.lambdas {
+		defs = append(defs, dumpDef{lambdaName(i), fn, s.lambdas[fn]})
+	}
 	if len(defs) == 0 {
 		return out, nil
 	}
@@ -175,7 +173,7 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 				return nil, d.notPlain("a function that sees " + n + " as it was when it was defined, not as it is now")
 			}
 		}
-		fmt.Fprintf(d.b, "%s@%d(", df.name, df.src.line)
+		fmt.Fprintf(d.b, "%s@%d:%d(", df.name, df.src.line, df.src.col)
 		for i := range df.fn.NumParams() {
 			if dv := df.fn.ParamDefault(i); dv != nil {
 				if err := d.value(dv, 0); err != nil {
@@ -188,33 +186,170 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 	}
 	out.check = d.b.String()
 
-	// One chunk per defining chunk, in their order; defs at their lines.
-	slices.SortFunc(defs, func(a, b def) int {
-		if c := cmp.Compare(a.src.order, b.src.order); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.src.line, b.src.line)
+	// One chunk per defining chunk, in their order; defs at their lines,
+	// lambdas at their lines and columns.
+	slices.SortFunc(defs, func(a, b dumpDef) int {
+		return cmp.Or(cmp.Compare(a.src.order, b.src.order), cmp.Compare(a.src.line, b.src.line), cmp.Compare(a.src.col, b.src.col))
 	})
-	var chunk strings.Builder
-	line := int32(1)
-	for i, df := range defs {
-		if i > 0 && df.src.module != defs[i-1].src.module {
-			out.Defs = append(out.Defs, chunk.String())
-			chunk.Reset()
-			line = 1
+	for i := 0; i < len(defs); {
+		j := i + 1
+		for j < len(defs) && defs[j].src.module == defs[i].src.module {
+			j++
 		}
-		for ; line < df.src.line; line++ {
-			chunk.WriteByte('\n')
+		var c chunkLayout
+		for _, df := range defs[i:j] {
+			if df.src.col == 0 {
+				if !c.def(df.src) {
+					return nil, d.notPlain("a def that shares a line with another one")
+				}
+			}
 		}
-		chunk.WriteString(df.src.text)
-		chunk.WriteByte('\n')
-		line += int32(strings.Count(df.src.text, "\n")) + 1
+		// The lambdas between two defs are bound in as few assignments as
+		// fit, name, name = (lambda: 1, lambda: 2), their texts at their
+		// places (inside the parentheses, lines may break anywhere).
+		for k := i; k < j; {
+			if defs[k].src.col == 0 {
+				k++
+				continue
+			}
+			end := k
+			for end < j && defs[end].src.col != 0 {
+				end++
+			}
+			n, ok := c.lambdaGroup(defs[k:end])
+			if !ok {
+				d.name = defs[k].name
+				return nil, d.notPlain("a lambda whose line and column no restore can give it (it shares them with another one, or starts too close to a def)")
+			}
+			k += n
+		}
+		out.Defs = append(out.Defs, c.String())
+		i = j
 	}
-	out.Defs = append(out.Defs, chunk.String())
 	if n := out.Len(); n > maxBytes {
 		return nil, &LimitError{Limit: LimitCodeSize, Max: uint64(maxBytes), Got: uint64(n)}
 	}
 	return out, nil
+}
+
+// dumpDef is a function a Dump writes as source: a global's def, or a
+// lambda the world keeps (named by lambdaName).
+type dumpDef struct {
+	name string
+	fn   *starlark.Function
+	src  *defSource
+}
+
+// lambdaName is the name by which a dump refers to the i-th lambda it
+// writes (see Writer.WriteFunc), which its chunk binds.
+func lambdaName(i int) string { return nameLambda + strconv.Itoa(i) }
+
+// chunkLayout places the texts of a chunk's defs and lambdas at their
+// lines and columns (in runes).
+type chunkLayout struct {
+	lines [][]rune
+	full  []bool // a def's line: nothing else goes there
+}
+
+func (c *chunkLayout) at(line int32) *[]rune {
+	for int(line) > len(c.lines) {
+		c.lines = append(c.lines, nil)
+		c.full = append(c.full, false)
+	}
+	return &c.lines[line-1]
+}
+
+// def places a def's text at its line.
+func (c *chunkLayout) def(src *defSource) bool {
+	for k, text := range strings.Split(src.text, "\n") {
+		l := c.at(src.line + int32(k))
+		if len(*l) > 0 {
+			return false
+		}
+		*l = []rune(text)
+		c.full[src.line+int32(k)-1] = true
+	}
+	return true
+}
+
+// lambdaGroup places the longest run of the lambdas ls (items of a
+// Dump, in order, with no def between them) that one assignment can
+// bind, and returns its length; 0 and false when not even the first one
+// can be placed.
+func (c *chunkLayout) lambdaGroup(ls []dumpDef) (int, bool) {
+	for n := len(ls); n > 0; n-- {
+		try := c.clone()
+		names := make([]string, n)
+		srcs := make([]*defSource, n)
+		for g, x := range ls[:n] {
+			names[g], srcs[g] = lambdaBinding+strings.TrimPrefix(x.name, nameLambda), x.src
+		}
+		if try.lambdas(names, srcs) {
+			*c = *try
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+func (c *chunkLayout) clone() *chunkLayout {
+	out := &chunkLayout{lines: make([][]rune, len(c.lines)), full: slices.Clone(c.full)}
+	for i, l := range c.lines {
+		out.lines[i] = slices.Clone(l)
+	}
+	return out
+}
+
+// lambdas places the texts of lambdas (in order, none on a def's line)
+// at their lines and columns, bound to names in one assignment whose
+// "names = (" goes on the line before the first, or before it on its
+// line when it fits.
+func (c *chunkLayout) lambdas(names []string, srcs []*defSource) bool {
+	opener := []rune(strings.Join(names, ", ") + " = (")
+	first := srcs[0]
+	switch {
+	case first.line > 1 && len(*c.at(first.line - 1)) == 0 && !c.full[first.line-2] && len(*c.at(first.line)) == 0:
+		*c.at(first.line - 1) = opener
+	case len(*c.at(first.line)) == 0 && int(first.col)-1 >= len(opener):
+		*c.at(first.line) = opener
+	default:
+		return false
+	}
+	var last *[]rune
+	for i, src := range srcs {
+		if i > 0 {
+			*last = append(*last, ',')
+		}
+		for k, text := range strings.Split(src.text, "\n") {
+			l := c.at(src.line + int32(k))
+			if c.full[src.line+int32(k)-1] {
+				return false
+			}
+			col := 1
+			if k == 0 {
+				col = int(src.col)
+			}
+			if len(*l) > col-1 || (k > 0 && len(*l) > 0) {
+				return false
+			}
+			for len(*l) < col-1 {
+				*l = append(*l, ' ')
+			}
+			*l = append(*l, []rune(text)...)
+			last = l
+		}
+	}
+	*last = append(*last, ')')
+	return true
+}
+
+func (c *chunkLayout) String() string {
+	var b strings.Builder
+	for _, l := range c.lines {
+		b.WriteString(string(l))
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 // Restore runs a [Dump] in this session (a new one): its data, then its
@@ -225,11 +360,14 @@ func (s *Session) Restore(ctx context.Context, d *Dump) (*Result, error) {
 	limits := s.limits
 	limits.MaxDuration = replayDuration
 	limits.MaxCodeBytes = max(limits.MaxCodeBytes, d.Len())
-	res, err := s.executeWith(ctx, d.Data, &limits, false)
+	res, err := s.executeWith(ctx, d.Data, &limits, true)
 	if err != nil {
 		return nil, err
 	}
 	r := newReader(s.world)
+	s.mu.Lock()
+	s.restored = make(map[string]*starlark.Function)
+	s.mu.Unlock()
 	if err := s.bind(r, d.Bound); err != nil {
 		return nil, err
 	}
@@ -243,7 +381,7 @@ func (s *Session) Restore(ctx context.Context, d *Dump) (*Result, error) {
 		}
 	}
 	for _, chunk := range d.Defs {
-		r, err := s.executeWith(ctx, chunk, &limits, false)
+		r, err := s.executeWith(ctx, chunk, &limits, true)
 		if err != nil {
 			return nil, err
 		}
@@ -258,12 +396,14 @@ type dumper struct {
 	s           *Session
 	b           *strings.Builder
 	max         int
-	name        string       // the global being written
-	seen        map[any]bool // mutable values written so far
-	setShadowed bool         // a global named set hides the builtin
-	depth       int          // of the value being written
-	frozen      bool         // writing inside frozen(...)
-	ext         bool         // the expression needs a Reader: frozen(...), the world's values, function names
+	name        string               // the global being written
+	seen        map[any]bool         // mutable values written so far
+	setShadowed bool                 // a global named set hides the builtin
+	depth       int                  // of the value being written
+	frozen      bool                 // writing inside frozen(...)
+	ext         bool                 // the expression needs a Reader: frozen(...), the world's values, function names
+	lambdas     []*starlark.Function // written so far, in order (see lambdaName)
+	lambdaIdx   map[*starlark.Function]int
 }
 
 func (d *dumper) notPlain(reason string) error { return &NotPlainError{Name: d.name, Reason: reason} }

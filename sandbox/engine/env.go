@@ -12,7 +12,7 @@ import (
 
 // instrumentVersion changes whenever instrument or the hidden builtins
 // change how a program is compiled; it is part of every cache key.
-const instrumentVersion = "otpbox-sandbox-3"
+const instrumentVersion = "otpbox-sandbox-4"
 
 // filename names the code of an execution in positions and backtraces.
 const filename = "<sandbox>"

@@ -3,6 +3,7 @@ package engine
 import (
 	"slices"
 	"strconv"
+	"strings"
 
 	"go.starlark.net/syntax"
 )
@@ -25,12 +26,32 @@ import (
 // Positions are kept, so errors point into the submitted code. load
 // statements are rejected.
 func instrument(f *syntax.File, isGlobal func(string) bool) error {
+	return instrumentFor(f, isGlobal, false)
+}
+
+// lambdaBinding prefixes the names to which a Dump's chunks bind the
+// lambdas they restore; a Restore compiles them as hidden names
+// ($lambda_3), which no global gets.
+const lambdaBinding = "__otpbox_lambda_"
+
+// hideLambdaBindings renames the lambda bindings among lhs's names.
+func hideLambdaBindings(lhs syntax.Expr) {
+	syntax.Walk(lhs, func(n syntax.Node) bool {
+		if id, ok := n.(*syntax.Ident); ok && strings.HasPrefix(id.Name, lambdaBinding) {
+			id.Name = nameLambda + strings.TrimPrefix(id.Name, lambdaBinding)
+		}
+		return true
+	})
+}
+
+// instrumentFor is instrument; restore says the chunk is a Restore's.
+func instrumentFor(f *syntax.File, isGlobal func(string) bool, restore bool) error {
 	for _, s := range f.Stmts {
 		if l, ok := s.(*syntax.LoadStmt); ok {
 			return &SyntaxError{Line: int(l.Load.Line), Col: int(l.Load.Col), Msg: "load statements are not allowed in a sandbox"}
 		}
 	}
-	r := &rewriter{names: make(map[string]bool)}
+	r := &rewriter{names: make(map[string]bool), restore: restore}
 	stmts := f.Stmts
 	if n := len(stmts); n > 0 {
 		if es, ok := stmts[n-1].(*syntax.ExprStmt); ok {
@@ -45,7 +66,7 @@ func instrument(f *syntax.File, isGlobal func(string) bool) error {
 		pos = syntax.Start(stmts[0])
 	}
 	var prologue []syntax.Stmt
-	if slices.ContainsFunc(stmts, func(s syntax.Stmt) bool { _, ok := s.(*syntax.DefStmt); return ok }) {
+	if r.lambdas || slices.ContainsFunc(stmts, func(s syntax.Stmt) bool { _, ok := s.(*syntax.DefStmt); return ok }) {
 		// def $mod(): pass — its module is the functions' (see defs.go).
 		prologue = append(prologue, &syntax.DefStmt{Def: pos, Name: ident(nameModule, pos),
 			Body: []syntax.Stmt{&syntax.BranchStmt{Token: syntax.PASS, TokenPos: pos}}})
@@ -71,8 +92,10 @@ func instrument(f *syntax.File, isGlobal func(string) bool) error {
 }
 
 type rewriter struct {
-	names  map[string]bool // every identifier seen: candidates for the prologue
-	impure bool            // the chunk may mutate values it did not create
+	names   map[string]bool // every identifier seen: candidates for the prologue
+	impure  bool            // the chunk may mutate values it did not create
+	lambdas bool            // the chunk has a lambda expression
+	restore bool            // a Restore's chunk: see lambdaBinding
 }
 
 func ident(name string, pos syntax.Position) *syntax.Ident {
@@ -99,6 +122,9 @@ func (r *rewriter) stmt(s syntax.Stmt, out []syntax.Stmt) []syntax.Stmt {
 		}
 		s.RHS = r.expr(s.RHS)
 		s.LHS = r.target(s.LHS)
+		if r.restore {
+			hideLambdaBindings(s.LHS)
+		}
 	case *syntax.ExprStmt:
 		s.X = r.expr(s.X)
 	case *syntax.IfStmt:
@@ -318,6 +344,7 @@ func (r *rewriter) expr(e syntax.Expr) syntax.Expr {
 	case *syntax.TupleExpr:
 		r.exprs(e.List)
 	case *syntax.LambdaExpr:
+		r.lambdas = true
 		r.params(e.Params)
 		e.Body = r.expr(e.Body)
 	}

@@ -42,6 +42,21 @@ func (w *Writer) WriteValue(v starlark.Value) error { return w.d.value(v, w.d.de
 // by a top-level def and held by the global of its name.
 func (w *Writer) WriteFunc(c starlark.Callable) error {
 	fn, ok := c.(*starlark.Function)
+	if ok && w.d.s.lambdas[fn] != nil {
+		// A lambda the world keeps: written at its place in its chunk,
+		// bound to a hidden name.
+		i, seen := w.d.lambdaIdx[fn]
+		if !seen {
+			if w.d.lambdaIdx == nil {
+				w.d.lambdaIdx = make(map[*starlark.Function]int)
+			}
+			i = len(w.d.lambdas)
+			w.d.lambdaIdx[fn] = i
+			w.d.lambdas = append(w.d.lambdas, fn)
+		}
+		w.d.b.WriteString(strconv.Quote(lambdaName(i)))
+		return nil
+	}
 	if !ok || w.d.s.defs[fn] == nil || w.d.s.globals[fn.Name()] != fn {
 		return w.NotPlain("a function that no global of its name holds as a top-level def (" + c.Name() + ": a lambda, a nested def, a builtin, or rebound since)")
 	}
@@ -141,11 +156,17 @@ func (s *Session) link(r *Reader) error {
 	defer s.mu.Unlock()
 	for _, l := range r.links {
 		fn, ok := s.globals[l.name].(*starlark.Function)
-		if !ok || s.defs[fn] == nil {
+		if strings.HasPrefix(l.name, nameLambda) {
+			fn, ok = s.restored[l.name], s.restored[l.name] != nil
+		} else if ok && s.defs[fn] == nil {
+			ok = false
+		}
+		if !ok {
 			return errors.New("engine: the dump refers to a function " + l.name + " that it does not define")
 		}
 		l.set(fn)
 	}
+	s.restored = nil
 	s.names = namesDigest(s.env.digest, s.globals)
 	s.heap = heapSize(s.globals, s.world, s.limits.MaxHeapBytes)
 	return nil

@@ -36,8 +36,11 @@ type Session struct {
 	runs    uint64   // accepted executions
 	broken  bool     // a rollback failed; see ErrBroken
 
-	// The sources of the functions the globals hold (see defs.go).
+	// The sources of the functions the globals hold, and of the lambdas
+	// the world keeps (see defs.go).
 	defs       map[*starlark.Function]*defSource
+	lambdas    map[*starlark.Function]*defSource
+	restored   map[string]*starlark.Function // by binding, during a Restore
 	defOrder   uint64
 	defBytes   int64 // of the texts in defs
 	fnReplaced bool  // the last commit rebound a global that held a function
@@ -127,12 +130,13 @@ func (s *Session) Replay(ctx context.Context, code string) (*Result, error) {
 }
 
 func (s *Session) execute(ctx context.Context, code string, limits *Limits) (*Result, error) {
-	return s.executeWith(ctx, code, limits, true)
+	return s.executeWith(ctx, code, limits, false)
 }
 
-// executeWith runs code under limits; cache says whether its compiled
-// program goes into the compile cache (not a one-off such as a restore).
-func (s *Session) executeWith(ctx context.Context, code string, limits *Limits, cache bool) (*Result, error) {
+// executeWith runs code under limits. restore says it is a chunk of a
+// Restore: a one-off, not cached, whose lambda bindings are hidden (see
+// lambdaBinding).
+func (s *Session) executeWith(ctx context.Context, code string, limits *Limits, restore bool) (*Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.broken {
@@ -142,7 +146,7 @@ func (s *Session) executeWith(ctx context.Context, code string, limits *Limits, 
 		return nil, &LimitError{Limit: LimitCodeSize, Max: uint64(limits.MaxCodeBytes), Got: uint64(len(code))}
 	}
 	start := time.Now()
-	prog, err := s.program(code, cache)
+	prog, err := s.program(code, restore)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +177,7 @@ func (s *Session) executeWith(ctx context.Context, code string, limits *Limits, 
 		return nil, s.rollback(x, err)
 	}
 	if _, defines := module[nameModule]; defines || s.fnReplaced && s.defs != nil {
-		s.noteDefs(code, module)
+		s.noteDefs(code, module, x.pins)
 	}
 	s.world.Commit()
 	return &Result{Value: value, Output: x.out.String(), Steps: steps, Duration: time.Since(start)}, nil
@@ -248,8 +252,9 @@ func (s *Session) rollback(x *execution, err error) error {
 
 // program returns the instrumented program of code, compiled against the
 // session's current global names, from the compile cache (or into it)
-// when cache is set.
-func (s *Session) program(code string, cache bool) (*starlark.Program, error) {
+// unless it is a Restore's (see executeWith).
+func (s *Session) program(code string, restore bool) (*starlark.Program, error) {
+	cache := !restore
 	var key [32]byte
 	if cache {
 		h := sha256.New()
@@ -264,7 +269,7 @@ func (s *Session) program(code string, cache bool) (*starlark.Program, error) {
 	if err != nil {
 		return nil, syntaxError(err)
 	}
-	if err := instrument(f, s.globals.Has); err != nil {
+	if err := instrumentFor(f, s.globals.Has, restore); err != nil {
 		return nil, err
 	}
 	prog, err := starlark.FileProgram(f, s.env.predeclared.Has)

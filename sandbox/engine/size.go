@@ -35,6 +35,10 @@ type walker struct {
 	limit int64 // stop once size exceeds it
 	// visit, when set, is called once per container.
 	visit func(v starlark.Value)
+	// funcs, when set, is called once per function, and the walk goes
+	// into the values of a world's Holders (which the heap's size does
+	// not count, as it did not before they were walked).
+	funcs func(fn *starlark.Function)
 }
 
 func newWalker(limit int64, visit func(starlark.Value)) *walker {
@@ -154,6 +158,9 @@ func (w *walker) value(v starlark.Value) {
 		if !w.once(v) {
 			return
 		}
+		if w.funcs != nil {
+			w.funcs(v)
+		}
 		w.size += sizeFunction
 		for i := range v.NumParams() {
 			if d := v.ParamDefault(i); d != nil {
@@ -185,6 +192,12 @@ func (w *walker) value(v starlark.Value) {
 			w.size += n
 		} else {
 			w.size += sizeOther
+		}
+		if h, ok := v.(Holder); ok && w.funcs != nil && w.once(h) {
+			h.Held(func(e starlark.Value) bool {
+				w.push(e)
+				return true
+			})
 		}
 	}
 }

@@ -73,3 +73,10 @@ type Writable interface {
 	starlark.Value
 	WriteTo(w *Writer) error
 }
+
+// Holder is a value of a world that holds other Starlark values (a worker
+// definition, its functions): the session finds through it the lambdas
+// the world still keeps (see KeepSource).
+type Holder interface {
+	Held(yield func(starlark.Value) bool)
+}

@@ -13,7 +13,7 @@ import (
 // The definitions: worker(...), supervisor(...) and the child spec dicts
 // they are made of, checked as OTP checks them.
 
-func (rt *Runtime) bWorker(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func (rt *Runtime) bWorker(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var init, hc, hcast starlark.Value = starlark.None, starlark.None, starlark.None
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "init?", &init, "handle_call?", &hc, "handle_cast?", &hcast); err != nil {
 		return nil, argError(b.Name(), err)
@@ -37,6 +37,7 @@ func (rt *Runtime) bWorker(_ *starlark.Thread, b *starlark.Builtin, args starlar
 			return nil, fmt.Errorf("%s: %s must be a function such as %s, got %s", signatureOf(b.Name()), f.n, f.want, describe(f.v))
 		}
 		f.v.Freeze()
+		engine.KeepSource(thread, c) // a lambda: for a snapshot to write it
 		*f.dst = c
 	}
 	return d, nil

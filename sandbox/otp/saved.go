@@ -570,6 +570,32 @@ func (ignoreValue) WriteTo(w *engine.Writer) error {
 	return nil
 }
 
+// The definitions hold functions (engine.Holder): the session keeps the
+// sources of the lambdas among them while they do.
+
+var (
+	_ engine.Holder = (*workerDef)(nil)
+	_ engine.Holder = (*supDef)(nil)
+)
+
+// Held yields the worker's functions.
+func (d *workerDef) Held(yield func(starlark.Value) bool) {
+	for _, fn := range []starlark.Callable{d.init, d.handleCall, d.handleCast} {
+		if fn != nil && !yield(fn) {
+			return
+		}
+	}
+}
+
+// Held yields what the children start, and their args.
+func (d *supDef) Held(yield func(starlark.Value) bool) {
+	for _, c := range d.children {
+		if !yield(c.start) || c.args != nil && !yield(c.args) {
+			return
+		}
+	}
+}
+
 // childDef is a starlark.Value only within a restore (child_def(...)).
 
 func (*childDef) String() string        { return "<child_def>" }

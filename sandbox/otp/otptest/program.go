@@ -86,9 +86,14 @@ func (c *chooser) n(k int) int {
 
 func (c *chooser) of(xs ...string) string { return xs[c.n(len(xs))] }
 
+// lambdaWorker is a worker written inline with lambdas, as the
+// language's examples write them.
+const lambdaWorker = `worker(init=lambda args: len(args), handle_call=lambda msg, state: (state, state + 1),
+    handle_cast=lambda msg, state: state + (fail("crash in cast") if msg == "crash" else 1))`
+
 // childSpec is a random child spec dict literal.
 func (c *chooser) childSpec(i int, depth int, auto string) string {
-	start := c.of("w", "wb", "mute", "w")
+	start := c.of("w", "wb", "mute", "w", lambdaWorker)
 	if depth < 2 && c.n(5) == 0 {
 		start = c.supervisor(depth + 1)
 	}
@@ -108,7 +113,7 @@ func (c *chooser) supervisor(depth int) string {
 	auto := "never"
 	var children []string
 	if strategy == "simple_one_for_one" {
-		children = []string{fmt.Sprintf(`{"start": %s, "restart": "%s"}`, c.of("w", "wb", "mute"), c.of("permanent", "transient", "temporary"))}
+		children = []string{fmt.Sprintf(`{"start": %s, "restart": "%s"}`, c.of("w", "wb", "mute", lambdaWorker), c.of("permanent", "transient", "temporary"))}
 	} else {
 		auto = c.of("never", "never", "any_significant", "all_significant")
 		for i := range 1 + c.n(4) {
