@@ -39,8 +39,9 @@ import (
 //     strings, bytes, pids, worker and supervisor definitions, and lists,
 //     tuples, dicts and sets of them; none reachable twice unless frozen)
 //     or a function made by a top-level def that sees the globals it
-//     mentions as they are now (see engine.Session.Dump): lambdas are
-//     not, as globals or as workers' handlers;
+//     mentions as they are now (see engine.Session.Dump); a worker's
+//     handler may also be a lambda that is not a closure, whose text
+//     worker() kept;
 //   - the snapshot restores in a new session and dumps the same again.
 //
 // The grain then goes on from that restored session: what it runs next

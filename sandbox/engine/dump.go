@@ -69,24 +69,30 @@ func (d *Dump) Len() int {
 	return n
 }
 
-// Dump writes the session's globals as Starlark source that, run by
-// [Session.Restore] in a new session with the same environment, rebuilds
-// them. It works only while every global is
+// Dump writes the session's globals, and the state of its world when it
+// is a [SavedWorld], as Starlark source and expressions that, run by
+// [Session.Restore] in a new session with the same environment, rebuild
+// them. It works only while every global (and every value of the world)
+// is
 //
 //   - plain data: None, bools, ints, floats, strings, bytes, and lists,
 //     tuples, dicts and sets of plain data, no list, dict or set reachable
-//     twice (shared between globals, or inside itself: source cannot
-//     write a shared value); or
+//     twice unless frozen (shared between globals, or inside itself:
+//     source cannot write a shared value; nothing tells two frozen copies
+//     from one), and the world's [Writable] values; or
 //   - a function made by a def statement at the top level of its chunk
 //     (not a lambda or a nested def), held by the global of its name,
 //     whose defaults are plain data, and which sees every global it
 //     mentions as the session holds it now (a function keeps the globals
 //     of the chunk that defined it: one that still sees an older x cannot
-//     be written again);
+//     be written again); or, within the world's values only, a lambda the
+//     world keeps ([KeepSource]) that sees its globals as they are now;
 //
-// otherwise it fails with a [*NotPlainError]. A world's state is not
-// part of the dump. The source is at most maxBytes long, else Dump fails
-// with a size [LimitError].
+// otherwise it fails with a [*NotPlainError]. Data goes in [Dump.Data];
+// values that need more than source (frozen ones, the world's) in
+// [Dump.Bound]; def statements and lambdas at their lines and columns in
+// [Dump.Defs]. The whole is at most maxBytes long, else Dump fails with a
+// size [LimitError].
 //
 // A sandbox snapshots its journal with it (package sandbox): a dump is a
 // canonical form, so a dump of the restored session equals the original

@@ -34,7 +34,8 @@ func instrument(f *syntax.File, isGlobal func(string) bool) error {
 // ($lambda_3), which no global gets.
 const lambdaBinding = "__otpbox_lambda_"
 
-// hideLambdaBindings renames the lambda bindings among lhs's names.
+// hideLambdaBindings renames the lambda bindings among lhs's names (of
+// a top-level assignment of a Restore's chunk).
 func hideLambdaBindings(lhs syntax.Expr) {
 	syntax.Walk(lhs, func(n syntax.Node) bool {
 		if id, ok := n.(*syntax.Ident); ok && strings.HasPrefix(id.Name, lambdaBinding) {
@@ -51,7 +52,14 @@ func instrumentFor(f *syntax.File, isGlobal func(string) bool, restore bool) err
 			return &SyntaxError{Line: int(l.Load.Line), Col: int(l.Load.Col), Msg: "load statements are not allowed in a sandbox"}
 		}
 	}
-	r := &rewriter{names: make(map[string]bool), restore: restore}
+	if restore {
+		for _, st := range f.Stmts {
+			if a, ok := st.(*syntax.AssignStmt); ok && a.Op == syntax.EQ {
+				hideLambdaBindings(a.LHS)
+			}
+		}
+	}
+	r := &rewriter{names: make(map[string]bool)}
 	stmts := f.Stmts
 	if n := len(stmts); n > 0 {
 		if es, ok := stmts[n-1].(*syntax.ExprStmt); ok {
@@ -95,7 +103,6 @@ type rewriter struct {
 	names   map[string]bool // every identifier seen: candidates for the prologue
 	impure  bool            // the chunk may mutate values it did not create
 	lambdas bool            // the chunk has a lambda expression
-	restore bool            // a Restore's chunk: see lambdaBinding
 }
 
 func ident(name string, pos syntax.Position) *syntax.Ident {
@@ -122,9 +129,6 @@ func (r *rewriter) stmt(s syntax.Stmt, out []syntax.Stmt) []syntax.Stmt {
 		}
 		s.RHS = r.expr(s.RHS)
 		s.LHS = r.target(s.LHS)
-		if r.restore {
-			hideLambdaBindings(s.LHS)
-		}
 	case *syntax.ExprStmt:
 		s.X = r.expr(s.X)
 	case *syntax.IfStmt:

@@ -44,8 +44,10 @@
 // A Runtime is an engine.SavedWorld: a sandbox's snapshot (package
 // sandbox) holds its processes as they are at rest, and a runtime loaded
 // from it goes on as the saved one would have (see saved.go for what is
-// saved). Worker handlers are saved by name, so they must be top-level
-// defs; a worker built from lambdas keeps its sandbox's journal whole.
+// saved). Worker handlers are saved by name when they are top-level
+// defs, and as their text when they are lambdas (worker() keeps it with
+// engine.KeepSource); a worker whose handler is a closure keeps its
+// sandbox's journal whole.
 //
 // # OTP's rules
 //
