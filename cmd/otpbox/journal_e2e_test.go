@@ -19,8 +19,9 @@ import (
 // its replay quota. The data directory stays within the quota, and the
 // time of the first execution after the restart is logged (the quotas
 // keep it near half a second at most on a 2-core machine). A sandbox
-// whose state is plain data goes on past its quota, its journal replaced
-// by snapshots, and comes back with its state.
+// whose state is plain data, and one with a supervision tree, go on past
+// their quotas, their journals replaced by snapshots, and come back with
+// their state.
 func TestJournalQuotasEndToEnd(t *testing.T) {
 	bin := binary(t)
 	dir := t.TempDir()
@@ -82,6 +83,26 @@ func TestJournalQuotasEndToEnd(t *testing.T) {
 		t.Fatalf("plain: info = %+v, %v: want a snapshot, and the journal within its limit", plain, err)
 	}
 
+	// And in a sandbox with a supervision tree (a worker written with
+	// lambdas, as the language's examples are): its processes are
+	// snapshotted with its globals.
+	if _, err := c.Sandboxes().Create(ctx, "tree", api.Requirements{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Sandboxes().Exec(ctx, "tree", `sup = start_supervisor(supervisor(children=[{"id": "c", "start": worker(init=lambda args: 0,
+    handle_call=lambda msg, state: (state + 1, state + 1))}]))`); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 * accepted {
+		if _, err := c.Sandboxes().Exec(ctx, "tree", chunk+"\ncall(whereis(sup, 'c'), 'inc')"); err != nil {
+			t.Fatalf("tree execution %d: %v", i, err)
+		}
+	}
+	tree, err := c.Sandboxes().Info(ctx, "tree")
+	if err != nil || tree.Journal == nil || tree.Journal.SnapshotSeq == 0 || tree.Journal.Bytes > tree.Journal.Limit {
+		t.Fatalf("tree: info = %+v, %v: want a snapshot, and the journal within its limit", tree, err)
+	}
+
 	// Heavy executions: the replay quota stops the one that would pass it.
 	heavy := "t = 0\nfor i in range(10000000):\n    t += i"
 	_, err = c.Sandboxes().Exec(ctx, "heavy", heavy)
@@ -118,7 +139,7 @@ func TestJournalQuotasEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c2.Close()
-	for _, id := range []string{"big", "heavy", "plain"} {
+	for _, id := range []string{"big", "heavy", "plain", "tree"} {
 		start := time.Now()
 		if _, err := c2.Sandboxes().Tree(ctx, id); err != nil {
 			t.Fatalf("%s after the restart: %v", id, err)
@@ -132,5 +153,9 @@ func TestJournalQuotasEndToEnd(t *testing.T) {
 	res, err = c2.Sandboxes().Exec(ctx, "plain", "n, len(s)")
 	if want := "(" + strconv.Itoa(3*accepted-1) + ", 60000)"; err != nil || res.Value != want {
 		t.Fatalf("plain after the restart: %+v, %v; want %s", res, err, want)
+	}
+	res, err = c2.Sandboxes().Exec(ctx, "tree", "call(whereis(sup, 'c'), 'inc')")
+	if want := strconv.Itoa(3*accepted + 1); err != nil || res.Value != want {
+		t.Fatalf("tree after the restart: %+v, %v; want %s", res, err, want)
 	}
 }
