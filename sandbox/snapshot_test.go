@@ -107,15 +107,15 @@ func TestSnapshotMakesRoom(t *testing.T) {
 }
 
 // TestNoSnapshotUnlessExact: state a snapshot cannot rebuild keeps its
-// whole journal: lambdas among the globals, closures as a worker's
-// handlers, values shared between globals, a default frozen since its
-// def. Once
+// whole journal: lambdas within the globals' values, closures as a
+// worker's handlers, values shared between globals, a default frozen
+// since its def. Once
 // the state is plain again, the next try snapshots.
 func TestNoSnapshotUnlessExact(t *testing.T) {
 	dir := t.TempDir()
 	n := startNode(t, dir, sandbox.Config{SnapshotEvery: 5})
 	for id, code := range map[string]string{
-		"lambda": "f = lambda x: x + 1",
+		"lambda": "fs = [lambda x: x + 1]",
 		"shared": "a = []\nb = a",
 		// A worker whose handler is a closure: no source gives it its k.
 		"procs": "def mk(k):\n    return worker(init=lambda args: k)\nsup = start_supervisor(supervisor(children=[{\"id\": \"w\", \"start\": mk(1)}]))",

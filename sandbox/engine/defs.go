@@ -29,6 +29,28 @@ type defSource struct {
 	col    int32  // a lambda's column (runes, from 1); 0 for a def
 	text   string // the statement's lines; a lambda's expression
 	names  []string
+	name   string // the global the statement binds ("" for a lambda)
+}
+
+// madeBy reports whether st, a top-level statement starting in column
+// 1, made fn and bound it to name: def name(...), or name = lambda ...
+func madeBy(st syntax.Stmt, name string, fn *starlark.Function) bool {
+	pos := fn.Position()
+	switch st := st.(type) {
+	case *syntax.DefStmt:
+		return st.Def.Line == pos.Line && st.Def.Col == 1 && pos.Col == 1 && st.Name.Name == name && fn.Name() == name
+	case *syntax.AssignStmt:
+		id, ok := st.LHS.(*syntax.Ident)
+		rhs := st.RHS
+		for p, paren := rhs.(*syntax.ParenExpr); paren; p, paren = rhs.(*syntax.ParenExpr) {
+			rhs = p.X
+		}
+		l, isLambda := rhs.(*syntax.LambdaExpr)
+		start, _ := st.Span()
+		return ok && isLambda && st.Op == syntax.EQ && start.Col == 1 && id.Name == name && fn.Name() == "lambda" &&
+			l.Lambda.Line == pos.Line && l.Lambda.Col == pos.Col
+	}
+	return false
 }
 
 // noteDefs records the functions that the chunk code, whose module's
@@ -52,10 +74,6 @@ func (s *Session) noteDefs(code string, module starlark.StringDict, pins []*star
 		if _, known := s.defs[fn]; known {
 			continue
 		}
-		pos := fn.Position()
-		if pos.Col != 1 {
-			continue
-		}
 		if f == nil {
 			var err error
 			if f, err = fileOptions.Parse(filename, code, 0); err != nil {
@@ -63,10 +81,10 @@ func (s *Session) noteDefs(code string, module starlark.StringDict, pins []*star
 			}
 		}
 		for _, st := range f.Stmts {
-			d, ok := st.(*syntax.DefStmt)
-			if !ok || d.Def.Line != pos.Line || d.Def.Col != 1 || d.Name.Name != fn.Name() {
+			if !madeBy(st, name, fn) {
 				continue
 			}
+			d := st
 			start, end := d.Span()
 			lines := strings.Split(code, "\n")
 			if int(end.Line) > len(lines) {
@@ -79,7 +97,7 @@ func (s *Session) noteDefs(code string, module starlark.StringDict, pins []*star
 			if s.defs == nil {
 				s.defs = make(map[*starlark.Function]*defSource)
 			}
-			s.defs[fn] = &defSource{module: mod, order: s.defOrder, line: start.Line, text: text, names: mentioned(d)}
+			s.defs[fn] = &defSource{module: mod, order: s.defOrder, line: start.Line, text: text, names: mentioned(d), name: name}
 			s.defBytes += int64(len(text))
 			break
 		}

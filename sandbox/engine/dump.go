@@ -115,9 +115,9 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 			src := s.defs[fn]
 			switch {
 			case src == nil:
-				return nil, d.notPlain("a function not written by a def at the top of its chunk (a lambda, a nested def)")
-			case fn.Name() != name:
-				return nil, d.notPlain("the function " + fn.Name() + ", under another name")
+				return nil, d.notPlain("a function not written by a def or name = lambda at the top of its chunk (a lambda within an expression, a nested def)")
+			case src.name != name:
+				return nil, d.notPlain("the function " + cmp.Or(src.name, fn.Name()) + ", under another name")
 			case d.seen[fn]:
 				return nil, d.notPlain("a function reachable twice")
 			}

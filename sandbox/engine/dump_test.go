@@ -38,6 +38,7 @@ func TestDumpRestore(t *testing.T) {
 		{"shared immutable", "t = (1, 2)\nu = t\nv = [t, t]", "t == u, v"},
 		{"functions", "l = []\nn = 3\ndef add(v, k=2):\n    l.append(v * k + n)\n    return len(l)\n\ndef twice(v):\n    return add(add(v))", "twice(1), add(5, k=1), l"},
 		{"functions of two chunks", "def f(x):\n    return g(x) + 1\ndef g(x):\n    return x * 2\nx = 7", "f(3), g(x)"},
+		{"lambdas", "k = 10\nadd = lambda x, y=2: x + y + k\nsq = (lambda n:\n    n * n)\ndef use():\n    return add(sq(5))", "use(), add(1, 1), sq(3), str(add)[:7]"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			a := engine.NewSession(engine.Limits{})
@@ -67,7 +68,9 @@ func TestDumpRestore(t *testing.T) {
 func TestDumpNotPlain(t *testing.T) {
 	for _, tt := range []struct{ code, name, reason string }{
 		{"def f(): return 1\ng = f", "g", "under another name"},
-		{"g = lambda: 1", "g", "lambda"},
+		{"l = [lambda: 1]", "l", "function"},
+		{"f = lambda: 1\ng = f", "g", "another name"},
+		{"f, g = lambda: 1, 2", "f", "lambda within an expression"},
 		{"def mk():\n    def inner(): return 1\n    return inner\ninner = mk()", "inner", "nested"},
 		{"y = 1\ndef f(): return y", "", ""},
 		{"if True:\n    def f(): return 1", "f", "top of its chunk"},
@@ -242,6 +245,8 @@ func FuzzDumpRestore(f *testing.F) {
 		"def f():\n    return g()\ndef g():\n    return 1\n---\ndef g():\n    return 2\n---\nf() + g()",
 		"l = []\ndef add(v):\n    l.append(v)\n---\nadd(1)\n---\nl = list(l)\n---\nadd(2)\nl",
 		"def f(d):\n    return d['k']\n---\nf({})",
+		"f = lambda x: x + n\nn = 1\n---\nn = 2\n---\nf(1)",
+		"g = (lambda: h())\nh = lambda: 1 // 0\n---\ng()",
 		"l = [1]\nfreeze(l)\n---\nl.append(2)",
 		"def f(x={}):\n    x[1] = 2\n---\nfreeze(f)\n---\nf()",
 	} {

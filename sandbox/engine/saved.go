@@ -42,6 +42,10 @@ func (w *Writer) WriteValue(v starlark.Value) error { return w.d.value(v, w.d.de
 // by a top-level def and held by the global of its name.
 func (w *Writer) WriteFunc(c starlark.Callable) error {
 	fn, ok := c.(*starlark.Function)
+	if src := w.d.s.defs[fn]; ok && src != nil && w.d.s.globals[src.name] == fn {
+		w.d.b.WriteString(strconv.Quote(src.name)) // a global's def or lambda
+		return nil
+	}
 	if ok && w.d.s.lambdas[fn] != nil {
 		// A lambda the world keeps: written at its place in its chunk,
 		// bound to a hidden name.
@@ -57,11 +61,7 @@ func (w *Writer) WriteFunc(c starlark.Callable) error {
 		w.d.b.WriteString(strconv.Quote(lambdaName(i)))
 		return nil
 	}
-	if !ok || w.d.s.defs[fn] == nil || w.d.s.globals[fn.Name()] != fn {
-		return w.NotPlain("a function that no global of its name holds as a top-level def (" + c.Name() + ": a lambda, a nested def, a builtin, or rebound since)")
-	}
-	w.d.b.WriteString(strconv.Quote(fn.Name()))
-	return nil
+	return w.NotPlain("a function whose source no snapshot keeps (" + c.Name() + ": a closure, a nested def, a builtin, or one rebound since)")
 }
 
 // NotPlain is the error of a value that the world cannot write.
