@@ -72,8 +72,9 @@ func (w *Writer) NotPlain(reason string) error { return w.d.notPlain(reason) }
 // the world's constructors ([SavedWorld.Constructors]), which reach the
 // reader with [ReaderOf].
 type Reader struct {
-	env   starlark.StringDict
-	links []link
+	env     starlark.StringDict
+	links   []link
+	fetched map[string][]starlark.Value // by expression: values of Prefetch not taken yet
 }
 
 type link struct {
@@ -113,8 +114,40 @@ var frozenBuiltin = starlark.NewBuiltin("frozen", func(_ *starlark.Thread, b *st
 // expression of a dump is literals and calls, a step or so per token.
 const readerSteps = 16
 
+// Prefetch evaluates exprs in one go (one parse and compilation instead
+// of one each), for the Value calls that follow: each value it made is
+// given once, to a Value of the same expression. An expression that does
+// not evaluate is left to Value, which reports it.
+func (r *Reader) Prefetch(exprs []string) {
+	if len(exprs) < 2 {
+		return
+	}
+	var b strings.Builder
+	b.WriteString("[")
+	for _, e := range exprs {
+		b.WriteString(e)
+		b.WriteString(",\n")
+	}
+	b.WriteString("]")
+	v, err := r.Value(b.String())
+	list, ok := v.(*starlark.List)
+	if err != nil || !ok || list.Len() != len(exprs) {
+		return
+	}
+	if r.fetched == nil {
+		r.fetched = make(map[string][]starlark.Value, len(exprs))
+	}
+	for i, e := range exprs {
+		r.fetched[e] = append(r.fetched[e], list.Index(i))
+	}
+}
+
 // Value evaluates expr, as [Writer.Expr] wrote it.
 func (r *Reader) Value(expr string) (starlark.Value, error) {
+	if vs := r.fetched[expr]; len(vs) > 0 {
+		r.fetched[expr] = vs[1:]
+		return vs[0], nil
+	}
 	thread := &starlark.Thread{Name: "restore"}
 	thread.SetLocal(readerKey, r)
 	thread.SetMaxExecutionSteps(uint64(readerSteps*len(expr) + 1024))
@@ -135,6 +168,13 @@ func (r *Reader) Func(name string, set func(*starlark.Function)) {
 func (s *Session) bind(r *Reader, bound string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var exprs []string
+	for line := range strings.Lines(bound) {
+		if _, expr, ok := strings.Cut(strings.TrimSuffix(line, "\n"), " = "); ok {
+			exprs = append(exprs, expr)
+		}
+	}
+	r.Prefetch(exprs)
 	for line := range strings.Lines(bound) {
 		name, expr, ok := strings.Cut(strings.TrimSuffix(line, "\n"), " = ")
 		if !ok || !isIdent(name) {

@@ -203,10 +203,36 @@ func (rt *Runtime) Load(state string, r *engine.Reader) error {
 	if err := dec.Decode(&in); err != nil {
 		return fmt.Errorf("otp: a saved runtime: %w", err)
 	}
+	r.Prefetch(in.exprs())
 	if err := rt.load(&in, r); err != nil {
 		return fmt.Errorf("otp: a saved runtime: %w", err)
 	}
 	return nil
+}
+
+// exprs lists the expressions of the saved values, for one evaluation.
+func (in *savedRuntime) exprs() []string {
+	var out []string
+	add := func(es ...string) {
+		for _, e := range es {
+			if e != "" {
+				out = append(out, e)
+			}
+		}
+	}
+	for _, p := range in.Procs {
+		add(p.Def, p.State)
+		if p.Sup == nil {
+			continue
+		}
+		if t := p.Sup.Template; t != nil {
+			add(t.Start, t.Args, t.Extra)
+		}
+		for _, c := range p.Sup.Children {
+			add(c.Start, c.Args, c.Extra)
+		}
+	}
+	return out
 }
 
 func (rt *Runtime) load(in *savedRuntime, r *engine.Reader) error {
