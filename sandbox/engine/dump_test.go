@@ -287,3 +287,31 @@ func FuzzDumpRestore(f *testing.F) {
 		}
 	})
 }
+
+// TestReaderPrefetch: prefetched values are given once each, never
+// shared; a batch whose parse does not line up with its expressions (a
+// corrupt one reaching into its neighbour) is not used.
+func TestReaderPrefetch(t *testing.T) {
+	r := &engine.Reader{}
+	r.Prefetch([]string{"[1]", "[1]", "(2,)"})
+	a, err := r.Value("[1]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.Value("[1]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.(*starlark.List).Append(starlark.MakeInt(3)); err != nil || b.String() != "[1]" {
+		t.Fatalf("prefetched values shared: %s, %s (%v)", a, b, err)
+	}
+
+	r = &engine.Reader{}
+	r.Prefetch([]string{"1, 2", "3][0:1] + [4"}) // as a batch: [1, 2, 3][0:1] + [4] = [1, 4]
+	if v, err := r.Value("1, 2"); err != nil || v.String() != "(1, 2)" {
+		t.Fatalf(`Value("1, 2") = %v, %v; want (1, 2), as alone`, v, err)
+	}
+	if v, err := r.Value("3][0:1] + [4"); err == nil {
+		t.Fatalf("a corrupt expression evaluated to %v", v)
+	}
+}

@@ -116,29 +116,50 @@ const readerSteps = 16
 
 // Prefetch evaluates exprs in one go (one parse and compilation instead
 // of one each), for the Value calls that follow: each value it made is
-// given once, to a Value of the same expression. An expression that does
-// not evaluate is left to Value, which reports it.
+// given once, to a Value of the same expression. The batch is a list with
+// each expression on lines of its own, and is used only if its parse has
+// one element per expression, each where its expression starts (so that
+// a corrupt expression cannot take its neighbour's place); otherwise
+// Value evaluates, and reports, each on its own.
 func (r *Reader) Prefetch(exprs []string) {
 	if len(exprs) < 2 {
 		return
 	}
 	var b strings.Builder
-	b.WriteString("[")
-	for _, e := range exprs {
+	b.WriteString("[\n")
+	starts := make([]int32, len(exprs))
+	line := int32(2)
+	for i, e := range exprs {
+		starts[i] = line
+		line += int32(strings.Count(e, "\n")) + 1
 		b.WriteString(e)
 		b.WriteString(",\n")
 	}
 	b.WriteString("]")
-	v, err := r.Value(b.String())
-	list, ok := v.(*starlark.List)
-	if err != nil || !ok || list.Len() != len(exprs) {
+	opts := &syntax.FileOptions{Set: true}
+	x, err := opts.ParseExpr("<snapshot>", b.String(), 0)
+	list, ok := x.(*syntax.ListExpr)
+	if err != nil || !ok || len(list.List) != len(exprs) {
+		return
+	}
+	for i, e := range list.List {
+		if start, _ := e.Span(); start.Line != starts[i] || start.Col != 1 {
+			return
+		}
+	}
+	thread := &starlark.Thread{Name: "restore"}
+	thread.SetLocal(readerKey, r)
+	thread.SetMaxExecutionSteps(uint64(readerSteps*b.Len() + 1024))
+	v, err := starlark.EvalExprOptions(opts, thread, list, r.env)
+	vs, ok := v.(*starlark.List)
+	if err != nil || !ok || vs.Len() != len(exprs) {
 		return
 	}
 	if r.fetched == nil {
 		r.fetched = make(map[string][]starlark.Value, len(exprs))
 	}
 	for i, e := range exprs {
-		r.fetched[e] = append(r.fetched[e], list.Index(i))
+		r.fetched[e] = append(r.fetched[e], vs.Index(i))
 	}
 }
 
