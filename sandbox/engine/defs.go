@@ -47,7 +47,7 @@ func madeBy(st syntax.Stmt, name string, fn *starlark.Function) bool {
 		}
 		l, isLambda := rhs.(*syntax.LambdaExpr)
 		start, _ := st.Span()
-		return ok && isLambda && st.Op == syntax.EQ && start.Col == 1 && id.Name == name && fn.Name() == "lambda" &&
+		return ok && isLambda && st.Op == syntax.EQ && start.Col == 1 && id.Name == name && fn.Name() == "lambda" && !isLambdaBinding(name) &&
 			l.Lambda.Line == pos.Line && l.Lambda.Col == pos.Col
 	}
 	return false

@@ -313,11 +313,15 @@ func (c *chunkLayout) clone() *chunkLayout {
 func (c *chunkLayout) lambdas(names []string, srcs []*defSource) bool {
 	opener := []rune(strings.Join(names, ", ") + " = (")
 	first := srcs[0]
+	l := c.at(first.line)
 	switch {
-	case first.line > 1 && len(*c.at(first.line - 1)) == 0 && !c.full[first.line-2] && len(*c.at(first.line)) == 0:
+	case first.line > 1 && len(*c.at(first.line - 1)) == 0 && !c.full[first.line-2] && len(*l) == 0:
 		*c.at(first.line - 1) = opener
-	case len(*c.at(first.line)) == 0 && int(first.col)-1 >= len(opener):
-		*c.at(first.line) = opener
+	case len(*l) == 0 && int(first.col)-1 >= len(opener):
+		*l = opener
+	case len(*l) > 0 && !c.full[first.line-1] && len(*l)+2+len(opener) <= int(first.col)-1:
+		// After another group on the line: ...); _4 = (lambda ...
+		*l = append(append(*l, ';', ' '), opener...)
 	default:
 		return false
 	}

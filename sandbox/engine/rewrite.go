@@ -30,15 +30,23 @@ func instrument(f *syntax.File, isGlobal func(string) bool) error {
 }
 
 // lambdaBinding prefixes the names to which a Dump's chunks bind the
-// lambdas they restore; a Restore compiles them as hidden names
-// ($lambda_3), which no global gets.
-const lambdaBinding = "__otpbox_lambda_"
+// lambdas they restore, _3 for the fourth; a Restore compiles them as
+// hidden names ($lambda_3), which no global gets. They are short, for
+// "_3 = (" to fit before a lambda on its line. (A global bound by
+// _3 = lambda ... is not recorded, so never in such a chunk.)
+const lambdaBinding = "_"
+
+// isLambdaBinding reports whether name is _ and digits.
+func isLambdaBinding(name string) bool {
+	digits := strings.TrimPrefix(name, lambdaBinding)
+	return len(digits) > 0 && len(digits) < len(name) && strings.Trim(digits, "0123456789") == ""
+}
 
 // hideLambdaBindings renames the lambda bindings among lhs's names (of
 // a top-level assignment of a Restore's chunk).
 func hideLambdaBindings(lhs syntax.Expr) {
 	syntax.Walk(lhs, func(n syntax.Node) bool {
-		if id, ok := n.(*syntax.Ident); ok && strings.HasPrefix(id.Name, lambdaBinding) {
+		if id, ok := n.(*syntax.Ident); ok && isLambdaBinding(id.Name) {
 			id.Name = nameLambda + strings.TrimPrefix(id.Name, lambdaBinding)
 		}
 		return true
