@@ -36,10 +36,12 @@ func (w *Writer) WriteString(s string) { w.d.b.WriteString(s) }
 // WriteValue writes v, an argument of a constructor.
 func (w *Writer) WriteValue(v starlark.Value) error { return w.d.value(v, w.d.depth+1) }
 
-// WriteFunc writes a function, a constructor's argument, by its name:
-// a [Reader] links it to the function of that name once the dump's defs
-// ran ([Reader.Func]). It must be a function that the dump writes: made
-// by a top-level def and held by the global of its name.
+// WriteFunc writes a function, a constructor's argument, by a name that a
+// [Reader] links to the restored function once the dump's defs ran
+// ([Reader.Func]). It must be a function whose source the session keeps:
+// a global's top-level def or name = lambda (by the global's name), or a
+// lambda the world keeps ([KeepSource]: by a hidden name, its text
+// written at its line and column in its chunk).
 func (w *Writer) WriteFunc(c starlark.Callable) error {
 	fn, ok := c.(*starlark.Function)
 	if src := w.d.s.defs[fn]; ok && src != nil && w.d.s.globals[src.name] == fn {
