@@ -127,6 +127,7 @@ type Host struct {
 	snapshotEvery    int // <= 0: never
 	snapshots        atomic.Uint64
 	snapshotsSkipped atomic.Uint64
+	snapshotBytes    atomic.Uint64 // of the snapshot entries written
 }
 
 // NewHost validates cfg and fills in defaults.
@@ -193,6 +194,11 @@ func (h *Host) Replays() uint64 { return h.replays.Load() }
 func (m *Manager) Snapshots() (taken, skipped uint64) {
 	return m.host.snapshots.Load(), m.host.snapshotsSkipped.Load()
 }
+
+// SnapshotBytes returns the size of the snapshot entries this node wrote:
+// each snapshot writes the whole state (and the ids and answers kept for
+// retries), so this grows with the state's size times the snapshots.
+func (m *Manager) SnapshotBytes() uint64 { return m.host.snapshotBytes.Load() }
 
 // Passivations returns how many activations of this node stopped with
 // their sandbox kept (idle, memory pressure, drain, migration).

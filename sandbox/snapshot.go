@@ -185,6 +185,7 @@ func (g *grain) snapshot() error {
 	}
 	g.journal.restarted(g.seq, src.Len(), res.Steps)
 	g.host.snapshots.Add(1)
+	g.host.snapshotBytes.Add(uint64(len(code)))
 	// Go on from the restored session: it is what a replay rebuilds from
 	// now on, to the byte (the live one may hold more than its state
 	// says: the modules of past executions, values a dump writes twice

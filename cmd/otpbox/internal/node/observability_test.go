@@ -445,6 +445,9 @@ func TestJournalMetrics(t *testing.T) {
 			}
 		}
 	}
+	if f, _ := exp.family("otpbox_sandbox_snapshot_bytes_total"); f == nil || len(f.GetMetric()) != 1 || f.GetMetric()[0].GetCounter().GetValue() < 10 {
+		t.Errorf("otpbox_sandbox_snapshot_bytes_total: want the bytes of one snapshot, got %v", f)
+	}
 	value := func(name string) float64 {
 		f, _ := exp.family(name)
 		if f == nil || len(f.GetMetric()) != 1 {

@@ -352,11 +352,24 @@ func (h *SandboxHost) Snapshots() (taken, skipped uint64) {
 	return 0, 0
 }
 
+// SnapshotBytes returns the size of the snapshot entries this node wrote
+// since the member started (sandbox.Manager.SnapshotBytes).
+func (h *SandboxHost) SnapshotBytes() uint64 {
+	if l := h.local.Load(); l != nil {
+		return l.SnapshotBytes()
+	}
+	return 0
+}
+
 // snapshotMetrics export Snapshots: otpbox_sandbox_snapshots_total
-// {result="taken"|"skipped"}.
-func snapshotMetrics(snapshots func() (taken, skipped uint64)) []prometheus.Collector {
-	const name, help = "otpbox_sandbox_snapshots_total", "Sandbox journals replaced by a snapshot of the sandbox's state (taken), and tries that found a state no snapshot rebuilds: functions, shared values, OTP processes (skipped)."
+// {result="taken"|"skipped"}, and SnapshotBytes:
+// otpbox_sandbox_snapshot_bytes_total.
+func snapshotMetrics(snapshots func() (taken, skipped uint64), written func() uint64) []prometheus.Collector {
+	const name, help = "otpbox_sandbox_snapshots_total", "Sandbox journals replaced by a snapshot of the sandbox's state (taken), and tries that found a state no snapshot rebuilds: lambdas inside values, closures, shared values, functions that see older values (skipped)."
 	return []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "otpbox_sandbox_snapshot_bytes_total",
+			Help: "Bytes of the snapshot entries written: each holds a sandbox's whole state and the ids and answers kept for retries."},
+			func() float64 { return float64(written()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: prometheus.Labels{"result": "taken"}},
 			func() float64 { t, _ := snapshots(); return float64(t) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: prometheus.Labels{"result": "skipped"}},
