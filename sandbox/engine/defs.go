@@ -152,51 +152,85 @@ func (s *Session) noteLambdas(code string, mod *starlark.Module, module starlark
 			}
 		}
 	}
-	var f *syntax.File
-	for _, fn := range pins {
-		if fn.Module() != mod || s.lambdas[fn] != nil {
+	// One parse, one index of the chunk's lambdas by position, one text
+	// per position however many functions it made (a loop makes many),
+	// and at most one prune: the work is linear in the chunk and the pins.
+	var (
+		byPos  map[syntax.Position]*defSource
+		pruned bool
+		live   map[*starlark.Function]bool
+	)
+	if len(pins) > manyPins {
+		// Most of them are garbage already (a loop): keep only those
+		// still held, with one walk of the heap, as the commit did.
+		live = s.pruneLambdas()
+		pruned = true
+	}
+	for i := len(pins) - 1; i >= 0; i-- { // the newest first: the likeliest kept
+		fn := pins[i]
+		if fn.Module() != mod || s.lambdas[fn] != nil || live != nil && !live[fn] {
 			continue
 		}
-		if f == nil {
-			var err error
-			if f, err = fileOptions.Parse(filename, code, 0); err != nil {
-				return
-			}
+		if byPos == nil {
+			byPos = lambdaSources(code)
 		}
 		pos := fn.Position()
-		var lambda *syntax.LambdaExpr
-		syntax.Walk(f, func(n syntax.Node) bool {
-			if l, ok := n.(*syntax.LambdaExpr); ok && l.Lambda.Line == pos.Line && l.Lambda.Col == pos.Col {
-				lambda = l
+		src := byPos[syntax.MakePosition(nil, pos.Line, pos.Col)]
+		if src == nil {
+			continue
+		}
+		cost := int64(len(src.text)) + lambdaRecordBytes
+		if s.defBytes+cost > s.limits.MaxHeapBytes {
+			if !pruned {
+				s.pruneLambdas()
+				pruned = true
 			}
-			return lambda == nil
-		})
-		if lambda == nil {
-			continue
-		}
-		text, ok := spanText(code, lambda)
-		if !ok {
-			continue
-		}
-		if s.defBytes+int64(len(text)) > s.limits.MaxHeapBytes {
-			s.pruneLambdas()
-			if s.defBytes+int64(len(text)) > s.limits.MaxHeapBytes {
+			if s.defBytes+cost > s.limits.MaxHeapBytes {
 				continue
 			}
 		}
 		if s.lambdas == nil {
 			s.lambdas = make(map[*starlark.Function]*defSource)
 		}
-		s.lambdas[fn] = &defSource{module: mod, order: s.defOrder, line: pos.Line, col: pos.Col, text: text, names: mentioned(lambda)}
-		s.defBytes += int64(len(text))
+		rec := *src
+		rec.module, rec.order = mod, s.defOrder
+		s.lambdas[fn] = &rec
+		s.defBytes += cost
 	}
 }
 
-// spanText returns the text of node n of code, from its first column to
-// its last (columns count runes).
-func spanText(code string, n syntax.Node) (string, bool) {
-	start, end := n.Span()
+// manyPins is how many lambdas an execution may hand the world before
+// the session records only those still held.
+const manyPins = 64
+
+// lambdaRecordBytes is what a lambda's record costs besides its text
+// (the record, and its entry in the map), counted with the texts.
+const lambdaRecordBytes = 128
+
+// lambdaSources indexes the lambdas of code by position (without a file
+// name), each with its text and the names it mentions.
+func lambdaSources(code string) map[syntax.Position]*defSource {
+	f, err := fileOptions.Parse(filename, code, 0)
+	if err != nil {
+		return nil
+	}
 	lines := strings.Split(code, "\n")
+	out := map[syntax.Position]*defSource{}
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if l, ok := n.(*syntax.LambdaExpr); ok {
+			if text, ok := spanText(lines, l); ok {
+				out[syntax.MakePosition(nil, l.Lambda.Line, l.Lambda.Col)] = &defSource{line: l.Lambda.Line, col: l.Lambda.Col, text: text, names: mentioned(l)}
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// spanText returns the text of node n of a chunk (its lines), from its
+// first column to its last (columns count runes).
+func spanText(lines []string, n syntax.Node) (string, bool) {
+	start, end := n.Span()
 	if start.Line < 1 || int(end.Line) > len(lines) || end.Line < start.Line {
 		return "", false
 	}
@@ -222,8 +256,8 @@ func spanText(code string, n syntax.Node) (string, bool) {
 }
 
 // pruneLambdas forgets the lambdas that neither the globals nor the world
-// hold any more.
-func (s *Session) pruneLambdas() {
+// hold any more, and returns the functions they hold.
+func (s *Session) pruneLambdas() map[*starlark.Function]bool {
 	live := map[*starlark.Function]bool{}
 	w := newWalker(math.MaxInt64, nil)
 	w.funcs = func(fn *starlark.Function) { live[fn] = true }
@@ -231,10 +265,11 @@ func (s *Session) pruneLambdas() {
 	w.roots(s.world)
 	for fn, src := range s.lambdas {
 		if !live[fn] {
-			s.defBytes -= int64(len(src.text))
+			s.defBytes -= int64(len(src.text)) + lambdaRecordBytes
 			delete(s.lambdas, fn)
 		}
 	}
+	return live
 }
 
 // mentioned returns the identifiers a def statement or a lambda mentions,

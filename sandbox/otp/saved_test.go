@@ -258,3 +258,15 @@ j = start_child(pool, ("job", 1))`)
 	}
 	assert.Equal(t, a.processes(), b.processes())
 }
+
+// TestSnapshotLambdaLoop: worker definitions made in a loop (a thousand
+// lambdas handed to worker(), all garbage but the last) leave the last
+// one's source kept: a tree started from it is snapshotted.
+func TestSnapshotLambdaLoop(t *testing.T) {
+	a := newBox(t, engine.Limits{})
+	a.do("for i in range(1000):\n    w = worker(init=lambda args: 0, handle_call=lambda msg, state: (msg, state))")
+	a.do(`sup = start_supervisor(supervisor(children=[{"id": "c", "start": w}]))`)
+	b := snapshotOf(t, a)
+	require.NotNil(t, b)
+	assert.Equal(t, `"hi"`, b.do(`call(whereis(sup, "c"), "hi")`))
+}
