@@ -94,6 +94,10 @@ type JournalInfo struct {
 	// starts with (0: none): the executions up to it are replaced by the
 	// sandbox's state as of then.
 	SnapshotSeq uint64 `json:"snapshot_seq,omitempty"`
+	// SnapshotBlocked says why the latest try found a state that no
+	// snapshot rebuilds, since the sandbox was activated: its journal
+	// stays whole until the state changes. "" when it did not.
+	SnapshotBlocked string `json:"snapshot_blocked,omitempty"`
 }
 
 // Result is the outcome of one execution. Value is the repr of the final

@@ -47,6 +47,7 @@ type grain struct {
 	cpu        cpuBucket // the sandbox's CPU share (cpu_limit)
 	journal    journalUse
 	snapFailed uint64 // journal.entries when a snapshot last could not be taken; 0: not since the last one
+	snapWhy    string // why it could not (JournalInfo.SnapshotBlocked)
 	lastActive time.Time
 
 	activated   time.Time // when this activation started
@@ -274,7 +275,7 @@ func (g *grain) fresh() {
 	}
 	g.done = newAnswered()
 	g.journal = journalUse{}
-	g.snapFailed = 0
+	g.snapFailed, g.snapWhy = 0, ""
 	g.lastActive = g.host.now()
 }
 
@@ -502,6 +503,7 @@ func (g *grain) describe() *wire.Reply {
 		Actors:       g.otp.Actors(),
 		Journal:      g.journal.info(g.meta.Requirements),
 	}
+	info.Journal.SnapshotBlocked = g.snapWhy
 	raw, _ := json.Marshal(&info)
 	return &wire.Reply{Json: raw}
 }

@@ -20,6 +20,10 @@ type JournalInfo struct {
 	// starts with: the executions up to it are in the snapshot (see
 	// Config.SnapshotEvery). 0: none.
 	SnapshotSeq uint64 `json:"snapshot_seq,omitempty"`
+	// SnapshotBlocked says why the latest try found a state that no
+	// snapshot rebuilds ("global fs cannot be written as source: a
+	// function"), since this activation; "" when it did not.
+	SnapshotBlocked string `json:"snapshot_blocked,omitempty"`
 }
 
 // journalUse is what an activation's journal holds. A sandbox's state is

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/otpbox/otpbox/sandbox/engine"
@@ -114,7 +115,7 @@ func (g *grain) trySnapshot() bool {
 	g.cpu.take(g.host.now(), time.Since(start))
 	switch {
 	case err == nil:
-		g.snapFailed = 0
+		g.snapFailed, g.snapWhy = 0, ""
 		return true
 	case errors.Is(err, errors.ErrUnsupported): // the store cannot
 		g.snapFailed = g.journal.entries
@@ -128,6 +129,7 @@ func (g *grain) trySnapshot() bool {
 	g.host.snapshotsSkipped.Add(1)
 	g.host.log.Debug("sandbox journal not snapshotted", slog.String("id", g.id), slog.Any("why", err))
 	g.snapFailed = g.journal.entries
+	g.snapWhy = strings.TrimPrefix(err.Error(), "engine: ")
 	return false
 }
 
@@ -150,8 +152,12 @@ func (g *grain) snapshot() error {
 	if err != nil {
 		return fmt.Errorf("the snapshot does not restore: %w", err)
 	}
-	if again, err := sess.Dump(src.Len()); err != nil || !again.Equal(src) {
-		return fmt.Errorf("the snapshot restores to another state (%v)", err)
+	again, err := sess.Dump(src.Len())
+	switch {
+	case err != nil:
+		return fmt.Errorf("the snapshot restores to a state that does not dump (%v)", err)
+	case !again.Equal(src):
+		return errors.New("the snapshot restores to another state (a function's default changed since its def, say)")
 	}
 	doc := snapshotDoc{V: 1, Globals: src.Data, Defs: src.Defs, Bound: src.Bound, World: src.World, Answered: g.done.marshal()}
 	if doc.Bound != "" || doc.World != "" {

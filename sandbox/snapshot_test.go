@@ -132,6 +132,7 @@ func TestNoSnapshotUnlessExact(t *testing.T) {
 		require.NoError(t, err)
 		assert.Zero(t, info.Journal.SnapshotSeq, id)
 		assert.EqualValues(t, 12, info.Journal.Entries, id)
+		assert.NotEmpty(t, info.Journal.SnapshotBlocked, "%s: the info says why", id)
 	}
 	_, skipped := n.local.Snapshots()
 	assert.GreaterOrEqual(t, skipped, uint64(6), "two tries each, five executions apart")
@@ -143,6 +144,7 @@ func TestNoSnapshotUnlessExact(t *testing.T) {
 	info, err := n.local.Info(n.ctx, "shared")
 	require.NoError(t, err)
 	assert.NotZero(t, info.Journal.SnapshotSeq, "plain data again")
+	assert.Empty(t, info.Journal.SnapshotBlocked)
 
 	// A list frozen by a child spec's args is snapshotted frozen: after a
 	// restart, appending to it still fails.

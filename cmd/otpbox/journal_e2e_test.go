@@ -67,6 +67,9 @@ func TestJournalQuotasEndToEnd(t *testing.T) {
 	if err != nil || info.Journal == nil || info.Journal.Bytes > info.Journal.Limit {
 		t.Fatalf("info = %+v, %v: want the journal within its limit", info, err)
 	}
+	if !strings.Contains(info.Journal.SnapshotBlocked, "global f cannot be written as source") {
+		t.Errorf("snapshot_blocked = %q; want why: global f", info.Journal.SnapshotBlocked)
+	}
 
 	// The same in a sandbox of plain data: three times what the quota
 	// holds, snapshotted whenever the journal is full.

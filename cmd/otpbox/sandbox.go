@@ -465,6 +465,9 @@ func describeJournal(j *api.JournalInfo) string {
 	if j.SnapshotSeq != 0 {
 		s += fmt.Sprintf(", from a snapshot of execution %d", j.SnapshotSeq)
 	}
+	if j.SnapshotBlocked != "" {
+		s += "; not snapshotted: " + j.SnapshotBlocked
+	}
 	return s
 }
 

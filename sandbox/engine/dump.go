@@ -20,11 +20,15 @@ var ErrNotPlain = errors.New("engine: globals cannot be written as source")
 // NotPlainError names the global that keeps Dump from writing a
 // session's globals as source, and why.
 type NotPlainError struct {
-	Name   string // the global
+	Name   string // the global; "" for a value of the world
+	Where  string // where the value is, when not a global's ("the state of <0.4.0>")
 	Reason string // e.g. "a builtin_function_or_method", "a list reachable twice (…)"
 }
 
 func (e *NotPlainError) Error() string {
+	if e.Name == "" {
+		return fmt.Sprintf("engine: %s cannot be written as source: %s", e.Where, e.Reason)
+	}
 	return fmt.Sprintf("engine: global %s cannot be written as source: %s", e.Name, e.Reason)
 }
 
@@ -164,7 +168,7 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 	d.b = &strings.Builder{}
 	modules := map[*starlark.Module]starlark.StringDict{}
 	for _, df := range defs {
-		d.name = df.name
+		d.setName(df)
 		mg, ok := modules[df.src.module]
 		if !ok {
 			mg = df.src.module.Globals()
@@ -224,8 +228,8 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 			}
 			n, ok := c.lambdaGroup(defs[k:end])
 			if !ok {
-				d.name = defs[k].name
-				return nil, d.notPlain("a lambda whose line and column no restore can give it (it shares them with another one, or starts too close to a def)")
+				d.setName(defs[k])
+				return nil, d.notPlain("no restore can give it its line and column (it shares them with another one, or starts too close to a def)")
 			}
 			k += n
 		}
@@ -244,6 +248,14 @@ type dumpDef struct {
 	name string
 	fn   *starlark.Function
 	src  *defSource
+}
+
+// setName makes errors name df: a global, or a lambda by its place.
+func (d *dumper) setName(df dumpDef) {
+	d.name, d.where = df.name, ""
+	if strings.HasPrefix(df.name, nameLambda) {
+		d.name, d.where = "", fmt.Sprintf("a worker's lambda (line %d, column %d of its execution)", df.src.line, df.src.col)
+	}
 }
 
 // lambdaName is the name by which a dump refers to the i-th lambda it
@@ -407,6 +419,7 @@ type dumper struct {
 	b           *strings.Builder
 	max         int
 	name        string               // the global being written
+	where       string               // or the place in the world (name "")
 	seen        map[any]bool         // mutable values written so far
 	setShadowed bool                 // a global named set hides the builtin
 	depth       int                  // of the value being written
@@ -416,7 +429,9 @@ type dumper struct {
 	lambdaIdx   map[*starlark.Function]int
 }
 
-func (d *dumper) notPlain(reason string) error { return &NotPlainError{Name: d.name, Reason: reason} }
+func (d *dumper) notPlain(reason string) error {
+	return &NotPlainError{Name: d.name, Where: d.where, Reason: reason}
+}
 
 // expr writes v as an expression, and reports whether it is one that
 // only a Reader evaluates (see Dump.Bound).

@@ -20,9 +20,9 @@ type Writer struct{ d *dumper }
 // the place of v in the world for a [NotPlainError] (such as "the state
 // of <0.4.0>").
 func (w *Writer) Expr(where string, v starlark.Value) (string, error) {
-	prev := w.d.name
-	w.d.name = where
-	defer func() { w.d.name = prev }()
+	prevName, prevWhere := w.d.name, w.d.where
+	w.d.name, w.d.where = "", where
+	defer func() { w.d.name, w.d.where = prevName, prevWhere }()
 	s, _, err := w.d.expr(v)
 	if err == nil && len(s) > w.d.max {
 		err = &LimitError{Limit: LimitCodeSize, Max: uint64(w.d.max), Got: uint64(len(s))}
