@@ -105,20 +105,44 @@ func (s *Session) noteDefs(code string, module starlark.StringDict, pins []*star
 	s.pruneDefs()
 }
 
-// pruneDefs forgets the functions no global holds any more.
+// pruneDefs forgets the functions nothing holds any more. A function a
+// global no longer holds may still be a worker's handler (an older
+// version of a redefined function, which the worker keeps running, as
+// OTP's processes keep running old code): one walk of the heap finds
+// those. During a Restore, nothing is forgotten until the links are made.
 func (s *Session) pruneDefs() {
-	live := make(map[*starlark.Function]bool, len(s.defs))
+	if s.restored != nil {
+		return
+	}
+	held := make(map[*starlark.Function]bool, len(s.defs))
 	for _, v := range s.globals {
 		if fn, ok := v.(*starlark.Function); ok {
-			live[fn] = true
+			held[fn] = true
 		}
 	}
+	var live map[*starlark.Function]bool
 	for fn, src := range s.defs {
+		if held[fn] {
+			continue
+		}
+		if live == nil {
+			live = s.reachable()
+		}
 		if !live[fn] {
 			s.defBytes -= int64(len(src.text))
 			delete(s.defs, fn)
 		}
 	}
+}
+
+// reachable returns the functions the globals and the world hold.
+func (s *Session) reachable() map[*starlark.Function]bool {
+	live := map[*starlark.Function]bool{}
+	w := newWalker(math.MaxInt64, nil)
+	w.funcs = func(fn *starlark.Function) { live[fn] = true }
+	w.globals(s.globals)
+	w.roots(s.world)
+	return live
 }
 
 // A lambda is recorded, like a def, when it is kept: when the world
@@ -258,11 +282,7 @@ func spanText(lines []string, n syntax.Node) (string, bool) {
 // pruneLambdas forgets the lambdas that neither the globals nor the world
 // hold any more, and returns the functions they hold.
 func (s *Session) pruneLambdas() map[*starlark.Function]bool {
-	live := map[*starlark.Function]bool{}
-	w := newWalker(math.MaxInt64, nil)
-	w.funcs = func(fn *starlark.Function) { live[fn] = true }
-	w.globals(s.globals)
-	w.roots(s.world)
+	live := s.reachable()
 	for fn, src := range s.lambdas {
 		if !live[fn] {
 			s.defBytes -= int64(len(src.text)) + lambdaRecordBytes

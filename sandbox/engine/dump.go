@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -157,7 +158,11 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 		}
 	}
 	for i, fn := range d.lambdas {
-		defs = append(defs, dumpDef{lambdaName(i), fn, s.lambdas[fn]})
+		src := s.lambdas[fn]
+		if src == nil {
+			src = s.defs[fn] // an older version of a global's function
+		}
+		defs = append(defs, dumpDef{lambdaName(i), fn, src})
 	}
 	if len(defs) == 0 {
 		return out, nil
@@ -176,8 +181,8 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 		}
 		for _, n := range df.src.names {
 			mv, bound := mg[n]
-			if !bound || isHidden(n) {
-				continue
+			if !bound || isHidden(n) || mv == df.fn {
+				continue // a def's own name: its chunk binds it again
 			}
 			if sv, ok := s.globals[n]; !ok || !sameBinding(mv, sv) {
 				return nil, d.notPlain("a function that sees " + n + " as it was when it was defined, not as it is now")
@@ -207,10 +212,17 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 			j++
 		}
 		var c chunkLayout
+		var olds []string
 		for _, df := range defs[i:j] {
 			if df.src.col == 0 {
 				if !c.def(df.src) {
+					d.setName(df)
 					return nil, d.notPlain("a def that shares a line with another one")
+				}
+				if strings.HasPrefix(df.name, nameLambda) {
+					// An older version: the chunk binds its name again
+					// (Restore puts the global back), and it to a hidden one.
+					olds = append(olds, lambdaBinding+strings.TrimPrefix(df.name, nameLambda)+" = "+df.src.name)
 				}
 			}
 		}
@@ -233,6 +245,9 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 			}
 			k += n
 		}
+		for _, b := range olds {
+			*c.at(int32(len(c.lines)) + 1) = []rune(b)
+		}
 		out.Defs = append(out.Defs, c.String())
 		i = j
 	}
@@ -253,7 +268,10 @@ type dumpDef struct {
 // setName makes errors name df: a global, or a lambda by its place.
 func (d *dumper) setName(df dumpDef) {
 	d.name, d.where = df.name, ""
-	if strings.HasPrefix(df.name, nameLambda) {
+	switch {
+	case strings.HasPrefix(df.name, nameLambda) && df.src.col == 0:
+		d.name, d.where = "", fmt.Sprintf("an older version of %s that a worker runs (line %d of its execution)", df.src.name, df.src.line)
+	case strings.HasPrefix(df.name, nameLambda):
 		d.name, d.where = "", fmt.Sprintf("a worker's lambda (line %d, column %d of its execution)", df.src.line, df.src.col)
 	}
 }
@@ -402,6 +420,11 @@ func (s *Session) Restore(ctx context.Context, d *Dump) (*Result, error) {
 			return nil, err
 		}
 	}
+	// A chunk that defines an older version of a function binds its name
+	// again: the globals bound before the defs keep their values.
+	s.mu.Lock()
+	before := maps.Clone(s.globals)
+	s.mu.Unlock()
 	for _, chunk := range d.Defs {
 		r, err := s.executeWith(ctx, chunk, &limits, true)
 		if err != nil {
@@ -410,7 +433,7 @@ func (s *Session) Restore(ctx context.Context, d *Dump) (*Result, error) {
 		res.Steps += r.Steps
 		res.Duration += r.Duration
 	}
-	return res, s.link(r)
+	return res, s.link(r, before)
 }
 
 // dumper writes values as Starlark expressions.

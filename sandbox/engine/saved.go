@@ -48,9 +48,10 @@ func (w *Writer) WriteFunc(c starlark.Callable) error {
 		w.d.b.WriteString(strconv.Quote(src.name)) // a global's def or lambda
 		return nil
 	}
-	if ok && w.d.s.lambdas[fn] != nil {
-		// A lambda the world keeps: written at its place in its chunk,
-		// bound to a hidden name.
+	if ok && (w.d.s.lambdas[fn] != nil || w.d.s.defs[fn] != nil) {
+		// A lambda the world keeps, or an older version of a global's
+		// function: written at its place in its chunk, bound to a
+		// hidden name.
 		i, seen := w.d.lambdaIdx[fn]
 		if !seen {
 			if w.d.lambdaIdx == nil {
@@ -212,9 +213,10 @@ func (s *Session) bind(r *Reader, bound string) error {
 	return nil
 }
 
-// link resolves r's function names in the restored globals, then counts
-// the session's state as a commit does.
-func (s *Session) link(r *Reader) error {
+// link resolves r's function names in the restored globals, puts back
+// the globals as they were before the defs ran (before) where a chunk
+// bound one again, then counts the session's state as a commit does.
+func (s *Session) link(r *Reader, before starlark.StringDict) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, l := range r.links {
@@ -229,7 +231,11 @@ func (s *Session) link(r *Reader) error {
 		}
 		l.set(fn)
 	}
+	for name, v := range before {
+		s.globals[name] = v
+	}
 	s.restored = nil
+	s.pruneDefs()
 	s.names = namesDigest(s.env.digest, s.globals)
 	s.heap = heapSize(s.globals, s.world, s.limits.MaxHeapBytes)
 	return nil

@@ -270,3 +270,39 @@ func TestSnapshotLambdaLoop(t *testing.T) {
 	require.NotNil(t, b)
 	assert.Equal(t, `"hi"`, b.do(`call(whereis(sup, "c"), "hi")`))
 }
+
+// TestSnapshotRedefined: a worker keeps running the handler it was
+// started with after the sandbox redefines it (as an OTP process runs
+// old code until it is told otherwise); a snapshot writes that older
+// version too, and the global keeps its newest value, a function or not.
+func TestSnapshotRedefined(t *testing.T) {
+	a := newBox(t, engine.Limits{})
+	a.do(`def handle_call(msg, state):
+    return ("v1", state)
+sup = start_supervisor(supervisor(children=[{"id": "c", "start": worker(handle_call=handle_call)}]))`)
+	a.do(`def handle_call(msg, state):
+    return ("v2", state)`)
+	a.do(`start_child(sup, {"id": "d", "start": worker(handle_call=handle_call)})`)
+	a.do(`def other(x):
+    return x`)
+	a.do(`other = None`)
+	src, err := a.s.Dump(1 << 20)
+	require.NoError(t, err)
+	t.Logf("defs:\n%s", strings.Join(src.Defs, "\n---\n"))
+	b := snapshotOf(t, a)
+	for _, code := range []string{
+		`call(whereis(sup, "c"), 0), call(whereis(sup, "d"), 0), handle_call(0, 1), other`,
+		`exit(whereis(sup, "c"), "boom")`,
+		`call(whereis(sup, "c"), 0)`, // restarted from its spec: the version it started with
+	} {
+		assert.Equal(t, a.do(code), b.do(code), code)
+	}
+	assert.Equal(t, a.processes(), b.processes())
+
+	// Both versions now older than the global, which is data.
+	a.do("handle_call = None")
+	b = snapshotOf(t, a)
+	code := `handle_call, call(whereis(sup, "c"), 0), call(whereis(sup, "d"), 0)`
+	assert.Equal(t, `(None, "v1", "v2")`, b.do(code))
+	assert.Equal(t, a.do(code), b.do(code))
+}

@@ -156,6 +156,9 @@ func (c *chooser) op() string {
 		return fmt.Sprintf(`delete_child(%s, "c%d")`, sup, c.n(4))
 	case 12:
 		return "r = which_children(" + sup + ")"
+	case 13:
+		// A new version of a handler: running workers (and w) keep theirs.
+		return fmt.Sprintf("def c_call(msg, state):\n    return (state * %d, state + 2)", 2+c.n(3))
 	case 14:
 		return fmt.Sprintf(`r = get_childspec(%s, %s)`, sup, c.of(`"c0"`, `"c1"`, pid))
 	case 15:
