@@ -278,6 +278,7 @@ func (h *Hub) repollLocked(f *feed) {
 func (h *Hub) run(f *feed) {
 	defer h.wg.Done()
 	sleeping := false
+	told := false // the last event relayed said the activation stopped
 	for h.ctx.Err() == nil {
 		h.mu.Lock()
 		if h.feeds[f.id] != f {
@@ -308,12 +309,16 @@ func (h *Hub) run(f *feed) {
 			return
 		case errors.Is(err, errGone):
 			// Passivated (or deleted) before the poll reached it: the
-			// ring that said so is gone with it.
+			// ring that said so is gone with it, unless an answer relayed
+			// its passivated event already (the activation was still
+			// retiring when this poll was sent).
 			if h.gone(h.ctx, f) {
 				return
 			}
-			h.relay(f, []Event{{Type: EventPassivated, Sandbox: f.id, Time: time.Now().UTC()}})
-			sleeping = true
+			if !told {
+				h.relay(f, []Event{{Type: EventPassivated, Sandbox: f.id, Time: time.Now().UTC()}})
+			}
+			sleeping, told = true, true
 			continue
 		case err != nil:
 			if ctx.Err() == nil || h.ctx.Err() != nil {
@@ -327,7 +332,9 @@ func (h *Hub) run(f *feed) {
 		if n := len(ans.Events); n > 0 {
 			switch ans.Events[n-1].Type {
 			case EventPassivated, EventMigrated:
-				sleeping = true
+				sleeping, told = true, true
+			default:
+				told = false
 			}
 		}
 	}
