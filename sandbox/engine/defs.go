@@ -47,7 +47,7 @@ func madeBy(st syntax.Stmt, name string, fn *starlark.Function) bool {
 		}
 		l, isLambda := rhs.(*syntax.LambdaExpr)
 		start, _ := st.Span()
-		return ok && isLambda && st.Op == syntax.EQ && start.Col == 1 && id.Name == name && fn.Name() == "lambda" && !isLambdaBinding(name) &&
+		return ok && isLambda && st.Op == syntax.EQ && start.Col == 1 && id.Name == name && fn.Name() == "lambda" && !isKeptBinding(name) &&
 			l.Lambda.Line == pos.Line && l.Lambda.Col == pos.Col
 	}
 	return false
@@ -169,7 +169,7 @@ func KeepSource(thread *starlark.Thread, c starlark.Callable) {
 // among pins and the bindings of a Restore's chunk.
 func (s *Session) noteLambdas(code string, mod *starlark.Module, module starlark.StringDict, pins []*starlark.Function) {
 	for name, v := range module {
-		if fn, ok := v.(*starlark.Function); ok && strings.HasPrefix(name, nameLambda) {
+		if fn, ok := v.(*starlark.Function); ok && strings.HasPrefix(name, nameKept) {
 			pins = append(pins, fn)
 			if s.restored != nil {
 				s.restored[name] = fn

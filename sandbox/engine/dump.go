@@ -157,12 +157,12 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 			return nil, &LimitError{Limit: LimitCodeSize, Max: uint64(d.max), Got: uint64(n)}
 		}
 	}
-	for i, fn := range d.lambdas {
+	for i, fn := range d.kept {
 		src := s.lambdas[fn]
 		if src == nil {
 			src = s.defs[fn] // an older version of a global's function
 		}
-		defs = append(defs, dumpDef{lambdaName(i), fn, src})
+		defs = append(defs, dumpDef{keptName(i), fn, src})
 	}
 	if len(defs) == 0 {
 		return out, nil
@@ -219,10 +219,10 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 					d.setName(df)
 					return nil, d.notPlain("a def that shares a line with another one")
 				}
-				if strings.HasPrefix(df.name, nameLambda) {
+				if strings.HasPrefix(df.name, nameKept) {
 					// An older version: the chunk binds its name again
 					// (Restore puts the global back), and it to a hidden one.
-					olds = append(olds, lambdaBinding+strings.TrimPrefix(df.name, nameLambda)+" = "+df.src.name)
+					olds = append(olds, keptBinding+strings.TrimPrefix(df.name, nameKept)+" = "+df.src.name)
 				}
 			}
 		}
@@ -257,8 +257,9 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 	return out, nil
 }
 
-// dumpDef is a function a Dump writes as source: a global's def, or a
-// lambda the world keeps (named by lambdaName).
+// dumpDef is a function a Dump writes as source: a global's def or
+// name = lambda, or a function only the world keeps, a lambda or an
+// older version of a global's function (named by keptName).
 type dumpDef struct {
 	name string
 	fn   *starlark.Function
@@ -269,16 +270,16 @@ type dumpDef struct {
 func (d *dumper) setName(df dumpDef) {
 	d.name, d.where = df.name, ""
 	switch {
-	case strings.HasPrefix(df.name, nameLambda) && df.src.col == 0:
+	case strings.HasPrefix(df.name, nameKept) && df.src.col == 0:
 		d.name, d.where = "", fmt.Sprintf("an older version of %s that a worker runs (line %d of its execution)", df.src.name, df.src.line)
-	case strings.HasPrefix(df.name, nameLambda):
+	case strings.HasPrefix(df.name, nameKept):
 		d.name, d.where = "", fmt.Sprintf("a worker's lambda (line %d, column %d of its execution)", df.src.line, df.src.col)
 	}
 }
 
-// lambdaName is the name by which a dump refers to the i-th lambda it
-// writes (see Writer.WriteFunc), which its chunk binds.
-func lambdaName(i int) string { return nameLambda + strconv.Itoa(i) }
+// keptName is the name by which a dump refers to the i-th function only
+// the world keeps (see Writer.WriteFunc), which its chunk binds.
+func keptName(i int) string { return nameKept + strconv.Itoa(i) }
 
 // chunkLayout places the texts of a chunk's defs and lambdas at their
 // lines and columns (in runes).
@@ -318,7 +319,7 @@ func (c *chunkLayout) lambdaGroup(ls []dumpDef) (int, bool) {
 		names := make([]string, n)
 		srcs := make([]*defSource, n)
 		for g, x := range ls[:n] {
-			names[g], srcs[g] = lambdaBinding+strings.TrimPrefix(x.name, nameLambda), x.src
+			names[g], srcs[g] = keptBinding+strings.TrimPrefix(x.name, nameKept), x.src
 		}
 		if try.lambdas(names, srcs) {
 			*c = *try
@@ -448,8 +449,8 @@ type dumper struct {
 	depth       int                  // of the value being written
 	frozen      bool                 // writing inside frozen(...)
 	ext         bool                 // the expression needs a Reader: frozen(...), the world's values, function names
-	lambdas     []*starlark.Function // written so far, in order (see lambdaName)
-	lambdaIdx   map[*starlark.Function]int
+	kept        []*starlark.Function // lambdas and older versions written so far, in order (see keptName)
+	keptIdx     map[*starlark.Function]int
 }
 
 func (d *dumper) notPlain(reason string) error {

@@ -29,25 +29,26 @@ func instrument(f *syntax.File, isGlobal func(string) bool) error {
 	return instrumentFor(f, isGlobal, false)
 }
 
-// lambdaBinding prefixes the names to which a Dump's chunks bind the
-// lambdas they restore, _3 for the fourth; a Restore compiles them as
-// hidden names ($lambda_3), which no global gets. They are short, for
-// "_3 = (" to fit before a lambda on its line. (A global bound by
-// _3 = lambda ... is not recorded, so never in such a chunk.)
-const lambdaBinding = "_"
+// keptBinding prefixes the names to which a Dump's chunks bind the
+// functions only the world keeps (lambdas, older versions), _3 for the
+// fourth; a Restore compiles them as hidden names ($kept_3), which no
+// global gets. They are short, for "_3 = (" to fit before a lambda on
+// its line. (A global bound by _3 = lambda ... is not recorded, so never
+// in such a chunk.)
+const keptBinding = "_"
 
-// isLambdaBinding reports whether name is _ and digits.
-func isLambdaBinding(name string) bool {
-	digits := strings.TrimPrefix(name, lambdaBinding)
+// isKeptBinding reports whether name is _ and digits.
+func isKeptBinding(name string) bool {
+	digits := strings.TrimPrefix(name, keptBinding)
 	return len(digits) > 0 && len(digits) < len(name) && strings.Trim(digits, "0123456789") == ""
 }
 
-// hideLambdaBindings renames the lambda bindings among lhs's names (of
+// hideKeptBindings renames the kept bindings among lhs's names (of
 // a top-level assignment of a Restore's chunk).
-func hideLambdaBindings(lhs syntax.Expr) {
+func hideKeptBindings(lhs syntax.Expr) {
 	syntax.Walk(lhs, func(n syntax.Node) bool {
-		if id, ok := n.(*syntax.Ident); ok && isLambdaBinding(id.Name) {
-			id.Name = nameLambda + strings.TrimPrefix(id.Name, lambdaBinding)
+		if id, ok := n.(*syntax.Ident); ok && isKeptBinding(id.Name) {
+			id.Name = nameKept + strings.TrimPrefix(id.Name, keptBinding)
 		}
 		return true
 	})
@@ -63,7 +64,7 @@ func instrumentFor(f *syntax.File, isGlobal func(string) bool, restore bool) err
 	if restore {
 		for _, st := range f.Stmts {
 			if a, ok := st.(*syntax.AssignStmt); ok && a.Op == syntax.EQ {
-				hideLambdaBindings(a.LHS)
+				hideKeptBindings(a.LHS)
 			}
 		}
 	}

@@ -52,16 +52,16 @@ func (w *Writer) WriteFunc(c starlark.Callable) error {
 		// A lambda the world keeps, or an older version of a global's
 		// function: written at its place in its chunk, bound to a
 		// hidden name.
-		i, seen := w.d.lambdaIdx[fn]
+		i, seen := w.d.keptIdx[fn]
 		if !seen {
-			if w.d.lambdaIdx == nil {
-				w.d.lambdaIdx = make(map[*starlark.Function]int)
+			if w.d.keptIdx == nil {
+				w.d.keptIdx = make(map[*starlark.Function]int)
 			}
-			i = len(w.d.lambdas)
-			w.d.lambdaIdx[fn] = i
-			w.d.lambdas = append(w.d.lambdas, fn)
+			i = len(w.d.kept)
+			w.d.keptIdx[fn] = i
+			w.d.kept = append(w.d.kept, fn)
 		}
-		w.d.b.WriteString(strconv.Quote(lambdaName(i)))
+		w.d.b.WriteString(strconv.Quote(keptName(i)))
 		return nil
 	}
 	return w.NotPlain("a function whose source no snapshot keeps (" + c.Name() + ": a closure, a nested def, a builtin, or one rebound since)")
@@ -221,7 +221,7 @@ func (s *Session) link(r *Reader, before starlark.StringDict) error {
 	defer s.mu.Unlock()
 	for _, l := range r.links {
 		fn, ok := s.globals[l.name].(*starlark.Function)
-		if strings.HasPrefix(l.name, nameLambda) {
+		if strings.HasPrefix(l.name, nameKept) {
 			fn, ok = s.restored[l.name], s.restored[l.name] != nil
 		} else if ok && s.defs[fn] == nil {
 			ok = false

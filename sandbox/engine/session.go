@@ -135,7 +135,7 @@ func (s *Session) execute(ctx context.Context, code string, limits *Limits) (*Re
 
 // executeWith runs code under limits. restore says it is a chunk of a
 // Restore: a one-off, not cached, whose lambda bindings are hidden (see
-// lambdaBinding).
+// keptBinding).
 func (s *Session) executeWith(ctx context.Context, code string, limits *Limits, restore bool) (*Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
