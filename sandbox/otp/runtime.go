@@ -89,8 +89,8 @@ func (rt *Runtime) SetClock(t time.Time) {
 
 // Pristine reports whether the runtime is as New made it, but for its
 // clock: no process was ever started (and none of the executions that
-// started one was kept), so nothing of it needs saving. A sandbox
-// snapshots its journal only then.
+// started one was kept), so nothing of it needs saving: Save writes
+// nothing, and Load loads only into such a runtime.
 func (rt *Runtime) Pristine() bool {
 	st := rt.st
 	return len(st.procs) == 0 && st.next == 0 && st.root == 0 && st.trees == 0 && st.actors == 0 &&
