@@ -107,9 +107,9 @@ func TestSnapshotMakesRoom(t *testing.T) {
 }
 
 // TestNoSnapshotUnlessExact: state a snapshot cannot rebuild keeps its
-// whole journal: lambdas within the globals' values, closures as a
-// worker's handlers, values shared between globals, a default frozen
-// since its def. Once
+// whole journal: lambdas within the globals' values, a worker's closure
+// over a builtin, values shared between globals, a default frozen since
+// its def. Once
 // the state is plain again, the next try snapshots.
 func TestNoSnapshotUnlessExact(t *testing.T) {
 	dir := t.TempDir()
@@ -117,8 +117,9 @@ func TestNoSnapshotUnlessExact(t *testing.T) {
 	for id, code := range map[string]string{
 		"lambda": "fs = [lambda x: x + 1]",
 		"shared": "a = []\nb = a",
-		// A worker whose handler is a closure: no source gives it its k.
-		"procs": "def mk(k):\n    return worker(init=lambda args: k)\nsup = start_supervisor(supervisor(children=[{\"id\": \"w\", \"start\": mk(1)}]))",
+		// A worker whose handler is a closure over a builtin: no
+		// source names it.
+		"procs": "def mk(f):\n    return worker(init=lambda args: f(args))\nsup = start_supervisor(supervisor(children=[{\"id\": \"w\", \"start\": mk(len)}]))",
 		// A default frozen by worker() after the def: the def would
 		// restore it mutable, and f() would then work where it failed.
 		"frozen-default": "def f(x=[]):\n    x.append(1)\n    return len(x)\nw = worker(init=f)\nw = None",

@@ -30,6 +30,10 @@ type defSource struct {
 	text   string // the statement's lines; a lambda's expression
 	names  []string
 	name   string // the global the statement binds ("" for a lambda)
+	// factory: a lambda inside a def's body, or one that captures
+	// variables: a dump rebuilds it by calling a def made for it (see
+	// factoryChunk) with the values it captured.
+	factory bool
 }
 
 // madeBy reports whether st, a top-level statement starting in column
@@ -60,6 +64,7 @@ func (s *Session) noteDefs(code string, module starlark.StringDict, pins []*star
 	marker, ok := module[nameModule].(*starlark.Function)
 	if !ok {
 		s.pruneDefs()
+		s.noteLambdas(code, nil, module, pins)
 		return
 	}
 	defer s.noteLambdas(code, marker.Module(), module, pins)
@@ -160,7 +165,7 @@ func (s *Session) reachable() map[*starlark.Function]bool {
 func KeepSource(thread *starlark.Thread, c starlark.Callable) {
 	x, ok := thread.Local(localKey).(*execution)
 	fn, isFn := c.(*starlark.Function)
-	if ok && x.session != nil && isFn && fn.Name() == "lambda" && fn.NumFreeVars() == 0 {
+	if ok && x.session != nil && isFn && fn.Name() == "lambda" {
 		x.pins = append(x.pins, fn)
 	}
 }
@@ -169,11 +174,23 @@ func KeepSource(thread *starlark.Thread, c starlark.Callable) {
 // among pins and the bindings of a Restore's chunk.
 func (s *Session) noteLambdas(code string, mod *starlark.Module, module starlark.StringDict, pins []*starlark.Function) {
 	for name, v := range module {
-		if fn, ok := v.(*starlark.Function); ok && strings.HasPrefix(name, nameKept) {
-			pins = append(pins, fn)
-			if s.restored != nil {
-				s.restored[name] = fn
+		fn, ok := v.(*starlark.Function)
+		if !ok || !strings.HasPrefix(name, nameKept) {
+			continue
+		}
+		if fn.Name() == name { // a factory (see factoryChunk): its chunk's one lambda
+			for _, src := range lambdaSources(code) {
+				if s.factories == nil {
+					s.factories = make(map[*starlark.Function]*defSource)
+				}
+				src.factory = true
+				s.factories[fn] = src
 			}
+		} else {
+			pins = append(pins, fn)
+		}
+		if s.restored != nil {
+			s.restored[name] = fn
 		}
 	}
 	// One parse, one index of the chunk's lambdas by position, one text
@@ -192,14 +209,19 @@ func (s *Session) noteLambdas(code string, mod *starlark.Module, module starlark
 	}
 	for i := len(pins) - 1; i >= 0; i-- { // the newest first: the likeliest kept
 		fn := pins[i]
-		if fn.Module() != mod || s.lambdas[fn] != nil || live != nil && !live[fn] {
+		if s.lambdas[fn] != nil || live != nil && !live[fn] {
 			continue
 		}
-		if byPos == nil {
-			byPos = lambdaSources(code)
-		}
 		pos := fn.Position()
-		src := byPos[syntax.MakePosition(nil, pos.Line, pos.Col)]
+		var src *defSource
+		if fn.Module() == mod && mod != nil {
+			if byPos == nil {
+				byPos = lambdaSources(code)
+			}
+			src = byPos[syntax.MakePosition(nil, pos.Line, pos.Col)]
+		} else {
+			src = s.innerLambda(fn) // made by a def of an earlier chunk
+		}
 		if src == nil {
 			continue
 		}
@@ -217,7 +239,8 @@ func (s *Session) noteLambdas(code string, mod *starlark.Module, module starlark
 			s.lambdas = make(map[*starlark.Function]*defSource)
 		}
 		rec := *src
-		rec.module, rec.order = mod, s.defOrder
+		rec.module, rec.order = fn.Module(), s.defOrder
+		rec.factory = rec.factory || fn.NumFreeVars() > 0
 		s.lambdas[fn] = &rec
 		s.defBytes += cost
 	}
@@ -232,7 +255,8 @@ const manyPins = 64
 const lambdaRecordBytes = 128
 
 // lambdaSources indexes the lambdas of code by position (without a file
-// name), each with its text and the names it mentions.
+// name), each with its text and the names it mentions; those inside a
+// def, or that capture variables, are factories.
 func lambdaSources(code string) map[syntax.Position]*defSource {
 	f, err := fileOptions.Parse(filename, code, 0)
 	if err != nil {
@@ -240,21 +264,46 @@ func lambdaSources(code string) map[syntax.Position]*defSource {
 	}
 	lines := strings.Split(code, "\n")
 	out := map[syntax.Position]*defSource{}
-	syntax.Walk(f, func(n syntax.Node) bool {
-		if l, ok := n.(*syntax.LambdaExpr); ok {
-			if text, ok := spanText(lines, l); ok {
-				out[syntax.MakePosition(nil, l.Lambda.Line, l.Lambda.Col)] = &defSource{line: l.Lambda.Line, col: l.Lambda.Col, text: text, names: mentioned(l)}
+	for _, st := range f.Stmts {
+		_, inDef := st.(*syntax.DefStmt)
+		syntax.Walk(st, func(n syntax.Node) bool {
+			if l, ok := n.(*syntax.LambdaExpr); ok {
+				if text, ok := spanText(lines, l); ok {
+					out[syntax.MakePosition(nil, l.Lambda.Line, l.Lambda.Col)] = &defSource{line: l.Lambda.Line, col: l.Lambda.Col,
+						text: text, names: mentioned(l), factory: inDef}
+				}
 			}
-		}
-		return true
-	})
+			return true
+		})
+	}
 	return out
+}
+
+// innerLambda finds the source of fn, a lambda made by calling a def of
+// an earlier chunk, in that def's recorded text.
+func (s *Session) innerLambda(fn *starlark.Function) *defSource {
+	pos := fn.Position()
+	for _, d := range s.defs {
+		last := d.line + int32(strings.Count(d.text, "\n"))
+		if d.module != fn.Module() || d.col != 0 || pos.Line < d.line || pos.Line > last {
+			continue
+		}
+		// The def's text alone, padded to its lines, positions as in
+		// its chunk.
+		src := lambdaSources(strings.Repeat("\n", int(d.line-1)) + d.text)[syntax.MakePosition(nil, pos.Line, pos.Col)]
+		if src != nil {
+			src.factory = true
+		}
+		return src
+	}
+	return nil
 }
 
 // spanText returns the text of node n of a chunk (its lines), from its
 // first column to its last (columns count runes).
 func spanText(lines []string, n syntax.Node) (string, bool) {
-	start, end := n.Span()
+	start, _ := n.Span()
+	end := endOf(n)
 	if start.Line < 1 || int(end.Line) > len(lines) || end.Line < start.Line {
 		return "", false
 	}
@@ -277,6 +326,32 @@ func spanText(lines []string, n syntax.Node) (string, bool) {
 		b.WriteString(string(line[from:to]))
 	}
 	return b.String(), true
+}
+
+// endOf is where n's text ends: the furthest end of its nodes, since the
+// span of an index, a slice or a parenthesized tuple ends at its closing
+// bracket instead of after it.
+func endOf(n syntax.Node) syntax.Position {
+	var end syntax.Position
+	syntax.Walk(n, func(x syntax.Node) bool {
+		if x == nil { // Walk's call after a node's children
+			return false
+		}
+		_, e := x.Span()
+		switch x := x.(type) {
+		case *syntax.IndexExpr, *syntax.SliceExpr:
+			e.Col++
+		case *syntax.TupleExpr:
+			if x.Lparen.IsValid() {
+				e.Col++
+			}
+		}
+		if e.Line > end.Line || e.Line == end.Line && e.Col > end.Col {
+			end = e
+		}
+		return true
+	})
+	return end
 }
 
 // pruneLambdas forgets the lambdas that neither the globals nor the world

@@ -201,6 +201,28 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 	}
 	out.check = d.b.String()
 
+	// Factories' lambdas each in a chunk of their own, after the others
+	// (see factoryChunk), in the order written: those inside defs, those
+	// that capture variables, and those made more than once by one
+	// expression (in a loop: one place in the chunk cannot hold two).
+	type place struct {
+		m         *starlark.Module
+		line, col int32
+	}
+	made := map[place]int{}
+	for _, df := range defs {
+		if df.src.col != 0 {
+			made[place{df.src.module, df.src.line, df.src.col}]++
+		}
+	}
+	var factories []dumpDef
+	defs = slices.DeleteFunc(defs, func(df dumpDef) bool {
+		f := df.src.factory || df.src.col != 0 && made[place{df.src.module, df.src.line, df.src.col}] > 1
+		if f {
+			factories = append(factories, df)
+		}
+		return f
+	})
 	// One chunk per defining chunk, in their order; defs at their lines,
 	// lambdas at their lines and columns.
 	slices.SortFunc(defs, func(a, b dumpDef) int {
@@ -251,10 +273,50 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 		out.Defs = append(out.Defs, c.String())
 		i = j
 	}
+	for _, df := range factories {
+		chunk, ok := factoryChunk(df)
+		if !ok {
+			d.setName(df)
+			return nil, d.notPlain("no restore can give it its line and column (too close to the top of its execution)")
+		}
+		out.Defs = append(out.Defs, chunk)
+	}
 	if n := out.Len(); n > maxBytes {
 		return nil, &LimitError{Limit: LimitCodeSize, Max: uint64(maxBytes), Got: uint64(n)}
 	}
 	return out, nil
+}
+
+// factoryChunk writes a def that returns the lambda of df, at the
+// lambda's line and column, taking the variables it captures: a restore
+// calls it with their values (see Session.callFactory). The def's name,
+// _3, is hidden by the restore.
+//
+//	def _3(k):
+//	    return (
+//	                      lambda args: k)
+func factoryChunk(df dumpDef) (string, bool) {
+	var params []string
+	for i := range df.fn.NumFreeVars() {
+		b, _ := df.fn.FreeVar(i)
+		params = append(params, b.Name)
+	}
+	header := "def " + keptBinding + strings.TrimPrefix(df.name, nameKept) + "(" + strings.Join(params, ", ") + "):"
+	const ret = "    return ("
+	col := int(df.src.col) - 1
+	var b strings.Builder
+	switch {
+	case df.src.line >= 3:
+		b.WriteString(strings.Repeat("\n", int(df.src.line)-3))
+		b.WriteString(header + "\n" + ret + "\n" + strings.Repeat(" ", col))
+	case df.src.line == 2 && col >= len(ret):
+		b.WriteString(header + "\n" + ret + strings.Repeat(" ", col-len(ret)))
+	default:
+		return "", false
+	}
+	b.WriteString(df.src.text)
+	b.WriteString(")\n")
+	return b.String(), true
 }
 
 // dumpDef is a function a Dump writes as source: a global's def or

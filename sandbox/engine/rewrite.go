@@ -63,8 +63,13 @@ func instrumentFor(f *syntax.File, isGlobal func(string) bool, restore bool) err
 	}
 	if restore {
 		for _, st := range f.Stmts {
-			if a, ok := st.(*syntax.AssignStmt); ok && a.Op == syntax.EQ {
-				hideKeptBindings(a.LHS)
+			switch st := st.(type) {
+			case *syntax.AssignStmt:
+				if st.Op == syntax.EQ {
+					hideKeptBindings(st.LHS)
+				}
+			case *syntax.DefStmt: // a factory
+				hideKeptBindings(st.Name)
 			}
 		}
 	}

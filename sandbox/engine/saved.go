@@ -61,7 +61,21 @@ func (w *Writer) WriteFunc(c starlark.Callable) error {
 			w.d.keptIdx[fn] = i
 			w.d.kept = append(w.d.kept, fn)
 		}
-		w.d.b.WriteString(strconv.Quote(keptName(i)))
+		if w.d.s.lambdas[fn] == nil { // an older version: by its name
+			w.d.b.WriteString(strconv.Quote(keptName(i)))
+			return nil
+		}
+		// A lambda: its name and the values it captured (for a factory
+		// to capture them again; see factoryChunk).
+		w.d.b.WriteString("(" + strconv.Quote(keptName(i)) + ", (")
+		for j := range fn.NumFreeVars() {
+			_, v := fn.FreeVar(j)
+			if err := w.d.value(v, w.d.depth+1); err != nil {
+				return err
+			}
+			w.d.b.WriteString(", ")
+		}
+		w.d.b.WriteString("))")
 		return nil
 	}
 	return w.NotPlain("a function whose source no snapshot keeps (" + c.Name() + ": a closure, a nested def, a builtin, or one rebound since)")
@@ -81,8 +95,9 @@ type Reader struct {
 }
 
 type link struct {
-	name string
-	set  func(*starlark.Function)
+	name     string
+	captured starlark.Tuple // a lambda's: what it captured; nil for a name
+	set      func(*starlark.Function)
 }
 
 // readerKey is the thread-local key of the Reader evaluating.
@@ -182,10 +197,23 @@ func (r *Reader) Value(expr string) (starlark.Value, error) {
 	return v, nil
 }
 
-// Func calls set with the function name once the dump's defs have run;
-// a restore fails if there is none.
-func (r *Reader) Func(name string, set func(*starlark.Function)) {
-	r.links = append(r.links, link{name, set})
+// Func calls set, once the dump's defs have run, with the function ref
+// names, as WriteFunc wrote it: a name, or a name and the values a
+// lambda captured. A restore fails if there is none.
+func (r *Reader) Func(ref starlark.Value, set func(*starlark.Function)) error {
+	switch ref := ref.(type) {
+	case starlark.String:
+		r.links = append(r.links, link{name: string(ref), set: set})
+		return nil
+	case starlark.Tuple:
+		name, ok := ref[0].(starlark.String)
+		captured, ok2 := ref[1].(starlark.Tuple)
+		if len(ref) == 2 && ok && ok2 {
+			r.links = append(r.links, link{name: string(name), captured: captured, set: set})
+			return nil
+		}
+	}
+	return fmt.Errorf("a function reference, got %s", ref.Type())
 }
 
 // bind assigns the globals of d.Bound.
@@ -213,12 +241,41 @@ func (s *Session) bind(r *Reader, bound string) error {
 	return nil
 }
 
+// callFactory calls a factory of a Restore's chunk (see factoryChunk)
+// with the values its lambda captured, and records the lambda's source
+// as the original's was.
+func (s *Session) callFactory(factory *starlark.Function, captured starlark.Tuple) (*starlark.Function, error) {
+	src := s.factories[factory]
+	if src == nil {
+		return nil, errors.New("not a factory")
+	}
+	thread := &starlark.Thread{Name: "restore"}
+	thread.SetMaxExecutionSteps(1024)
+	v, err := starlark.Call(thread, factory, captured, nil)
+	if err != nil {
+		return nil, err
+	}
+	fn, ok := v.(*starlark.Function)
+	if !ok || fn.Name() != "lambda" {
+		return nil, fmt.Errorf("made a %s", v.Type())
+	}
+	rec := *src
+	rec.module = fn.Module()
+	if s.lambdas == nil {
+		s.lambdas = make(map[*starlark.Function]*defSource)
+	}
+	s.lambdas[fn] = &rec
+	s.defBytes += int64(len(rec.text)) + lambdaRecordBytes
+	return fn, nil
+}
+
 // link resolves r's function names in the restored globals, puts back
 // the globals as they were before the defs ran (before) where a chunk
 // bound one again, then counts the session's state as a commit does.
 func (s *Session) link(r *Reader, before starlark.StringDict) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	made := map[string]*starlark.Function{} // one lambda per name, however often it is named
 	for _, l := range r.links {
 		fn, ok := s.globals[l.name].(*starlark.Function)
 		if strings.HasPrefix(l.name, nameKept) {
@@ -229,12 +286,24 @@ func (s *Session) link(r *Reader, before starlark.StringDict) error {
 		if !ok {
 			return errors.New("engine: the dump refers to a function " + l.name + " that it does not define")
 		}
+		if s.factories[fn] != nil {
+			// A factory: the lambda it returns, with what it captured.
+			if m := made[l.name]; m != nil {
+				fn = m
+			} else {
+				m, err := s.callFactory(fn, l.captured)
+				if err != nil {
+					return fmt.Errorf("engine: the factory %s: %w", l.name, err)
+				}
+				made[l.name], fn = m, m
+			}
+		}
 		l.set(fn)
 	}
 	for name, v := range before {
 		s.globals[name] = v
 	}
-	s.restored = nil
+	s.restored, s.factories = nil, nil
 	s.pruneDefs()
 	s.names = namesDigest(s.env.digest, s.globals)
 	s.heap = heapSize(s.globals, s.world, s.limits.MaxHeapBytes)

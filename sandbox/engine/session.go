@@ -41,6 +41,7 @@ type Session struct {
 	defs       map[*starlark.Function]*defSource
 	lambdas    map[*starlark.Function]*defSource
 	restored   map[string]*starlark.Function // by binding, during a Restore
+	factories  map[*starlark.Function]*defSource // a Restore's factories: their lambda's source
 	defOrder   uint64
 	defBytes   int64 // of the texts in defs
 	fnReplaced bool  // the last commit rebound a global that held a function
@@ -178,6 +179,8 @@ func (s *Session) executeWith(ctx context.Context, code string, limits *Limits, 
 	}
 	if _, defines := module[nameModule]; defines || s.fnReplaced && s.defs != nil {
 		s.noteDefs(code, module, x.pins)
+	} else if len(x.pins) > 0 {
+		s.noteLambdas(code, nil, module, x.pins) // made by defs of earlier chunks
 	}
 	s.world.Commit()
 	return &Result{Value: value, Output: x.out.String(), Steps: steps, Duration: time.Since(start)}, nil

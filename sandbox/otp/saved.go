@@ -464,15 +464,15 @@ func cWorker(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	}
 	d := &workerDef{}
 	for i, dst := range []*starlark.Callable{&d.init, &d.handleCall, &d.handleCast} {
-		switch name := names[i].(type) {
-		case starlark.NoneType:
-		case starlark.String:
-			r.Func(string(name), func(fn *starlark.Function) {
-				fn.Freeze() // as worker() froze it
-				*dst = fn
-			})
-		default:
-			return nil, fmt.Errorf("worker: a function name, got %s", name.Type())
+		if names[i] == starlark.None {
+			continue
+		}
+		err := r.Func(names[i], func(fn *starlark.Function) {
+			fn.Freeze() // as worker() froze it
+			*dst = fn
+		})
+		if err != nil {
+			return nil, fmt.Errorf("worker: %w", err)
 		}
 	}
 	return d, nil

@@ -176,11 +176,11 @@ func sameAfter(t *testing.T, a, b *box, codes ...string) {
 }
 
 // TestSnapshotProcessesNotPlain: processes whose worker functions are
-// closures or nested defs, or whose state shares a list with a global,
-// cannot be dumped.
+// nested defs, or whose state shares a list with a global, or closures
+// that captured a builtin, cannot be dumped.
 func TestSnapshotProcessesNotPlain(t *testing.T) {
 	for _, code := range []string{
-		"def mk(k):\n    return worker(init=lambda args: k)\nsup = start_supervisor(supervisor(children=[{\"id\": \"w\", \"start\": mk(1)}]))",
+		"def mk(f):\n    return worker(init=lambda args: f(args))\nsup = start_supervisor(supervisor(children=[{\"id\": \"w\", \"start\": mk(len)}]))",
 		"def mk():\n    def init(args):\n        return 0\n    return worker(init=init)\nsup = start_supervisor(supervisor(children=[{\"id\": \"w\", \"start\": mk()}]))",
 		"shared = []\ndef init(args):\n    return shared\nsup = start_supervisor(supervisor(children=[{\"id\": \"w\", \"start\": worker(init=init)}]))",
 	} {
@@ -301,4 +301,34 @@ sup = start_supervisor(supervisor(children=[{"id": "c", "start": worker(handle_c
 	code := `handle_call, call(whereis(sup, "c"), 0), call(whereis(sup, "d"), 0)`
 	assert.Equal(t, `(None, "v1", "v2")`, b.do(code))
 	assert.Equal(t, a.do(code), b.do(code))
+}
+
+// TestSnapshotClosures: workers made by a function (a factory of worker
+// definitions, whose lambdas capture its arguments), in the chunk that
+// defines it or a later one, and lambdas that capture a comprehension's
+// variable, are snapshotted: each lambda is rebuilt at its line and
+// column by a def made for it, called with the values it captured.
+func TestSnapshotClosures(t *testing.T) {
+	a := newBox(t, engine.Limits{})
+	a.do(`def mk(k, name):
+    return worker(init=lambda args: k,
+                  handle_call=lambda msg, state: (name + ":" + str(state + msg) if msg != "boom" else fail(name), state + msg))
+sup = start_supervisor(supervisor(children=[{"id": "a", "start": mk(1, "a")}, {"id": "b", "start": mk(10, "b")}]))`)
+	a.do(`start_child(sup, {"id": "c", "start": mk(100, "c")})`)
+	a.do(`
+pool = start_supervisor(supervisor(strategy="simple_one_for_one",
+    children=[{"start": worker(init=lambda args: args[0], handle_call=lambda m, s: (s, s))}]))
+ws = [worker(init=lambda args: i * 7, handle_call=lambda m, s: (s, s)) for i in range(2)]
+start_child(pool, (3,))`)
+	a.do(`start_child(sup, {"id": "d", "start": ws[1]})`)
+	src, err := a.s.Dump(1 << 20)
+	require.NoError(t, err)
+	t.Logf("defs:\n%s", strings.Join(src.Defs, "\n---\n"))
+	sameAfter(t, a, snapshotOf(t, a),
+		`[call(whereis(sup, id), 5) for id in ["a", "b", "c", "d"]]`,
+		`call(whereis(sup, "b"), "boom")`,
+		`exit(whereis(sup, "c"), "boom")`,
+		`call(whereis(sup, "c"), 1)`,
+		`ws[0] == ws[0], call(start_child(sup, {"id": "e", "start": ws[0]}), 0)`,
+	)
 }

@@ -42,6 +42,8 @@ def maybe_init(args):
     if args and args[0] == "ign":
         return ignore
     return len(args)
+def mkw(k):
+    return worker(init=lambda args: k, handle_call=lambda msg, state: (state, state + k))
 w = worker(init=c_init, handle_call=c_call, handle_cast=c_cast)
 wb = worker(init=maybe_init, handle_call=c_call, handle_cast=c_cast)
 mute = worker()
@@ -93,7 +95,7 @@ const lambdaWorker = `worker(init=lambda args: len(args), handle_call=lambda msg
 
 // childSpec is a random child spec dict literal.
 func (c *chooser) childSpec(i int, depth int, auto string) string {
-	start := c.of("w", "wb", "mute", "w", lambdaWorker)
+	start := c.of("w", "wb", "mute", "w", lambdaWorker, fmt.Sprintf("mkw(%d)", c.n(3)))
 	if depth < 2 && c.n(5) == 0 {
 		start = c.supervisor(depth + 1)
 	}
