@@ -40,7 +40,7 @@ type Session struct {
 	// the world keeps (see defs.go).
 	defs       map[*starlark.Function]*defSource
 	lambdas    map[*starlark.Function]*defSource
-	restored   map[string]*starlark.Function // by binding, during a Restore
+	restored   map[string]*starlark.Function     // by binding, during a Restore
 	factories  map[*starlark.Function]*defSource // a Restore's factories: their lambda's source
 	defOrder   uint64
 	defBytes   int64 // of the texts in defs
