@@ -41,8 +41,9 @@ import (
 //     tuples, dicts and sets of them; none reachable twice unless frozen)
 //     or a function made by a top-level def that sees the globals it
 //     mentions as they are now (see engine.Session.Dump); a worker's
-//     handler may also be a lambda that is not a closure, whose text
-//     worker() kept, or an older version of a redefined function;
+//     handler may also be a lambda, whose text worker() kept (a closure
+//     with the data it captured), or an older version of a redefined
+//     function;
 //   - the snapshot restores in a new session and dumps the same again.
 //
 // The grain then goes on from that restored session: what it runs next

@@ -151,17 +151,20 @@ func (s *Session) reachable() map[*starlark.Function]bool {
 }
 
 // A lambda is recorded, like a def, when it is kept: when the world
-// keeps it (a worker's handler: see KeepSource) during the execution of
-// the chunk that made it, or when a Restore's chunk binds it. Its text is
-// the lambda expression, at its line and column. The records are bounded
-// with the defs' texts; those of lambdas that nothing holds any more are
-// dropped when a new one would not fit.
+// keeps it (a worker's handler: see KeepSource), or when a Restore binds
+// it. Its text is the lambda expression, at its line and column, found in
+// the code of the execution that made it or in the recorded text of the
+// def that did. A lambda inside a def, one that captures variables, or
+// one made more than once by one expression is a factory's: a Dump writes
+// a def that returns it, to be called with what it captured. The records
+// are bounded with the defs' texts; those of lambdas nothing holds any
+// more are dropped when a new one would not fit.
 
 // KeepSource tells the session running thread that its world keeps fn
 // (a worker's handler), so that a Dump can write it: a lambda made by
-// the running execution's own code, at its top level or not, that
-// captures no variable of an enclosing function. Other functions are
-// ignored (a top-level def has its source recorded anyway).
+// the running execution's code, or by a def of an earlier one (whose
+// recorded text holds it). Other functions are ignored (a top-level def
+// has its source recorded anyway).
 func KeepSource(thread *starlark.Thread, c starlark.Callable) {
 	x, ok := thread.Local(localKey).(*execution)
 	fn, isFn := c.(*starlark.Function)

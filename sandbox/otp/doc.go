@@ -46,8 +46,7 @@
 // from it goes on as the saved one would have (see saved.go for what is
 // saved). Worker handlers are saved by name when they are top-level
 // defs, and as their text when they are lambdas (worker() keeps it with
-// engine.KeepSource); a worker whose handler is a closure keeps its
-// sandbox's journal whole.
+// engine.KeepSource), with the values a closure captured.
 //
 // # OTP's rules
 //

@@ -735,7 +735,7 @@ is_alive(pid) -> bool
 			{"replay_limit", "the steps replaying the sandbox's journal takes: the sum of its executions' steps."},
 		},
 		Notes: []string{
-			"The limits are set when the sandbox is created, within the node's ceilings. Every execution is journaled, and a passivated or restarted sandbox comes back by replaying its journal: journal_limit and replay_limit keep that quick. When the journal fills, a sandbox whose globals and workers hold data and functions (defs and name = lambda at the top level, and workers' lambdas; no closures) has it replaced by a snapshot of its state, processes included, and goes on; any other takes no more executions until it is restarted (which empties the journal). A sandbox's cpu_limit (its share of a core) is not an error: the node slows the sandbox down instead.",
+			"The limits are set when the sandbox is created, within the node's ceilings. Every execution is journaled, and a passivated or restarted sandbox comes back by replaying its journal: journal_limit and replay_limit keep that quick. When the journal fills, a sandbox whose globals and workers hold data and functions (defs and name = lambda at the top level, and workers' lambdas) has it replaced by a snapshot of its state, processes included, and goes on; any other takes no more executions until it is restarted (which empties the journal). A sandbox's cpu_limit (its share of a core) is not an error: the node slows the sandbox down instead.",
 		},
 	},
 }
