@@ -182,12 +182,14 @@ func (s *Session) noteLambdas(code string, mod *starlark.Module, module starlark
 			continue
 		}
 		if fn.Name() == name { // a factory (see factoryChunk): its chunk's one lambda
-			for _, src := range lambdaSources(code) {
+			if srcs := lambdaSources(code); len(srcs) == 1 {
 				if s.factories == nil {
 					s.factories = make(map[*starlark.Function]*defSource)
 				}
-				src.factory = true
-				s.factories[fn] = src
+				for _, src := range srcs {
+					src.factory = true
+					s.factories[fn] = src
+				}
 			}
 		} else {
 			pins = append(pins, fn)

@@ -244,7 +244,7 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 				if strings.HasPrefix(df.name, nameKept) {
 					// An older version: the chunk binds its name again
 					// (Restore puts the global back), and it to a hidden one.
-					olds = append(olds, keptBinding+strings.TrimPrefix(df.name, nameKept)+" = "+df.src.name)
+					olds = append(olds, bindingOf(df.name)+" = "+df.src.name)
 				}
 			}
 		}
@@ -301,7 +301,7 @@ func factoryChunk(df dumpDef) (string, bool) {
 		b, _ := df.fn.FreeVar(i)
 		params = append(params, b.Name)
 	}
-	header := "def " + keptBinding + strings.TrimPrefix(df.name, nameKept) + "(" + strings.Join(params, ", ") + "):"
+	header := "def " + bindingOf(df.name) + "(" + strings.Join(params, ", ") + "):"
 	const ret = "    return ("
 	col := int(df.src.col) - 1
 	var b strings.Builder
@@ -338,6 +338,10 @@ func (d *dumper) setName(df dumpDef) {
 		d.name, d.where = "", fmt.Sprintf("a worker's lambda (line %d, column %d of its execution)", df.src.line, df.src.col)
 	}
 }
+
+// bindingOf is the name a Dump's chunk binds the kept function name to
+// (_3 for $kept_3), which a Restore hides as name again.
+func bindingOf(name string) string { return keptBinding + strings.TrimPrefix(name, nameKept) }
 
 // keptName is the name by which a dump refers to the i-th function only
 // the world keeps (see Writer.WriteFunc), which its chunk binds.
@@ -381,7 +385,7 @@ func (c *chunkLayout) lambdaGroup(ls []dumpDef) (int, bool) {
 		names := make([]string, n)
 		srcs := make([]*defSource, n)
 		for g, x := range ls[:n] {
-			names[g], srcs[g] = keptBinding+strings.TrimPrefix(x.name, nameKept), x.src
+			names[g], srcs[g] = bindingOf(x.name), x.src
 		}
 		if try.lambdas(names, srcs) {
 			*c = *try

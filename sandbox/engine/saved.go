@@ -23,10 +23,7 @@ func (w *Writer) Expr(where string, v starlark.Value) (string, error) {
 	prevName, prevWhere := w.d.name, w.d.where
 	w.d.name, w.d.where = "", where
 	defer func() { w.d.name, w.d.where = prevName, prevWhere }()
-	s, _, err := w.d.expr(v)
-	if err == nil && len(s) > w.d.max {
-		err = &LimitError{Limit: LimitCodeSize, Max: uint64(w.d.max), Got: uint64(len(s))}
-	}
+	s, _, err := w.d.expr(v) // value bounds it by the dump's size
 	return s, err
 }
 
@@ -165,10 +162,7 @@ func (r *Reader) Prefetch(exprs []string) {
 			return
 		}
 	}
-	thread := &starlark.Thread{Name: "restore"}
-	thread.SetLocal(readerKey, r)
-	thread.SetMaxExecutionSteps(uint64(readerSteps*b.Len() + 1024))
-	v, err := starlark.EvalExprOptions(opts, thread, list, r.env)
+	v, err := starlark.EvalExprOptions(opts, r.thread(b.Len()), list, r.env)
 	vs, ok := v.(*starlark.List)
 	if err != nil || !ok || vs.Len() != len(exprs) {
 		return
@@ -181,16 +175,22 @@ func (r *Reader) Prefetch(exprs []string) {
 	}
 }
 
+// thread returns a thread for an expression of n bytes, its steps
+// bounded by them; the constructors find r on it (ReaderOf).
+func (r *Reader) thread(n int) *starlark.Thread {
+	thread := &starlark.Thread{Name: "restore"}
+	thread.SetLocal(readerKey, r)
+	thread.SetMaxExecutionSteps(uint64(readerSteps*n + 1024))
+	return thread
+}
+
 // Value evaluates expr, as [Writer.Expr] wrote it.
 func (r *Reader) Value(expr string) (starlark.Value, error) {
 	if vs := r.fetched[expr]; len(vs) > 0 {
 		r.fetched[expr] = vs[1:]
 		return vs[0], nil
 	}
-	thread := &starlark.Thread{Name: "restore"}
-	thread.SetLocal(readerKey, r)
-	thread.SetMaxExecutionSteps(uint64(readerSteps*len(expr) + 1024))
-	v, err := starlark.EvalOptions(&syntax.FileOptions{Set: true}, thread, "<snapshot>", expr, r.env)
+	v, err := starlark.EvalOptions(&syntax.FileOptions{Set: true}, r.thread(len(expr)), "<snapshot>", expr, r.env)
 	if err != nil {
 		return nil, fmt.Errorf("engine: a value of the dump: %w", err)
 	}

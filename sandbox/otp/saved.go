@@ -279,18 +279,21 @@ func (rt *Runtime) load(in *savedRuntime, r *engine.Reader) error {
 	if st.root != 0 && (st.procs[st.root] == nil || st.procs[st.root].kind != supervisorKind) {
 		return fmt.Errorf("root %d", st.root)
 	}
+	// The machines run through the runtime: it holds st while they load,
+	// and goes back to no processes if they do not.
+	empty := rt.st
 	rt.st = st
 	for _, sp := range in.Procs {
 		if sp.Sup == nil {
 			continue
 		}
 		if err := rt.loadSupervisor(st.procs[sp.N], sp.Sup, r); err != nil {
-			rt.st = &state{procs: make(map[uint64]*process)}
+			rt.st = empty
 			return fmt.Errorf("supervisor %d: %w", sp.N, err)
 		}
 	}
 	if err := st.tree(); err != nil {
-		rt.st = &state{procs: make(map[uint64]*process)}
+		rt.st = empty
 		return err
 	}
 	return nil
