@@ -373,6 +373,13 @@ func (m *Manager) reply(ctx context.Context, id string, msg proto.Message, out a
 	if err != nil {
 		return err
 	}
+	if d, ok := res.(*described); ok {
+		if info, ok := out.(*Info); ok {
+			*info = d.info
+			return nil
+		}
+		return fmt.Errorf("sandbox: an Info answered where %T was expected", out)
+	}
 	r, ok := res.(*wire.Reply)
 	if !ok {
 		return fmt.Errorf("sandbox: unexpected reply %T", res)

@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -322,4 +323,21 @@ func TestCallsQueuedOnAStoppedActivation(t *testing.T) {
 		cancel()
 	}
 	assert.Equal(t, fmt.Sprint(rounds*calls), n.exec("q", "n").Value, "each call applied once")
+}
+
+// TestInfoAsItsJSON: a caller in the process gets the Info the grain
+// made, not its JSON; it must be what the JSON reads back as.
+func TestInfoAsItsJSON(t *testing.T) {
+	n := newNode(t)
+	created := n.create("i")
+	n.exec("i", "x = 1")
+	info, err := n.local.Info(n.ctx, "i")
+	require.NoError(t, err)
+	for _, in := range []*sandbox.Info{created, info} {
+		raw, err := json.Marshal(in)
+		require.NoError(t, err)
+		var back sandbox.Info
+		require.NoError(t, json.Unmarshal(raw, &back))
+		assert.Equal(t, &back, in)
+	}
 }
