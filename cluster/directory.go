@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -32,6 +34,12 @@ type Directory struct {
 	named  map[string]*actor.Props // see Named
 	p      *placing                // nil on a single member
 	stop   sync.Once
+
+	// The warm activations (see Warm).
+	warm        map[string]*warmPool
+	warmStopped bool // StopWarm was called
+	warmTaken   uint64
+	warmSpawned uint64
 }
 
 type key struct{ kind, identity string }
@@ -66,12 +74,20 @@ func (d *Directory) Setup(c *pcluster.Cluster, _ []string, _ bool) {
 	if d.p != nil {
 		d.p.start(d)
 	}
+	d.mu.Lock()
+	kinds := slices.Collect(maps.Keys(d.warm))
+	d.mu.Unlock()
+	for _, kind := range kinds {
+		d.fill(kind)
+	}
 }
 
 // Shutdown stops following activations and, in a cluster, answering the
-// other members. Calling it again does nothing.
+// other members, and stops the warm activations (StopWarm). Calling it
+// again does nothing.
 func (d *Directory) Shutdown() {
 	d.stop.Do(func() {
+		d.StopWarm()
 		if d.p != nil {
 			d.p.stop(d)
 		}
@@ -112,14 +128,21 @@ func (d *Directory) local(ci *pcluster.ClusterIdentity) *actor.PID {
 	if !ok {
 		return nil
 	}
-	props, named := d.named[ci.Kind]
-	if !named {
-		props = pcluster.WithClusterIdentity(kind.Props, ci)
+	pid := d.takeWarm(ci.Kind)
+	if pid != nil {
+		// Its mailbox has Bind before anything a caller sends it.
+		d.system.Root.Send(pid, &Bind{Identity: ci.Identity})
+	} else {
+		props, named := d.named[ci.Kind]
+		if !named {
+			props = pcluster.WithClusterIdentity(kind.Props, ci)
+		}
+		// A unique name per activation ("<kind>/<identity>$<n>", see
+		// IdentityOf): a new activation must never share a pid with one
+		// that is still stopping, or that one's removal would remove the
+		// new one.
+		pid = d.system.Root.SpawnPrefix(props, ci.Kind+"/"+ci.Identity)
 	}
-	// A unique name per activation ("<kind>/<identity>$<n>", see
-	// IdentityOf): a new activation must never share a pid with one that
-	// is still stopping, or that one's removal would remove the new one.
-	pid := d.system.Root.SpawnPrefix(props, ci.Kind+"/"+ci.Identity)
 	kind.Inc()
 	d.pids[k] = pid
 	d.counts[ci.Kind]++
@@ -130,7 +153,8 @@ func (d *Directory) local(ci *pcluster.ClusterIdentity) *actor.PID {
 
 // Named has the activations of kind spawned from props as they are,
 // without protoactor's cluster middleware: an activation finds its
-// identity in its own name (IdentityOf(ctx.Self())), gets no ClusterInit,
+// identity in its own name (IdentityOf(ctx.Self())), or in the Bind it
+// receives first when it was spawned warm (see Warm), gets no ClusterInit,
 // and must call RemovePid itself when it stops (no ActivationTerminating
 // is published for it). It saves the copy of the kind's props, with its
 // context extension, that every activation otherwise keeps: about 400
@@ -152,8 +176,8 @@ func IdentityOf(pid *actor.PID, kind string) (string, bool) {
 		return "", false
 	}
 	i := strings.LastIndexByte(id, '$')
-	if i < 0 {
-		return "", false
+	if i <= 0 {
+		return "", false // a warm activation's ("<kind>/$<n>") too
 	}
 	return id[:i], true
 }

@@ -22,7 +22,8 @@
 // move live activations (passivate, then activate on the target), which
 // is the [Migrator] that rebalancing and scale-in use. Members answer each
 // other through a placement actor ([PlacementActor]) with the messages of
-// cluster/clusterpb.
+// cluster/clusterpb. [Directory.Warm] keeps activations of a kind spawned
+// ahead of need, each told its identity by a [Bind] when taken.
 //
 // protoactor's own member list is told only about this member: it blocks
 // every member that ever left its topology forever, so a member that

@@ -85,7 +85,7 @@ func startDirectory(t *testing.T, cfg cluster.DirectoryConfig) *cluster.Director
 // startEcho starts a cluster member on a new actor system with dir as its
 // identity lookup and the kind "echo", whose grains answer strings with
 // themselves; it stops in t.Cleanup.
-func startEcho(t *testing.T, dir *cluster.Directory) {
+func startEcho(t *testing.T, dir *cluster.Directory) *actor.ActorSystem {
 	t.Helper()
 	kit := testkit.New(t)
 	kind := pcluster.NewKind("echo", actor.PropsFromFunc(func(ctx actor.Context) {
@@ -100,6 +100,7 @@ func startEcho(t *testing.T, dir *cluster.Directory) {
 		dir.Shutdown()
 		c.Shutdown(false)
 	})
+	return kit.System()
 }
 
 // With no member passing, a busy one (Consul's warning) takes new
