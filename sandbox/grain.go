@@ -53,20 +53,30 @@ type grain struct {
 	activated   time.Time // when this activation started
 	execsUnseen int       // executions before anyone watched (see watch.go)
 	w           *watching // nil: nobody watches
+
+	// ready is a session and runtime a warm activation prepared for the
+	// host's default limits (see Config.WarmActivations), until its first
+	// session takes them.
+	ready   *engine.Session
+	readyRT *otp.Runtime
 }
 
 func (g *grain) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		if id, ok := cluster.IdentityOf(ctx.Self(), Kind); ok && g.id == "" {
-			g.id = id // a named activation (cluster.Directory.Named)
+		if id, ok := cluster.IdentityOf(ctx.Self(), Kind); ok {
+			g.bind(ctx, id) // a named activation (cluster.Directory.Named)
+		} else if g.host.warm > 0 && g.host.warmLimits != (engine.Limits{}) {
+			// A warm activation (cluster.Directory.Warm), or one that
+			// ClusterInit names next.
+			g.ready, g.readyRT = g.host.newSession(g.host.warmLimits)
 		}
-		g.activated = g.host.now()
-		if g.host.idle > 0 {
-			ctx.SetReceiveTimeout(g.host.idle)
-		}
+	case *cluster.Bind:
+		g.bind(ctx, m.Identity)
+	case replenish:
+		g.host.dir.Replenish(Kind)
 	case *pcluster.ClusterInit:
-		g.id = m.Identity.Identity
+		g.bind(ctx, m.Identity.Identity)
 	case *actor.ReceiveTimeout:
 		g.passivate(ctx, "idle")
 	case tick:
@@ -92,6 +102,23 @@ func (g *grain) Receive(ctx actor.Context) {
 			return
 		}
 		g.handle(ctx, m)
+	}
+}
+
+// replenish is what an activation sends itself when it is bound, to
+// spawn a warm activation once it answered what it was activated for
+// (see Config.WarmActivations).
+type replenish struct{}
+
+// bind makes the activation that of sandbox id.
+func (g *grain) bind(ctx actor.Context, id string) {
+	g.id = id
+	g.activated = g.host.now()
+	if g.host.idle > 0 {
+		ctx.SetReceiveTimeout(g.host.idle)
+	}
+	if g.host.warm > 0 && g.host.dir != nil {
+		ctx.Send(ctx.Self(), replenish{})
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -199,26 +200,50 @@ func quietSystem() *actor.ActorSystem {
 	}))
 }
 
-// BenchmarkCreate creates sandboxes (the terminations are not timed).
+// BenchmarkCreate creates sandboxes.
 // Compare with BenchmarkBaselineDurableAppend: a create is one durable
 // write of the sandbox's metadata, and the rest should cost little.
+//
+// cold spawns each activation on the create's path; warm takes one that
+// Config.WarmActivations spawned ahead (and replaces it once the create
+// is answered). Both report the median create, to set beside
+// BenchmarkBaselineDurableAppend's: what a create costs beyond its one
+// durable write.
 func BenchmarkCreate(b *testing.B) {
-	local := benchNode(b)
-	ctx := context.Background()
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		i++
-		id := fmt.Sprintf("c%d", i)
-		if _, err := local.Create(ctx, id, sandbox.Requirements{}); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		if err := local.Terminate(ctx, id); err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
+	for _, tc := range []struct {
+		name string
+		warm int
+	}{{"cold", 0}, {"warm", 16}} {
+		b.Run(tc.name, func(b *testing.B) {
+			local := benchNodeWith(b, sandbox.Config{WarmActivations: tc.warm})
+			ctx := context.Background()
+			b.ReportAllocs()
+			var took durations
+			i := 0
+			for b.Loop() {
+				i++
+				start := time.Now()
+				if _, err := local.Create(ctx, fmt.Sprintf("c%d", i), sandbox.Requirements{}); err != nil {
+					b.Fatal(err)
+				}
+				took = append(took, time.Since(start))
+			}
+			took.report(b)
+		})
 	}
+}
+
+// durations are the times of a benchmark's operations.
+type durations []time.Duration
+
+// report reports their median and 99th percentile, in µs.
+func (d durations) report(b *testing.B) {
+	if len(d) == 0 {
+		return
+	}
+	slices.Sort(d)
+	b.ReportMetric(float64(d[len(d)/2].Nanoseconds())/1e3, "p50-µs")
+	b.ReportMetric(float64(d[len(d)*99/100].Nanoseconds())/1e3, "p99-µs")
 }
 
 // BenchmarkBaselineDurableAppend is one 100-byte write and fdatasync to
@@ -231,12 +256,16 @@ func BenchmarkBaselineDurableAppend(b *testing.B) {
 	}
 	defer f.Close()
 	rec := make([]byte, 100)
+	var took durations
 	for b.Loop() {
+		start := time.Now()
 		if _, err := f.Write(rec); err != nil {
 			b.Fatal(err)
 		}
 		if err := syscall.Fdatasync(int(f.Fd())); err != nil {
 			b.Fatal(err)
 		}
+		took = append(took, time.Since(start))
 	}
+	took.report(b)
 }

@@ -137,6 +137,7 @@ func (l *Local) Directory() *cluster.Directory { return l.dir }
 func (l *Local) Shutdown() {
 	l.once.Do(func() {
 		l.hub.Close()
+		l.dir.StopWarm()
 		if l.Cluster.ActorSystem.IsStopped() {
 			// Its owner stopped the system first: the activations are
 			// gone with it (and every execution was journaled).

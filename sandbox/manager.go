@@ -101,6 +101,14 @@ type Config struct {
 	// workers' handlers (see snapshot.go), on a Store that is a
 	// Snapshotter.
 	SnapshotEvery int
+	// WarmActivations is how many sandbox activations the node keeps
+	// spawned ahead of need, each with a session ready for the default
+	// limits (Policy's), so that a create or a reactivation takes one
+	// instead of spawning and starting an actor on the caller's path (see
+	// cluster.Directory.Warm). 0 (the default) keeps none: on protoactor,
+	// spawning is cheaper than the extra mailbox run a warm activation
+	// costs (BenchmarkCreate's warm and cold rows).
+	WarmActivations int
 }
 
 // Host holds what the sandbox grains of one node share.
@@ -128,6 +136,9 @@ type Host struct {
 	snapshots        atomic.Uint64
 	snapshotsSkipped atomic.Uint64
 	snapshotBytes    atomic.Uint64 // of the snapshot entries written
+
+	warm       int           // Config.WarmActivations, 0 for none
+	warmLimits engine.Limits // the default limits, a warm activation's session's
 }
 
 // NewHost validates cfg and fills in defaults.
@@ -156,6 +167,13 @@ func NewHost(cfg Config) (*Host, error) {
 	}
 	if _, ok := cfg.Store.(Snapshotter); !ok {
 		h.snapshotEvery = 0
+	}
+	if cfg.WarmActivations < 0 {
+		return nil, errors.New("sandbox: Config.WarmActivations must not be negative")
+	}
+	h.warm = cfg.WarmActivations
+	if req, err := h.policy.Resolve(Requirements{}); err == nil {
+		h.warmLimits = req.Limits // else warm activations prepare no session
 	}
 	switch {
 	case h.idle == 0:
@@ -220,6 +238,7 @@ func NewManager(host *Host, c *pcluster.Cluster, dir *cluster.Directory) *Manage
 	host.system = c.ActorSystem
 	host.dir = dir
 	dir.Named(Kind, host.props())
+	dir.Warm(Kind, host.warm)
 	return &Manager{host: host, c: c, dir: dir}
 }
 

@@ -325,6 +325,37 @@ func TestCallsQueuedOnAStoppedActivation(t *testing.T) {
 	assert.Equal(t, fmt.Sprint(rounds*calls), n.exec("q", "n").Value, "each call applied once")
 }
 
+// TestWarmActivations: with Config.WarmActivations, creates and
+// reactivations take activations spawned ahead, sandboxes behave as
+// without them, and Shutdown stops the pool (the Kit checks for leaks).
+func TestWarmActivations(t *testing.T) {
+	n := startNode(t, t.TempDir(), sandbox.Config{WarmActivations: 4})
+	dir := n.local.Directory()
+	assert.Equal(t, 4, dir.WarmCount(sandbox.Kind))
+
+	n.create("w")
+	n.exec("w", "counter = [1, 2]\ncounter.append(3)")
+	require.NoError(t, n.local.Passivate(n.ctx, "w"))
+	assert.Equal(t, "[1, 2, 3]", n.exec("w", "counter").Value, "reactivated from the journal")
+	taken, _ := dir.WarmStats()
+	assert.Equal(t, uint64(2), taken, "the create and the reactivation")
+
+	// Other limits than the defaults a warm activation prepared for.
+	_, err := n.local.Create(n.ctx, "small", sandbox.Requirements{Limits: sandbox.Limits{MaxSteps: 100}})
+	require.NoError(t, err)
+	_, err = n.local.Execute(n.ctx, "small", "[x for x in range(1000)]")
+	require.ErrorIs(t, err, sandbox.ErrLimitExceeded, "the sandbox's own limits")
+
+	testkit.Eventually(t, 3*time.Second, func() error {
+		if c := dir.WarmCount(sandbox.Kind); c != 4 {
+			return fmt.Errorf("%d warm activations", c)
+		}
+		return nil
+	})
+	n.stop()
+	assert.Zero(t, dir.WarmCount(sandbox.Kind))
+}
+
 // TestInfoAsItsJSON: a caller in the process gets the Info the grain
 // made, not its JSON; it must be what the JSON reads back as.
 func TestInfoAsItsJSON(t *testing.T) {

@@ -231,13 +231,26 @@ func (g *grain) restore(e Entry) error {
 }
 
 // newSession returns a session and OTP runtime with the sandbox's limits
-// and the host's environment, as a replay starts from.
+// and the host's environment, as a replay starts from: the ones the
+// activation prepared, if it did for these limits.
 func (g *grain) newSession() (*engine.Session, *otp.Runtime) {
 	limits := g.meta.Requirements.Limits
+	if g.ready != nil && limits == g.host.warmLimits {
+		sess, rt := g.ready, g.readyRT
+		g.ready, g.readyRT = nil, nil
+		return sess, rt
+	}
+	g.ready, g.readyRT = nil, nil
+	return g.host.newSession(limits)
+}
+
+// newSession returns a fresh session and OTP runtime with limits and the
+// host's environment.
+func (h *Host) newSession(limits engine.Limits) (*engine.Session, *otp.Runtime) {
 	rt := otp.New(otp.Config{Limits: limits})
-	opts := []engine.Option{engine.WithEnv(g.host.env), engine.WithWorld(rt), engine.WithLocal(otp.LocalKey, rt)}
-	if g.host.compile != nil {
-		opts = append(opts, engine.WithCompileCache(g.host.compile))
+	opts := []engine.Option{engine.WithEnv(h.env), engine.WithWorld(rt), engine.WithLocal(otp.LocalKey, rt)}
+	if h.compile != nil {
+		opts = append(opts, engine.WithCompileCache(h.compile))
 	}
 	return engine.NewSession(limits, opts...), rt
 }

@@ -78,9 +78,13 @@ type Config struct {
 	// holds before they are replaced by a snapshot of the sandbox's
 	// state, so that rebuilding a long-lived sandbox stays quick (default
 	// 1000; 0: never). Only a sandbox whose state a snapshot rebuilds
-	// exactly (data and top-level functions, no OTP process ever kept) is
+	// exactly (data, functions, workers' lambdas, OTP processes) is
 	// snapshotted (README, "Snapshots of long-lived sandboxes").
 	JournalSnapshotEvery Count `json:"journal_snapshot_every"`
+	// WarmActivations is how many sandbox activations the node keeps
+	// spawned ahead of need (sandbox.Config.WarmActivations; default 0:
+	// none, which measured faster on protoactor).
+	WarmActivations Count `json:"warm_activations"`
 	// Token, when set, is required as a bearer token on every request
 	// but liveness, readiness and (with MetricsPublic) /metrics; it
 	// allows everything. ReadToken, when set (needs Token), allows GET
@@ -300,6 +304,7 @@ var settings = []setting{
 	{"journal-sync", "OTPBOX_JOURNAL_SYNC", "journal_sync", "when an execution is answered (`mode`): always (after fdatasync) or interval (once written; synced every --journal-sync-interval)", func(c *Config) value { return (*str)(&c.JournalSync) }},
 	{"journal-sync-interval", "OTPBOX_JOURNAL_SYNC_INTERVAL", "journal_sync_interval", "how often --journal-sync interval syncs the journal (`duration`)", func(c *Config) value { return &c.JournalSyncInterval }},
 	{"journal-snapshot-every", "OTPBOX_JOURNAL_SNAPSHOT_EVERY", "journal_snapshot_every", "executions a sandbox's journal holds before they are replaced by a snapshot of its state (`count`; 0: never)", func(c *Config) value { return &c.JournalSnapshotEvery }},
+	{"warm-activations", "OTPBOX_WARM_ACTIVATIONS", "warm_activations", "sandbox activations kept spawned ahead of need (`count`; 0: none)", func(c *Config) value { return &c.WarmActivations }},
 	{"token", "OTPBOX_TOKEN", "token", "bearer `token` required on every request but health (and --metrics-public); allows everything", func(c *Config) value { return (*str)(&c.Token) }},
 	{"read-token", "OTPBOX_READ_TOKEN", "read_token", "bearer `token` that allows GET and HEAD only (needs --token)", func(c *Config) value { return (*str)(&c.ReadToken) }},
 	{"metrics-public", "OTPBOX_METRICS_PUBLIC", "metrics_public", "serve /metrics without a token", func(c *Config) value { return &c.MetricsPublic }},
@@ -463,6 +468,9 @@ func (c Config) Validate() error {
 	}
 	if c.JournalSnapshotEvery < 0 {
 		return &ConfigError{Field: "journal_snapshot_every", Value: c.JournalSnapshotEvery.String(), Err: fmt.Errorf("%w: a count, 0 for never", ErrInvalid)}
+	}
+	if c.WarmActivations < 0 {
+		return &ConfigError{Field: "warm_activations", Value: c.WarmActivations.String(), Err: fmt.Errorf("%w: a count, 0 for none", ErrInvalid)}
 	}
 	if c.BreakerFailures <= 0 {
 		return &ConfigError{Field: "breaker_failures", Value: c.BreakerFailures.String(), Err: ErrInvalid}

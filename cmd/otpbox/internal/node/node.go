@@ -189,8 +189,9 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	journal := func() (wal.Stats, bool) { return wal.Stats{}, false } // the metrics at 0 without a wal journal
 	snapshots := func() (taken, skipped uint64) { return 0, 0 }
 	snapshotBytes := func() uint64 { return 0 }
+	warmTaken := func() uint64 { return 0 }
 	if sh, ok := o.host.(*SandboxHost); ok {
-		journal, snapshots, snapshotBytes = sh.journalStats, sh.Snapshots, sh.SnapshotBytes
+		journal, snapshots, snapshotBytes, warmTaken = sh.journalStats, sh.Snapshots, sh.SnapshotBytes, sh.WarmTaken
 		sh.SetCompileCache(sandbox.NewSharedCompileCache(n.cache))
 		sh.OnRecord(func(_ string, r sandbox.RestartRecord) { m.SandboxRecord(r.Kind) })
 		sh.OnLifecycle(func(id, change string) {
@@ -199,6 +200,7 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	}
 	m.Registry().MustRegister(journalMetrics(journal)...)
 	m.Registry().MustRegister(snapshotMetrics(snapshots, snapshotBytes)...)
+	m.Registry().MustRegister(warmMetrics(warmTaken))
 	if err := n.startPerformance(cfg, o.host, m.Registry()); err != nil {
 		if n.closeL3 != nil {
 			_ = n.closeL3()

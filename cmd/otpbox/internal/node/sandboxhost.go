@@ -97,6 +97,8 @@ type SandboxHost struct {
 	policy      sandbox.Policy
 	// snapshotEvery is sandbox.Config.SnapshotEvery, 0 for never.
 	snapshotEvery int
+	// warm is sandbox.Config.WarmActivations.
+	warm int
 	// builtins, when set before the host starts, are more Starlark
 	// builtins of every sandbox (sandbox.Config.Builtins).
 	builtins starlark.StringDict
@@ -145,6 +147,7 @@ func NewSandboxHost(cfg Config, log *slog.Logger) *SandboxHost {
 		journal:             cfg.Journal,
 		journalSyncInterval: cfg.JournalSyncInterval.Duration,
 		snapshotEvery:       int(cfg.JournalSnapshotEvery),
+		warm:                int(cfg.WarmActivations),
 		drainTimeout:        cfg.DrainTimeout.Duration,
 		member:              memberConfigOf(cfg),
 		log:                 log.With("component", "sandbox"),
@@ -205,7 +208,7 @@ func (h *SandboxHost) open(system *actor.ActorSystem) (err error) {
 		}
 	}()
 	scfg := sandbox.Config{Store: store, Node: h.node, Logger: h.log, CompileCache: h.compile, OnRecord: h.onRecord, OnLifecycle: h.onLifecycle, Policy: h.policy, Builtins: h.builtins}
-	scfg.SnapshotEvery = h.snapshotEvery
+	scfg.SnapshotEvery, scfg.WarmActivations = h.snapshotEvery, h.warm
 	if scfg.SnapshotEvery == 0 {
 		scfg.SnapshotEvery = -1 // never
 	}
@@ -359,6 +362,23 @@ func (h *SandboxHost) SnapshotBytes() uint64 {
 		return l.SnapshotBytes()
 	}
 	return 0
+}
+
+// WarmTaken returns how many activations were taken from the pool of
+// warm ones (see Config.WarmActivations) since the member started.
+func (h *SandboxHost) WarmTaken() uint64 {
+	if l := h.local.Load(); l != nil {
+		taken, _ := l.Directory().WarmStats()
+		return taken
+	}
+	return 0
+}
+
+// warmMetrics export WarmTaken: otpbox_sandbox_warm_activations_taken_total.
+func warmMetrics(taken func() uint64) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "otpbox_sandbox_warm_activations_taken_total",
+		Help: "Sandbox activations (creates, reactivations) that took an activation spawned ahead of need (--warm-activations)."},
+		func() float64 { return float64(taken()) })
 }
 
 // snapshotMetrics export Snapshots: otpbox_sandbox_snapshots_total
