@@ -272,7 +272,10 @@ func (s *Session) program(code string, restore bool) (*starlark.Program, error) 
 	if err != nil {
 		return nil, syntaxError(err)
 	}
-	if err := instrumentFor(f, s.globals.Has, restore); err != nil {
+	// Kept bindings are hidden in a Restore's chunks of functions, not in
+	// its data, which may bind a global named _0 (Restore makes
+	// s.restored between the two).
+	if err := instrumentFor(f, s.globals.Has, restore && s.restored != nil); err != nil {
 		return nil, err
 	}
 	prog, err := starlark.FileProgram(f, s.env.predeclared.Has)
