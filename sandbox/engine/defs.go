@@ -251,6 +251,35 @@ func (s *Session) noteLambdas(code string, mod *starlark.Module, module starlark
 	}
 }
 
+// heldLambdas returns the lambdas the globals hold (in lists and dicts:
+// handlers = {"inc": lambda s: s + 1}) that no record has, for the commit
+// of code to record them as those the world keeps: nil, without a walk of
+// the heap, when neither code nor a recorded def can have made one.
+func (s *Session) heldLambdas(code string) []*starlark.Function {
+	if s.restored != nil || !strings.Contains(code, "lambda") && !s.defsMakeLambdas() {
+		return nil
+	}
+	var held []*starlark.Function
+	w := newWalker(math.MaxInt64, nil)
+	w.funcs = func(fn *starlark.Function) {
+		if fn.Name() == "lambda" && s.lambdas[fn] == nil && s.defs[fn] == nil {
+			held = append(held, fn)
+		}
+	}
+	w.globals(s.globals)
+	return held
+}
+
+// defsMakeLambdas reports whether a recorded def has a lambda in its text.
+func (s *Session) defsMakeLambdas() bool {
+	for _, d := range s.defs {
+		if strings.Contains(d.text, "lambda") {
+			return true
+		}
+	}
+	return false
+}
+
 // manyPins is how many lambdas an execution may hand the world before
 // the session records only those still held.
 const manyPins = 64

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.starlark.net/starlark"
 )
@@ -56,6 +57,25 @@ type Dump struct {
 	// check is what a restore must reproduce besides the source: each
 	// function's name, line and defaults.
 	check string
+	// refs: Bound refers to functions in lists and dicts, or a chunk
+	// binds lambdas as a tuple (see Version).
+	refs bool
+}
+
+// Version is the oldest form of dump a restore must read to read d: 1 for
+// data and defs only, 2 with Bound or World, 3 with functions in lists
+// and dicts, or lambdas bound as a tuple ("_3, _5 = _3"). A restore by an
+// engine before 3 would fail on those, and before 2 ignore Bound and
+// World: a store that keeps dumps says which they are (package sandbox).
+// Only a dump that Dump made knows its form.
+func (d *Dump) Version() int {
+	switch {
+	case d.refs:
+		return 3
+	case d.Bound != "" || d.World != "":
+		return 2
+	}
+	return 1
 }
 
 // Equal reports whether d and o write the same state: a dump of a
@@ -113,6 +133,7 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 		defs        []dumpDef
 		data, bound strings.Builder
 	)
+	d.inGlobals = true
 	for _, name := range s.globals.Keys() { // sorted
 		d.name = name
 		v := s.globals[name]
@@ -146,7 +167,8 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 			return nil, &LimitError{Limit: LimitCodeSize, Max: uint64(d.max), Got: uint64(n)}
 		}
 	}
-	out := &Dump{Data: data.String(), Bound: bound.String()}
+	d.inGlobals = false
+	out := &Dump{Data: data.String(), Bound: bound.String(), refs: d.refs}
 	if sw, ok := s.world.(SavedWorld); ok {
 		d.name = "" // the world's
 		var err error
@@ -267,7 +289,10 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 			}
 			k += n
 		}
-		for _, b := range olds {
+		if len(c.unpacks) > 0 {
+			out.refs = true
+		}
+		for _, b := range append(c.unpacks, olds...) {
 			*c.at(int32(len(c.lines)) + 1) = []rune(b)
 		}
 		out.Defs = append(out.Defs, c.String())
@@ -290,27 +315,26 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 // factoryChunk writes a def that returns the lambda of df, at the
 // lambda's line and column, taking the variables it captures: a restore
 // calls it with their values (see Session.callFactory). The def's name,
-// _3, is hidden by the restore.
+// _3, is hidden by the restore. Its one line goes on the line before the
+// lambda's (or before the lambda on its line, when it fits):
 //
-//	def _3(k):
-//	    return (
-//	                      lambda args: k)
+//	def _3(k): return (
+//	           lambda args: k)
 func factoryChunk(df dumpDef) (string, bool) {
 	var params []string
 	for i := range df.fn.NumFreeVars() {
 		b, _ := df.fn.FreeVar(i)
 		params = append(params, b.Name)
 	}
-	header := "def " + bindingOf(df.name) + "(" + strings.Join(params, ", ") + "):"
-	const ret = "    return ("
+	header := "def " + bindingOf(df.name) + "(" + strings.Join(params, ", ") + "): return ("
 	col := int(df.src.col) - 1
 	var b strings.Builder
 	switch {
-	case df.src.line >= 3:
-		b.WriteString(strings.Repeat("\n", int(df.src.line)-3))
-		b.WriteString(header + "\n" + ret + "\n" + strings.Repeat(" ", col))
-	case df.src.line == 2 && col >= len(ret):
-		b.WriteString(header + "\n" + ret + strings.Repeat(" ", col-len(ret)))
+	case df.src.line >= 2:
+		b.WriteString(strings.Repeat("\n", int(df.src.line)-2))
+		b.WriteString(header + "\n" + strings.Repeat(" ", col))
+	case col >= utf8.RuneCountInString(header):
+		b.WriteString(header + strings.Repeat(" ", col-utf8.RuneCountInString(header)))
 	default:
 		return "", false
 	}
@@ -335,7 +359,7 @@ func (d *dumper) setName(df dumpDef) {
 	case strings.HasPrefix(df.name, nameKept) && df.src.col == 0:
 		d.name, d.where = "", fmt.Sprintf("an older version of %s that a worker runs (line %d of its execution)", df.src.name, df.src.line)
 	case strings.HasPrefix(df.name, nameKept):
-		d.name, d.where = "", fmt.Sprintf("a worker's lambda (line %d, column %d of its execution)", df.src.line, df.src.col)
+		d.name, d.where = "", fmt.Sprintf("a lambda (line %d, column %d of its execution)", df.src.line, df.src.col)
 	}
 }
 
@@ -350,8 +374,9 @@ func keptName(i int) string { return nameKept + strconv.Itoa(i) }
 // chunkLayout places the texts of a chunk's defs and lambdas at their
 // lines and columns (in runes).
 type chunkLayout struct {
-	lines [][]rune
-	full  []bool // a def's line: nothing else goes there
+	lines   [][]rune
+	full    []bool   // a def's line: nothing else goes there
+	unpacks []string // _3, _5 = _3: a group bound as a tuple (see lambdas)
 }
 
 func (c *chunkLayout) at(line int32) *[]rune {
@@ -396,7 +421,7 @@ func (c *chunkLayout) lambdaGroup(ls []dumpDef) (int, bool) {
 }
 
 func (c *chunkLayout) clone() *chunkLayout {
-	out := &chunkLayout{lines: make([][]rune, len(c.lines)), full: slices.Clone(c.full)}
+	out := &chunkLayout{lines: make([][]rune, len(c.lines)), full: slices.Clone(c.full), unpacks: slices.Clone(c.unpacks)}
 	for i, l := range c.lines {
 		out.lines[i] = slices.Clone(l)
 	}
@@ -405,10 +430,16 @@ func (c *chunkLayout) clone() *chunkLayout {
 
 // lambdas places the texts of lambdas (in order, none on a def's line)
 // at their lines and columns, bound to names in one assignment whose
-// "names = (" goes on the line before the first, or before it on its
-// line when it fits.
+// "name=(" goes on the line before the first, or before it on its line
+// when it fits. Several are bound as a tuple to the first name, which a
+// line at the end of the chunk unpacks: "_3, _5 = _3" (a Restore hides
+// the names on both sides; see instrumentFor). "_3=(" fits before
+// fs = [lambda: 1, lambda: 2] where "_3, _5 = (" would not.
 func (c *chunkLayout) lambdas(names []string, srcs []*defSource) bool {
-	opener := []rune(strings.Join(names, ", ") + " = (")
+	opener := []rune(names[0] + "=(") // as short as it gets: x = [lambda: 1] leaves it 5 columns
+	if len(names) > 1 {
+		c.unpacks = append(c.unpacks, strings.Join(names, ", ")+" = "+names[0])
+	}
 	first := srcs[0]
 	l := c.at(first.line)
 	switch {
@@ -416,9 +447,9 @@ func (c *chunkLayout) lambdas(names []string, srcs []*defSource) bool {
 		*c.at(first.line - 1) = opener
 	case len(*l) == 0 && int(first.col)-1 >= len(opener):
 		*l = opener
-	case len(*l) > 0 && !c.full[first.line-1] && len(*l)+2+len(opener) <= int(first.col)-1:
-		// After another group on the line: ...); _4 = (lambda ...
-		*l = append(append(*l, ';', ' '), opener...)
+	case len(*l) > 0 && !c.full[first.line-1] && len(*l)+1+len(opener) <= int(first.col)-1:
+		// After another group on the line: ...);_4=(lambda ...
+		*l = append(append(*l, ';'), opener...)
 	default:
 		return false
 	}
@@ -515,8 +546,11 @@ type dumper struct {
 	depth       int                  // of the value being written
 	frozen      bool                 // writing inside frozen(...)
 	ext         bool                 // the expression needs a Reader: frozen(...), the world's values, function names
+	inGlobals   bool                 // writing the globals' values, where functions may be in lists and dicts
+	refs        bool                 // a function written in a list or a dict (see Dump.Version)
 	kept        []*starlark.Function // lambdas and older versions written so far, in order (see keptName)
 	keptIdx     map[*starlark.Function]int
+	settable    bool // the value being written is an element of a mutable list or a value of a mutable dict
 }
 
 func (d *dumper) notPlain(reason string) error {
@@ -543,6 +577,8 @@ func (d *dumper) mutable(v any, what string) error {
 }
 
 func (d *dumper) value(v starlark.Value, depth int) error {
+	settable := d.settable
+	d.settable = false
 	if depth > maxReprDepth {
 		return d.notPlain("nested too deeply")
 	}
@@ -575,7 +611,7 @@ func (d *dumper) value(v starlark.Value, depth int) error {
 		d.b.WriteString(v.String())
 	case starlark.Tuple:
 		d.b.WriteByte('(')
-		if err := d.elems(v, depth); err != nil {
+		if err := d.elems(v, depth, false); err != nil {
 			return err
 		}
 		if len(v) == 1 {
@@ -585,7 +621,7 @@ func (d *dumper) value(v starlark.Value, depth int) error {
 	case *starlark.List:
 		return d.container(v, "a list", frozenList(v), func() error {
 			d.b.WriteByte('[')
-			if err := d.elems(slices.Collect(v.Elements()), depth); err != nil {
+			if err := d.elems(slices.Collect(v.Elements()), depth, !d.frozen); err != nil {
 				return err
 			}
 			d.b.WriteByte(']')
@@ -602,6 +638,7 @@ func (d *dumper) value(v starlark.Value, depth int) error {
 					return err
 				}
 				d.b.WriteString(": ")
+				d.settable = !d.frozen
 				if err := d.value(kv[1], depth+1); err != nil {
 					return err
 				}
@@ -615,12 +652,34 @@ func (d *dumper) value(v starlark.Value, depth int) error {
 		}
 		return d.container(v, "a set", frozenSet(v), func() error {
 			d.b.WriteString("set([")
-			if err := d.elems(slices.Collect(v.Elements()), depth); err != nil {
+			if err := d.elems(slices.Collect(v.Elements()), depth, false); err != nil {
 				return err
 			}
 			d.b.WriteString("])")
 			return nil
 		})
+	case *starlark.Function:
+		// In a list or a dict (handlers = {"inc": lambda s: s + 1}): a
+		// reference that the restore replaces by the function once the
+		// defs ran (see Reader.bindRefs). A tuple, a set, a key or a
+		// frozen value cannot take it then.
+		switch {
+		case !d.inGlobals:
+			return d.notPlain("a function inside a value of the processes, a default or a captured value")
+		case !settable:
+			return d.notPlain("a function inside a tuple, a set, a frozen value or a dict's key")
+		}
+		d.ext = true
+		prev := d.depth
+		d.depth = depth
+		defer func() { d.depth = prev }()
+		d.refs, d.inGlobals = true, false // not in what a lambda captured
+		defer func() { d.inGlobals = true }()
+		d.b.WriteString(nameFuncRef + "(")
+		if err := (&Writer{d: d}).WriteFunc(v); err != nil {
+			return err
+		}
+		d.b.WriteByte(')')
 	case Writable:
 		d.ext = true
 		prev := d.depth
@@ -691,16 +750,18 @@ func frozenSet(s *starlark.Set) bool {
 	return s.Insert(first) != nil // already there: nothing moves
 }
 
-// elems writes the values of a container at depth, comma-separated. They
-// come as a slice, not an iterator: a container being iterated cannot be
-// probed for frozenness (see frozenList).
-func (d *dumper) elems(all []starlark.Value, depth int) error {
+// elems writes the values of a container at depth, comma-separated;
+// settable: each is a slot the restore can set a function in (see
+// value). They come as a slice, not an iterator: a container being
+// iterated cannot be probed for frozenness (see frozenList).
+func (d *dumper) elems(all []starlark.Value, depth int, settable bool) error {
 	first := true
 	for _, e := range all {
 		if !first {
 			d.b.WriteString(", ")
 		}
 		first = false
+		d.settable = settable
 		if err := d.value(e, depth+1); err != nil {
 			return err
 		}

@@ -54,7 +54,7 @@ func TestDumpRestore(t *testing.T) {
 				t.Fatalf("the restored session dumps %+v, %v; want %+v", again, err, src)
 			}
 			if got, want := value(t, b, tt.then), value(t, a, tt.then); got != want {
-				t.Fatalf("after restore %q = %s, want %s (source %q)", tt.then, got, want, src)
+				t.Fatalf("after restore %q = %s, want %s (source %+v)", tt.then, got, want, src)
 			}
 			if sa, sb := a.Stats(), b.Stats(); sa.Globals != sb.Globals || sb.HeapBytes > sa.HeapBytes {
 				t.Fatalf("restored stats %+v, original %+v", sb, sa)
@@ -68,7 +68,9 @@ func TestDumpRestore(t *testing.T) {
 func TestDumpNotPlain(t *testing.T) {
 	for _, tt := range []struct{ code, name, reason string }{
 		{"def f(): return 1\ng = f", "g", "under another name"},
-		{"l = [lambda: 1]", "l", "function"},
+		{"l = [lambda: 1]", "", ""}, // in a list: a reference the restore sets
+		{"t = (lambda: 1, 2)", "t", "inside a tuple"},
+		{"d = {lambda: 1: 2}", "d", "key"},
 		{"f = lambda: 1\ng = f", "g", "another name"},
 		{"f, g = lambda: 1, 2", "f", "lambda within an expression"},
 		{"def mk():\n    def inner(): return 1\n    return inner\ninner = mk()", "inner", "nested"},
@@ -249,6 +251,13 @@ func FuzzDumpRestore(f *testing.F) {
 		"g = (lambda: h())\nh = lambda: 1 // 0\n---\ng()",
 		"l = [1]\nfreeze(l)\n---\nl.append(2)",
 		"def f(x={}):\n    x[1] = 2\n---\nfreeze(f)\n---\nf()",
+		"ops = {'inc': lambda x: x + 1}\n---\nops['inc'](1)",
+		"def f(x):\n    return x * 2\nfs = [f, lambda: 1 // 0]\n---\nfs[0](2) + fs[1]()",
+		"def mk(k):\n    return lambda: k\nl = [mk(1), mk([2])]\n---\nl[1]().append(3)\nl[1]()",
+		"l = [lambda: 1, lambda: 2]\nfreeze(l)\n---\nl[0]()",
+		"d = {'a': [lambda: 1]}\nd['b'] = d['a']\n---\nd",
+		"x = [lambda: y]\ny = 1\n---\ny = 2\n---\nx[0]()",
+		"t = [(1, [lambda s: s, lambda s: -s])]\n---\nt[0][1][1](4)",
 	} {
 		f.Add(seed)
 	}
@@ -313,5 +322,62 @@ func TestReaderPrefetch(t *testing.T) {
 	}
 	if v, err := r.Value("3][0:1] + [4"); err == nil {
 		t.Fatalf("a corrupt expression evaluated to %v", v)
+	}
+}
+
+// TestDumpFunctionsInValues: functions in lists and dicts (a table of
+// handlers, lambdas made by a def, nested ones) are written as references
+// that the restore sets once the defs ran: the restored session dumps the
+// same, calls them the same, sees the same function where the original
+// saw one (ops["add"] == add), and reports errors inside them at the
+// same place. A tuple, a set, a key or a frozen value cannot take one.
+func TestDumpFunctionsInValues(t *testing.T) {
+	a := engine.NewSession(engine.Limits{}, withFreeze)
+	for _, code := range []string{
+		"def add(a, b):\n    return a + b\n",
+		"ops = {'add': add, 'inc': lambda x: x + 1}",
+		"l = [lambda: 1]\nfs = [lambda: 1, lambda: 2]\nfs.append(lambda: len(fs))",
+		"def mk(k):\n    return lambda: k * 2\n",
+		"made = [mk(3), mk(4)]\nnested = {'a': [(1, [lambda: 'n'])]}",
+		"k = 2\nloop = [lambda: i * k for i in range(3)]",
+		"boom = [None, lambda: 1 // 0]",
+	} {
+		exec(t, a, code)
+	}
+	src, err := a.Dump(1 << 20)
+	if err != nil {
+		t.Fatalf("Dump: %v", err)
+	}
+	if v := src.Version(); v != 3 {
+		t.Errorf("Version() = %d, want 3: a restore before function references cannot read it", v)
+	}
+	b := restored(t, src)
+	if again, err := b.Dump(1 << 20); err != nil || !again.Equal(src) {
+		t.Fatalf("the restored session dumps %+v, %v; want %+v", again, err, src)
+	}
+	for _, probe := range []string{
+		"ops['add'](2, 3) + ops['inc'](1)", "ops['add'] == add", "[f() for f in fs] + [l[0]()]",
+		"[m() for m in made]", "nested['a'][0][1][0]()", "[f() for f in loop]", "fs[0] == fs[1]",
+	} {
+		if got, want := value(t, b, probe), value(t, a, probe); got != want {
+			t.Errorf("after restore %q = %s, want %s", probe, got, want)
+		}
+	}
+	_, errA := a.Execute(context.Background(), "boom[1]()")
+	_, errB := b.Execute(context.Background(), "boom[1]()")
+	if errA == nil || errB == nil || errA.Error() != errB.Error() {
+		t.Errorf("an error inside a restored lambda: %v, want %v", errB, errA)
+	}
+
+	for _, tt := range []struct{ code, reason string }{
+		{"t = (lambda: 1, 2)", "inside a tuple"},
+		{"s = {'k': [lambda: 1]}\nfreeze(s)", "frozen"},
+	} {
+		s := engine.NewSession(engine.Limits{}, withFreeze)
+		exec(t, s, tt.code)
+		_, err := s.Dump(1 << 20)
+		if np, ok := errors.AsType[*engine.NotPlainError](err); !ok || !strings.Contains(np.Reason, tt.reason) {
+			t.Errorf("Dump after %q = %v, want not plain (%s)", tt.code, err, tt.reason)
+		}
 	}
 }

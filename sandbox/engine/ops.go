@@ -19,17 +19,18 @@ import (
 // Names of the hidden builtins.
 const (
 	hiddenPrefix = "$"
-	nameGlobal   = "$g"      // $g("x") returns the session global x
-	nameSnapshot = "$snap"   // $snap() saves what an impure chunk may mutate
-	nameResult   = "$result" // global that receives the final expression
-	nameModule   = "$mod"    // a function of a chunk that defines functions: its module identifies theirs
-	nameKept     = "$kept_"  // a lambda or an older version of a function that a Restore's chunk binds (see keptBinding)
-	nameNone     = "$none"   // None, immune to user rebinding
-	nameSlice    = "$slice"  // $slice(x, lo, hi, step) is x[lo:hi:step]
-	nameSpread   = "$spread" // f(*$spread(x)) charges for unpacking x
-	nameAttr     = "$attr"   // $attr(x, "join") is x.join, guarded
-	nameKey      = "$key"    // $key(k) is k, charged for hashing it
-	nameTmpObj   = "$o"      // temporaries of x[k] op= y
+	nameGlobal   = "$g"       // $g("x") returns the session global x
+	nameSnapshot = "$snap"    // $snap() saves what an impure chunk may mutate
+	nameResult   = "$result"  // global that receives the final expression
+	nameModule   = "$mod"     // a function of a chunk that defines functions: its module identifies theirs
+	nameKept     = "$kept_"   // a lambda or an older version of a function that a Restore's chunk binds (see keptBinding)
+	nameFuncRef  = "function" // a Reader's constructor of a function in a list or a dict (see Reader.bindRefs)
+	nameNone     = "$none"    // None, immune to user rebinding
+	nameSlice    = "$slice"   // $slice(x, lo, hi, step) is x[lo:hi:step]
+	nameSpread   = "$spread"  // f(*$spread(x)) charges for unpacking x
+	nameAttr     = "$attr"    // $attr(x, "join") is x.join, guarded
+	nameKey      = "$key"     // $key(k) is k, charged for hashing it
+	nameTmpObj   = "$o"       // temporaries of x[k] op= y
 	nameTmpKey   = "$k"
 )
 

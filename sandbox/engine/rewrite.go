@@ -54,6 +54,24 @@ func hideKeptBindings(lhs syntax.Expr) {
 	})
 }
 
+// unpacksKept reports whether st is a Dump's "_3, _5 = _3" (see
+// chunkLayout.lambdas): names, all kept bindings (already hidden), and
+// a kept binding. Every other assignment of a Restore's chunk names a
+// global on its right ("_2 = f", an older version), however it is named.
+func unpacksKept(st *syntax.AssignStmt) bool {
+	lhs, ok := st.LHS.(*syntax.TupleExpr)
+	rhs, ok2 := st.RHS.(*syntax.Ident)
+	if !ok || !ok2 || len(lhs.List) < 2 || !isKeptBinding(rhs.Name) {
+		return false
+	}
+	for _, x := range lhs.List {
+		if id, ok := x.(*syntax.Ident); !ok || !strings.HasPrefix(id.Name, nameKept) {
+			return false
+		}
+	}
+	return true
+}
+
 // instrumentFor is instrument; restore says the chunk is a Restore's.
 func instrumentFor(f *syntax.File, isGlobal func(string) bool, restore bool) error {
 	for _, s := range f.Stmts {
@@ -67,6 +85,9 @@ func instrumentFor(f *syntax.File, isGlobal func(string) bool, restore bool) err
 			case *syntax.AssignStmt:
 				if st.Op == syntax.EQ {
 					hideKeptBindings(st.LHS)
+					if unpacksKept(st) {
+						hideKeptBindings(st.RHS)
+					}
 				}
 			case *syntax.DefStmt: // a factory
 				hideKeptBindings(st.Name)

@@ -216,10 +216,92 @@ func (r *Reader) Func(ref starlark.Value, set func(*starlark.Function)) error {
 	return fmt.Errorf("a function reference, got %s", ref.Type())
 }
 
-// bind assigns the globals of d.Bound.
+// funcRef is what function(ref) makes in an expression of Dump.Bound: a
+// placeholder in a list or a dict for the function ref names, which
+// bindRefs has the link step put in its place.
+type funcRef struct{ ref starlark.Value }
+
+var (
+	_ starlark.Value = (*funcRef)(nil)
+
+	funcRefBuiltin = starlark.NewBuiltin(nameFuncRef, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var ref starlark.Value
+		if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &ref); err != nil {
+			return nil, err
+		}
+		return &funcRef{ref}, nil
+	})
+	errRefPlace = errors.New("engine: a function reference of the dump where no function can be set (a tuple, a frozen value)")
+)
+
+func (f *funcRef) String() string        { return nameFuncRef + "(" + f.ref.String() + ")" }
+func (f *funcRef) Type() string          { return "function reference" }
+func (f *funcRef) Freeze()               {}
+func (f *funcRef) Truth() starlark.Bool  { return true }
+func (f *funcRef) Hash() (uint32, error) { return 0, errors.New("unhashable: a function reference") }
+
+// bindRefs has the link step replace each function reference in v (see
+// funcRef), an element of a list or a value of a dict that is not
+// frozen, by the function it names.
+func (r *Reader) bindRefs(v starlark.Value, depth int) error {
+	if depth > maxReprDepth {
+		return errors.New("engine: a bound value of the dump nested too deeply")
+	}
+	switch v := v.(type) {
+	case *starlark.List:
+		for i := range v.Len() {
+			e := v.Index(i)
+			f, ok := e.(*funcRef)
+			if !ok {
+				if err := r.bindRefs(e, depth+1); err != nil {
+					return err
+				}
+				continue
+			}
+			if frozenList(v) {
+				return errRefPlace
+			}
+			if err := r.Func(f.ref, func(fn *starlark.Function) { _ = v.SetIndex(i, fn) }); err != nil {
+				return err
+			}
+		}
+	case *starlark.Dict:
+		for _, kv := range v.Items() { // a key holds no reference: one is unhashable
+			f, ok := kv[1].(*funcRef)
+			if !ok {
+				if err := r.bindRefs(kv[1], depth+1); err != nil {
+					return err
+				}
+				continue
+			}
+			if frozenDict(v) {
+				return errRefPlace
+			}
+			k := kv[0]
+			if err := r.Func(f.ref, func(fn *starlark.Function) { _ = v.SetKey(k, fn) }); err != nil {
+				return err
+			}
+		}
+	case starlark.Tuple:
+		for _, e := range v {
+			if _, ok := e.(*funcRef); ok {
+				return errRefPlace
+			}
+			if err := r.bindRefs(e, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// bind assigns the globals of d.Bound; the functions in their lists and
+// dicts are set by the link step.
 func (s *Session) bind(r *Reader, bound string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	r.env[nameFuncRef] = funcRefBuiltin // for Bound alone: the world's values name functions otherwise
+	defer delete(r.env, nameFuncRef)
 	var exprs []string
 	for line := range strings.Lines(bound) {
 		if _, expr, ok := strings.Cut(strings.TrimSuffix(line, "\n"), " = "); ok {
@@ -234,6 +316,12 @@ func (s *Session) bind(r *Reader, bound string) error {
 		}
 		v, err := r.Value(expr)
 		if err != nil {
+			return err
+		}
+		if _, ref := v.(*funcRef); ref {
+			return fmt.Errorf("engine: a bound global of the dump is a function reference: %q", line)
+		}
+		if err := r.bindRefs(v, 0); err != nil {
 			return err
 		}
 		s.globals[name] = v

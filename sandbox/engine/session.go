@@ -177,10 +177,14 @@ func (s *Session) executeWith(ctx context.Context, code string, limits *Limits, 
 	if err != nil {
 		return nil, s.rollback(x, err)
 	}
+	pins := x.pins
+	if held := s.heldLambdas(code); len(held) > 0 {
+		pins = append(held, pins...)
+	}
 	if _, defines := module[nameModule]; defines || s.fnReplaced && s.defs != nil {
-		s.noteDefs(code, module, x.pins)
-	} else if len(x.pins) > 0 {
-		s.noteLambdas(code, nil, module, x.pins) // made by defs of earlier chunks
+		s.noteDefs(code, module, pins)
+	} else if len(pins) > 0 {
+		s.noteLambdas(code, nil, module, pins) // made by defs of earlier chunks
 	}
 	s.world.Commit()
 	return &Result{Value: value, Output: x.out.String(), Steps: steps, Duration: time.Since(start)}, nil
