@@ -57,9 +57,13 @@ import (
 // DefaultSnapshotEvery is Config.SnapshotEvery's default.
 const DefaultSnapshotEvery = 1000
 
-// snapshotVersion is the version of snapshotDoc: 2 when it has Bound or
-// World (which a node that reads 1 would ignore, losing them), else 1.
-const snapshotVersion = 2
+// snapshotVersion is the newest version of snapshotDoc: its dump's
+// (engine.Dump.Version): 1 for data and defs, 2 with Bound or World
+// (which a node that reads 1 would ignore, losing them), 3 with
+// functions in lists and dicts or lambdas bound as a tuple (which a node
+// that reads 2 would fail to restore). A node reads the versions up to
+// its own, and writes the lowest that holds the snapshot.
+const snapshotVersion = 3
 
 // snapshotDoc is a snapshot entry's code.
 type snapshotDoc struct {
@@ -160,10 +164,7 @@ func (g *grain) snapshot() error {
 	case !again.Equal(src):
 		return errors.New("the snapshot restores to another state (a function's default changed since its def, say)")
 	}
-	doc := snapshotDoc{V: 1, Globals: src.Data, Defs: src.Defs, Bound: src.Bound, World: src.World, Answered: g.done.marshal()}
-	if doc.Bound != "" || doc.World != "" {
-		doc.V = snapshotVersion
-	}
+	doc := snapshotDoc{V: src.Version(), Globals: src.Data, Defs: src.Defs, Bound: src.Bound, World: src.World, Answered: g.done.marshal()}
 	code, err := json.Marshal(doc)
 	if err != nil {
 		return err

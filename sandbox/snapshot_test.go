@@ -71,6 +71,27 @@ func TestSnapshotBoundsReplay(t *testing.T) {
 	assert.Error(t, err, "n is gone with the journal")
 }
 
+// TestSnapshotHandlerTables: a sandbox that keeps functions in a dict
+// and a list (handlers = {"inc": lambda s: s + 1}) is snapshotted like
+// any other and rebuilt with them after a node restart.
+func TestSnapshotHandlerTables(t *testing.T) {
+	dir := t.TempDir()
+	n := startNode(t, dir, sandbox.Config{SnapshotEvery: 5})
+	n.create("h")
+	n.exec("h", "def double(s):\n    return s * 2\nhandlers = {'inc': lambda s: s + 1, 'double': double}\nlog = []\nstate = 1")
+	for range 6 {
+		n.exec("h", "state = handlers['inc'](state)\nlog.append(lambda x: x + len(log))")
+	}
+	info, err := n.local.Info(n.ctx, "h")
+	require.NoError(t, err)
+	assert.EqualValues(t, 5, info.Journal.SnapshotSeq, info.Journal.SnapshotBlocked)
+	n.stop()
+
+	n = startNode(t, dir, sandbox.Config{SnapshotEvery: 5})
+	assert.Equal(t, "(14, 7, 6, True)", n.exec("h", "handlers['double'](state), state, len(log), handlers['double'] == double").Value)
+	assert.Equal(t, "[6, 7, 8, 9, 10, 11]", n.exec("h", "[f(i) for i, f in enumerate(log)]").Value)
+}
+
 // TestSnapshotMakesRoom: a sandbox whose journal quota holds three
 // executions runs a hundred, each full journal replaced by a snapshot of
 // the state, which stays small; rebuilt, it has all of them.
@@ -107,7 +128,7 @@ func TestSnapshotMakesRoom(t *testing.T) {
 }
 
 // TestNoSnapshotUnlessExact: state a snapshot cannot rebuild keeps its
-// whole journal: lambdas within the globals' values, a worker's closure
+// whole journal: a lambda within a tuple, a worker's closure
 // over a builtin, values shared between globals, a default frozen since
 // its def. Once
 // the state is plain again, the next try snapshots.
@@ -115,7 +136,7 @@ func TestNoSnapshotUnlessExact(t *testing.T) {
 	dir := t.TempDir()
 	n := startNode(t, dir, sandbox.Config{SnapshotEvery: 5})
 	for id, code := range map[string]string{
-		"lambda": "fs = [lambda x: x + 1]",
+		"lambda": "fs = (lambda x: x + 1, 2)",
 		"shared": "a = []\nb = a",
 		// A worker whose handler is a closure over a builtin: no
 		// source names it.

@@ -57,6 +57,7 @@ def harvest(s):
     for c in which_children(s):
         if type(c["pid"]) == "pid":
             pids.append(c["pid"])
+ops = {"inc": lambda v: v + 1, "pick": pick}
 `
 
 // chooser turns fuzz bytes into choices, one byte each (so that a
@@ -157,6 +158,13 @@ func (c *chooser) op() string {
 	case 11:
 		return fmt.Sprintf(`delete_child(%s, "c%d")`, sup, c.n(4))
 	case 12:
+		// A table of functions, which snapshots write as references.
+		switch c.n(3) {
+		case 0:
+			return fmt.Sprintf(`ops["k%d"] = lambda v: v - %d`, c.n(4), c.n(9))
+		case 1:
+			return `r = [f(1) for k, f in sorted(ops.items()) if k != "pick"] + [ops["pick"](pids, 0)]`
+		}
 		return "r = which_children(" + sup + ")"
 	case 13:
 		// A new version of a handler: running workers (and w) keep theirs.
