@@ -49,6 +49,9 @@ type execution struct {
 	// pins are lambdas the world keeps (KeepSource): their sources are
 	// recorded if the execution commits.
 	pins []*starlark.Function
+	// changed: the commit bound a global or the chunk may have mutated
+	// one, so the globals may hold a lambda they did not (heldLambdas).
+	changed bool
 }
 
 func executionOf(thread *starlark.Thread) *execution {

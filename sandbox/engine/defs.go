@@ -253,10 +253,11 @@ func (s *Session) noteLambdas(code string, mod *starlark.Module, module starlark
 
 // heldLambdas returns the lambdas the globals hold (in lists and dicts:
 // handlers = {"inc": lambda s: s + 1}) that no record has, for the commit
-// of code to record them as those the world keeps: nil, without a walk of
-// the heap, when neither code nor a recorded def can have made one.
-func (s *Session) heldLambdas(code string) []*starlark.Function {
-	if s.restored != nil || !strings.Contains(code, "lambda") && !s.defsMakeLambdas() {
+// of code (run as x) to record them as those the world keeps: nil,
+// without a walk of the heap, when the globals did not change or neither
+// code nor a recorded def can have made one.
+func (s *Session) heldLambdas(x *execution, code string) []*starlark.Function {
+	if s.restored != nil || !x.changed || !strings.Contains(code, "lambda") && !s.defsMakeLambdas() {
 		return nil
 	}
 	var held []*starlark.Function

@@ -178,7 +178,7 @@ func (s *Session) executeWith(ctx context.Context, code string, limits *Limits, 
 		return nil, s.rollback(x, err)
 	}
 	pins := x.pins
-	if held := s.heldLambdas(code); len(held) > 0 {
+	if held := s.heldLambdas(x, code); len(held) > 0 {
 		pins = append(held, pins...)
 	}
 	if _, defines := module[nameModule]; defines || s.fnReplaced && s.defs != nil {
@@ -228,7 +228,8 @@ func (s *Session) commit(x *execution, module starlark.StringDict) error {
 		return &LimitError{Limit: LimitGlobals, Max: uint64(s.limits.MaxGlobals), Got: uint64(n)}
 	}
 	heap := s.heap
-	if len(undos) > 0 || x.snap != nil || s.world.Touched() {
+	x.changed = len(undos) > 0 || x.snap != nil
+	if x.changed || s.world.Touched() {
 		if heap = heapSize(s.globals, s.world, s.limits.MaxHeapBytes); heap > s.limits.MaxHeapBytes {
 			revert()
 			return &LimitError{Limit: LimitHeap, Max: uint64(s.limits.MaxHeapBytes), Got: uint64(heap)}
