@@ -97,9 +97,9 @@ type Config struct {
 	// its age (default DefaultSnapshotEvery; negative: never). A journal
 	// that would pass its quotas is snapshotted at once. Only a sandbox
 	// whose state a snapshot rebuilds exactly is snapshotted: globals and
-	// worker states of data, top-level functions as globals and as the
-	// workers' handlers (see snapshot.go), on a Store that is a
-	// Snapshotter.
+	// worker states of data, functions as globals, in lists and dicts and
+	// as the workers' handlers, and the OTP processes (see snapshot.go),
+	// on a Store that is a Snapshotter.
 	SnapshotEvery int
 	// WarmActivations is how many sandbox activations the node keeps
 	// spawned ahead of need, each with a session ready for the default

@@ -110,13 +110,17 @@ func (d *Dump) Len() int {
 //     whose defaults are plain data, and which sees every global it
 //     mentions as the session holds it now (a function keeps the globals
 //     of the chunk that defined it: one that still sees an older x cannot
-//     be written again); or, within the world's values only, a lambda the
-//     world keeps ([KeepSource]) that sees its globals as they are now;
+//     be written again) or a name = lambda statement; or
+//   - such a function, or a lambda that sees its globals as they are now,
+//     as an element of a list or a value of a dict that is not frozen
+//     (written function(ref), which the restore replaces by the function
+//     once the defs ran), or in the world's values, when the world keeps
+//     the lambda ([KeepSource]);
 //
 // otherwise it fails with a [*NotPlainError]. Data goes in [Dump.Data];
-// values that need more than source (frozen ones, the world's) in
-// [Dump.Bound]; def statements and lambdas at their lines and columns in
-// [Dump.Defs]. The whole is at most maxBytes long, else Dump fails with a
+// values that need more than source (frozen ones, the world's, those
+// holding functions) in [Dump.Bound]; def statements and lambdas at their
+// lines and columns in [Dump.Defs]. The whole is at most maxBytes long, else Dump fails with a
 // size [LimitError].
 //
 // A sandbox snapshots its journal with it (package sandbox): a dump is a
