@@ -181,7 +181,7 @@ func (s *Session) noteLambdas(code string, mod *starlark.Module, module starlark
 		if !ok || !strings.HasPrefix(name, nameKept) {
 			continue
 		}
-		if fn.Name() == name { // a factory (see factoryChunk): its chunk's one lambda
+		if strings.HasPrefix(fn.Name(), nameKept) { // a factory (see factoryChunk), under each name it makes for
 			if srcs := lambdaSources(code); len(srcs) == 1 {
 				if s.factories == nil {
 					s.factories = make(map[*starlark.Function]*defSource)

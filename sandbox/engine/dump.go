@@ -179,6 +179,7 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 		if out.World, err = sw.Save(&Writer{d: &d}); err != nil {
 			return nil, err
 		}
+		out.refs = d.refs // functions its lambdas captured
 		if n := out.Len(); n > d.max {
 			return nil, &LimitError{Limit: LimitCodeSize, Max: uint64(d.max), Got: uint64(n)}
 		}
@@ -302,11 +303,34 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 		out.Defs = append(out.Defs, c.String())
 		i = j
 	}
+	// One factory per place: the lambdas made there are closures of one
+	// function, as Starlark sees them (one calling another is a
+	// recursion), so the restore makes them all with one factory, bound
+	// to each of their names: "_3, _5 = _3, _3".
+	first := map[place]int{}
+	var others [][]string // by factory, the other names it makes lambdas for
+	var distinct []dumpDef
 	for _, df := range factories {
+		p := place{df.src.module, df.src.line, df.src.col}
+		if i, ok := first[p]; ok {
+			others[i] = append(others[i], bindingOf(df.name))
+			continue
+		}
+		first[p] = len(distinct)
+		distinct = append(distinct, df)
+		others = append(others, nil)
+	}
+	for i, df := range distinct {
 		chunk, ok := factoryChunk(df)
 		if !ok {
 			d.setName(df)
 			return nil, d.notPlain("no restore can give it its line and column (too close to the top of its execution)")
+		}
+		if len(others[i]) > 0 {
+			name := bindingOf(df.name)
+			lhs := append([]string{name}, others[i]...)
+			chunk += strings.Join(lhs, ", ") + " = " + strings.Repeat(name+", ", len(lhs)-1) + name + "\n"
+			out.refs = true
 		}
 		out.Defs = append(out.Defs, chunk)
 	}
@@ -510,6 +534,9 @@ func (s *Session) Restore(ctx context.Context, d *Dump) (*Result, error) {
 	s.mu.Lock()
 	s.restored = make(map[string]*starlark.Function)
 	s.mu.Unlock()
+	// function(ref): in Bound's lists and dicts, and among what the
+	// lambdas of Bound and World captured (see funcRef).
+	r.env[nameFuncRef] = funcRefBuiltin
 	if err := s.bind(r, d.Bound); err != nil {
 		return nil, err
 	}
@@ -522,6 +549,7 @@ func (s *Session) Restore(ctx context.Context, d *Dump) (*Result, error) {
 			return nil, err
 		}
 	}
+	delete(r.env, nameFuncRef)
 	// A chunk that defines an older version of a function binds its name
 	// again: the globals bound before the defs keep their values.
 	s.mu.Lock()
@@ -554,7 +582,8 @@ type dumper struct {
 	refs        bool                 // a function written in a list or a dict (see Dump.Version)
 	kept        []*starlark.Function // lambdas and older versions written so far, in order (see keptName)
 	keptIdx     map[*starlark.Function]int
-	settable    bool // the value being written is an element of a mutable list or a value of a mutable dict
+	writing     map[*starlark.Function]bool // lambdas whose captured values are being written
+	settable    bool                        // the value being written is an element of a mutable list or a value of a mutable dict
 }
 
 func (d *dumper) notPlain(reason string) error {

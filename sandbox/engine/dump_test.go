@@ -329,8 +329,9 @@ func TestReaderPrefetch(t *testing.T) {
 // handlers, lambdas made by a def, nested ones) are written as references
 // that the restore sets once the defs ran: the restored session dumps the
 // same, calls them the same, sees the same function where the original
-// saw one (ops["add"] == add), and reports errors inside them at the
-// same place. A tuple, a set, a key or a frozen value cannot take one.
+// saw one (ops["add"] == add), reports errors inside them at the same
+// place, and sees closures of one lambda as one function. A tuple, a set,
+// a key or a frozen value cannot take one.
 func TestDumpFunctionsInValues(t *testing.T) {
 	a := engine.NewSession(engine.Limits{}, withFreeze)
 	for _, code := range []string{
@@ -341,6 +342,7 @@ func TestDumpFunctionsInValues(t *testing.T) {
 		"made = [mk(3), mk(4)]\nnested = {'a': [(1, [lambda: 'n'])]}",
 		"k = 2\nloop = [lambda: i * k for i in range(3)]",
 		"boom = [None, lambda: 1 // 0]",
+		"def chain(k, g):\n    return lambda: g() + k\nc = [chain(1, lambda: 0)]\nc.append(chain(2, c[0]))",
 	} {
 		exec(t, a, code)
 	}
@@ -363,10 +365,15 @@ func TestDumpFunctionsInValues(t *testing.T) {
 			t.Errorf("after restore %q = %s, want %s", probe, got, want)
 		}
 	}
-	_, errA := a.Execute(context.Background(), "boom[1]()")
-	_, errB := b.Execute(context.Background(), "boom[1]()")
-	if errA == nil || errB == nil || errA.Error() != errB.Error() {
-		t.Errorf("an error inside a restored lambda: %v, want %v", errB, errA)
+	// An error inside a restored lambda is at the same place; two
+	// closures of one lambda are one function to Starlark, which calls
+	// one from the other a recursion.
+	for _, probe := range []string{"boom[1]()", "c[1]()"} {
+		_, errA := a.Execute(context.Background(), probe)
+		_, errB := b.Execute(context.Background(), probe)
+		if errA == nil || errB == nil || errA.Error() != errB.Error() {
+			t.Errorf("%s after restore: %v, want %v", probe, errB, errA)
+		}
 	}
 
 	for _, tt := range []struct{ code, reason string }{

@@ -55,17 +55,26 @@ func hideKeptBindings(lhs syntax.Expr) {
 }
 
 // unpacksKept reports whether st is a Dump's "_3, _5 = _3" (see
-// chunkLayout.lambdas): names, all kept bindings (already hidden), and
-// a kept binding. Every other assignment of a Restore's chunk names a
+// chunkLayout.lambdas) or "_3, _5 = _3, _3" (a factory for two names, see
+// Dump): names, all kept bindings (already hidden), and a kept binding or
+// a tuple of them. Every other assignment of a Restore's chunk names a
 // global on its right ("_2 = f", an older version), however it is named.
 func unpacksKept(st *syntax.AssignStmt) bool {
 	lhs, ok := st.LHS.(*syntax.TupleExpr)
-	rhs, ok2 := st.RHS.(*syntax.Ident)
-	if !ok || !ok2 || len(lhs.List) < 2 || !isKeptBinding(rhs.Name) {
+	if !ok || len(lhs.List) < 2 {
 		return false
 	}
 	for _, x := range lhs.List {
 		if id, ok := x.(*syntax.Ident); !ok || !strings.HasPrefix(id.Name, nameKept) {
+			return false
+		}
+	}
+	rhs := []syntax.Expr{st.RHS}
+	if t, ok := st.RHS.(*syntax.TupleExpr); ok {
+		rhs = t.List
+	}
+	for _, x := range rhs {
+		if id, ok := x.(*syntax.Ident); !ok || !isKeptBinding(id.Name) {
 			return false
 		}
 	}

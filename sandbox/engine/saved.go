@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -63,10 +64,28 @@ func (w *Writer) WriteFunc(c starlark.Callable) error {
 			return nil
 		}
 		// A lambda: its name and the values it captured (for a factory
-		// to capture them again; see factoryChunk).
+		// to capture them again; see factoryChunk). A captured function
+		// is a reference that the link step resolves first.
+		if w.d.writing[fn] {
+			return w.NotPlain("a lambda that captured itself")
+		}
+		if w.d.writing == nil {
+			w.d.writing = make(map[*starlark.Function]bool)
+		}
+		w.d.writing[fn] = true
+		defer delete(w.d.writing, fn)
 		w.d.b.WriteString("(" + strconv.Quote(keptName(i)) + ", (")
 		for j := range fn.NumFreeVars() {
 			_, v := fn.FreeVar(j)
+			if f, ok := v.(*starlark.Function); ok {
+				w.d.refs = true
+				w.d.b.WriteString(nameFuncRef + "(")
+				if err := w.WriteFunc(f); err != nil {
+					return err
+				}
+				w.d.b.WriteString("), ")
+				continue
+			}
 			if err := w.d.value(v, w.d.depth+1); err != nil {
 				return err
 			}
@@ -201,19 +220,30 @@ func (r *Reader) Value(expr string) (starlark.Value, error) {
 // names, as WriteFunc wrote it: a name, or a name and the values a
 // lambda captured. A restore fails if there is none.
 func (r *Reader) Func(ref starlark.Value, set func(*starlark.Function)) error {
+	name, captured, err := refParts(ref)
+	if err != nil {
+		return err
+	}
+	r.links = append(r.links, link{name: name, captured: captured, set: set})
+	return nil
+}
+
+// refParts reads a function reference as WriteFunc wrote it: a name, or
+// a name and what a lambda captured.
+func refParts(ref starlark.Value) (string, starlark.Tuple, error) {
 	switch ref := ref.(type) {
 	case starlark.String:
-		r.links = append(r.links, link{name: string(ref), set: set})
-		return nil
+		return string(ref), nil, nil
 	case starlark.Tuple:
-		name, ok := ref[0].(starlark.String)
-		captured, ok2 := ref[1].(starlark.Tuple)
-		if len(ref) == 2 && ok && ok2 {
-			r.links = append(r.links, link{name: string(name), captured: captured, set: set})
-			return nil
+		if len(ref) == 2 {
+			name, ok := ref[0].(starlark.String)
+			captured, ok2 := ref[1].(starlark.Tuple)
+			if ok && ok2 {
+				return string(name), captured, nil
+			}
 		}
 	}
-	return fmt.Errorf("a function reference, got %s", ref.Type())
+	return "", nil, fmt.Errorf("a function reference, got %s", ref.Type())
 }
 
 // funcRef is what function(ref) makes in an expression of Dump.Bound: a
@@ -300,8 +330,7 @@ func (r *Reader) bindRefs(v starlark.Value, depth int) error {
 func (s *Session) bind(r *Reader, bound string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r.env[nameFuncRef] = funcRefBuiltin // for Bound alone: the world's values name functions otherwise
-	defer delete(r.env, nameFuncRef)
+
 	var exprs []string
 	for line := range strings.Lines(bound) {
 		if _, expr, ok := strings.Cut(strings.TrimSuffix(line, "\n"), " = "); ok {
@@ -357,36 +386,95 @@ func (s *Session) callFactory(factory *starlark.Function, captured starlark.Tupl
 	return fn, nil
 }
 
+// linker resolves the function names of a Restore's links.
+type linker struct {
+	s      *Session
+	made   map[string]*starlark.Function // one lambda per name, however often it is named
+	making map[string]bool               // factories being called: a corrupt dump's cycle
+}
+
+// resolve returns the function name names: a global's def, or one a
+// chunk bound (a lambda, an older version); for a factory's lambda, the
+// lambda it returns with captured, whose function references it resolves
+// first.
+func (k *linker) resolve(name string, captured starlark.Tuple) (*starlark.Function, error) {
+	s := k.s
+	fn, ok := s.globals[name].(*starlark.Function)
+	if strings.HasPrefix(name, nameKept) {
+		fn, ok = s.restored[name], s.restored[name] != nil
+	} else if ok && s.defs[fn] == nil {
+		ok = false
+	}
+	if !ok {
+		return nil, errors.New("engine: the dump refers to a function " + name + " that it does not define")
+	}
+	if s.factories[fn] == nil {
+		return fn, nil
+	}
+	// A factory: the lambda it returns, with what it captured.
+	if m := k.made[name]; m != nil {
+		return m, nil
+	}
+	if k.making[name] {
+		return nil, errors.New("engine: the dump's function " + name + " captures itself")
+	}
+	k.making[name] = true
+	args := make(starlark.Tuple, len(captured))
+	for i, v := range captured {
+		args[i] = v
+		if ref, ok := v.(*funcRef); ok {
+			name, captured, err := refParts(ref.ref)
+			if err != nil {
+				return nil, err
+			}
+			if args[i], err = k.resolve(name, captured); err != nil {
+				return nil, err
+			}
+		}
+	}
+	m, err := s.callFactory(fn, args)
+	if err != nil {
+		return nil, fmt.Errorf("engine: the factory %s: %w", name, err)
+	}
+	k.made[name] = m
+	return m, nil
+}
+
+// noRefsLeft fails when a function reference is left in the globals or
+// the world (a corrupt dump's, where no link replaced it).
+func (s *Session) noRefsLeft() error {
+	var left bool
+	w := newWalker(math.MaxInt64, nil)
+	w.funcs = func(*starlark.Function) {}
+	w.leaf = func(v starlark.Value) {
+		if _, ok := v.(*funcRef); ok {
+			left = true
+		}
+	}
+	w.globals(s.globals)
+	w.roots(s.world)
+	if left {
+		return errors.New("engine: a function reference of the dump where no function can be set")
+	}
+	return nil
+}
+
 // link resolves r's function names in the restored globals, puts back
 // the globals as they were before the defs ran (before) where a chunk
 // bound one again, then counts the session's state as a commit does.
 func (s *Session) link(r *Reader, before starlark.StringDict) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	made := map[string]*starlark.Function{} // one lambda per name, however often it is named
+	k := linker{s: s, made: map[string]*starlark.Function{}, making: map[string]bool{}}
 	for _, l := range r.links {
-		fn, ok := s.globals[l.name].(*starlark.Function)
-		if strings.HasPrefix(l.name, nameKept) {
-			fn, ok = s.restored[l.name], s.restored[l.name] != nil
-		} else if ok && s.defs[fn] == nil {
-			ok = false
-		}
-		if !ok {
-			return errors.New("engine: the dump refers to a function " + l.name + " that it does not define")
-		}
-		if s.factories[fn] != nil {
-			// A factory: the lambda it returns, with what it captured.
-			if m := made[l.name]; m != nil {
-				fn = m
-			} else {
-				m, err := s.callFactory(fn, l.captured)
-				if err != nil {
-					return fmt.Errorf("engine: the factory %s: %w", l.name, err)
-				}
-				made[l.name], fn = m, m
-			}
+		fn, err := k.resolve(l.name, l.captured)
+		if err != nil {
+			return err
 		}
 		l.set(fn)
+	}
+	if err := s.noRefsLeft(); err != nil {
+		return err
 	}
 	for name, v := range before {
 		s.globals[name] = v

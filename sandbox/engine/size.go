@@ -39,6 +39,9 @@ type walker struct {
 	// into the values of a world's Holders (which the heap's size does
 	// not count, as it did not before they were walked).
 	funcs func(fn *starlark.Function)
+	// leaf, when set, is called with each value that is not a container,
+	// a function or a builtin, scalars included.
+	leaf func(v starlark.Value)
 }
 
 func newWalker(limit int64, visit func(starlark.Value)) *walker {
@@ -69,7 +72,7 @@ func (w *walker) roots(world World) {
 // push schedules v for a visit; scalars are counted at once, which keeps
 // the stack short for lists of numbers and strings.
 func (w *walker) push(v starlark.Value) {
-	if n, ok := scalarSize(v); ok {
+	if n, ok := scalarSize(v); ok && w.leaf == nil {
 		w.size += n
 		return
 	}
@@ -188,6 +191,9 @@ func (w *walker) value(v starlark.Value) {
 			w.push(r)
 		}
 	default:
+		if w.leaf != nil {
+			w.leaf(v)
+		}
 		if n, ok := scalarSize(v); ok {
 			w.size += n
 		} else {

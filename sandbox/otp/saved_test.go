@@ -177,7 +177,7 @@ func sameAfter(t *testing.T, a, b *box, codes ...string) {
 
 // TestSnapshotProcessesNotPlain: processes whose worker functions are
 // nested defs, or whose state shares a list with a global, or closures
-// that captured a builtin, cannot be dumped.
+// that captured a builtin (no source names it), cannot be dumped.
 func TestSnapshotProcessesNotPlain(t *testing.T) {
 	for _, code := range []string{
 		"def mk(f):\n    return worker(init=lambda args: f(args))\nsup = start_supervisor(supervisor(children=[{\"id\": \"w\", \"start\": mk(len)}]))",
@@ -330,5 +330,31 @@ start_child(pool, (3,))`)
 		`exit(whereis(sup, "c"), "boom")`,
 		`call(whereis(sup, "c"), 1)`,
 		`ws[0] == ws[0], call(start_child(sup, {"id": "e", "start": ws[0]}), 0)`,
+	)
+}
+
+// TestSnapshotCapturedFunctions: a worker's lambda that captured a
+// function (a def, or a lambda that captured one in turn) is rebuilt
+// with the restored functions; a list of such closures too, whose second
+// calls the first, a closure of the same lambda: a recursion to
+// Starlark, after the restore as before.
+func TestSnapshotCapturedFunctions(t *testing.T) {
+	a := newBox(t, engine.Limits{})
+	a.do(`def double(msg, state):
+    return (state * 2, state + msg)
+def twice(f):
+    return lambda x: f(f(x))
+def mk(h):
+    return worker(init=lambda args: 1, handle_call=lambda msg, state: h(msg, state))
+def inc(x):
+    return x + 1
+sup = start_supervisor(supervisor(children=[{"id": "w", "start": mk(double)}]))
+fs = [twice(inc)]
+fs.append(twice(fs[0]))`)
+	sameAfter(t, a, snapshotOf(t, a),
+		`[call(whereis(sup, "w"), 3) for i in range(3)]`,
+		`[f(1) for f in fs]`,
+		`exit(whereis(sup, "w"), "boom")`,
+		`call(whereis(sup, "w"), 1)`,
 	)
 }

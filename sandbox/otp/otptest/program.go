@@ -58,6 +58,10 @@ def harvest(s):
         if type(c["pid"]) == "pid":
             pids.append(c["pid"])
 ops = {"inc": lambda v: v + 1, "pick": pick}
+def twice(f):
+    return lambda v: f(f(v))
+def mkh(h):
+    return worker(init=lambda args: len(args), handle_call=lambda msg, state: (h(state), h(state)))
 `
 
 // chooser turns fuzz bytes into choices, one byte each (so that a
@@ -159,9 +163,14 @@ func (c *chooser) op() string {
 		return fmt.Sprintf(`delete_child(%s, "c%d")`, sup, c.n(4))
 	case 12:
 		// A table of functions, which snapshots write as references.
-		switch c.n(3) {
+		switch c.n(5) {
 		case 0:
 			return fmt.Sprintf(`ops["k%d"] = lambda v: v - %d`, c.n(4), c.n(9))
+		case 2:
+			// Closures over functions, and over closures of one lambda.
+			return fmt.Sprintf(`ops["t%d"] = twice(ops[%s])`, c.n(3), c.of(`"inc"`, `"t0"`, `"t1"`, `"k0"`))
+		case 3:
+			return fmt.Sprintf(`pids.append(start_child(%s, {"id": "h%d", "start": mkh(ops[%s])}))`, sup, c.n(3), c.of(`"inc"`, `"t0"`, `"k1"`))
 		case 1:
 			return `r = [f(1) for k, f in sorted(ops.items()) if k != "pick"] + [ops["pick"](pids, 0)]`
 		}
