@@ -263,13 +263,19 @@ func (s *Session) heldLambdas(x *execution, code string) []*starlark.Function {
 	var held []*starlark.Function
 	w := newWalker(math.MaxInt64, nil)
 	w.funcs = func(fn *starlark.Function) {
-		if fn.Name() == "lambda" && s.lambdas[fn] == nil && s.defs[fn] == nil {
+		if fn.Name() == "lambda" && s.lambdas[fn] == nil && s.defs[fn] == nil && len(held) < maxHeld {
 			held = append(held, fn)
 		}
 	}
 	w.globals(s.globals)
 	return held
 }
+
+// maxHeld bounds the lambdas a commit records (those past it are not, and
+// the session is not dumped while it holds them): a lambda that cannot be
+// recorded (the texts over their budget) is looked up again at each
+// commit, so the work stays bounded per commit.
+const maxHeld = 1024
 
 // defsMakeLambdas reports whether a recorded def has a lambda in its text.
 func (s *Session) defsMakeLambdas() bool {
