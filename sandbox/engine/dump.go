@@ -195,10 +195,12 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 		return out, nil
 	}
 
-	// Each function must see the globals it mentions as they are now, and
-	// have plain defaults (written in check, for the restore to compare).
+	// Each function must see the globals it mentions as they are now, or
+	// as immutable data its chunk binds again (see olderLines), and have
+	// plain defaults (written in check, for the restore to compare).
 	d.b = &strings.Builder{}
 	modules := map[*starlark.Module]starlark.StringDict{}
+	older := map[*starlark.Module]map[string]string{}
 	for _, df := range defs {
 		d.setName(df)
 		mg, ok := modules[df.src.module]
@@ -212,7 +214,20 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 				continue // a def's own name: its chunk binds it again
 			}
 			if sv, ok := s.globals[n]; !ok || !sameBinding(mv, sv) {
-				return nil, d.notPlain("a function that sees " + n + " as it was when it was defined, not as it is now")
+				if _, done := older[df.src.module][n]; done {
+					continue
+				}
+				expr, ok2, err := d.immutable(mv)
+				if err != nil {
+					return nil, err
+				}
+				if !ok || !ok2 {
+					return nil, d.notPlain("a function that sees " + n + " as it was when it was defined, not as it is now")
+				}
+				if older[df.src.module] == nil {
+					older[df.src.module] = map[string]string{}
+				}
+				older[df.src.module][n] = expr
 			}
 		}
 		fmt.Fprintf(d.b, "%s@%d:%d(", df.name, df.src.line, df.src.col)
@@ -297,7 +312,7 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 		if len(c.unpacks) > 0 {
 			out.refs = true
 		}
-		for _, b := range append(c.unpacks, olds...) {
+		for _, b := range slices.Concat(c.unpacks, olds, olderLines(older[defs[i].src.module])) {
 			*c.at(int32(len(c.lines)) + 1) = []rune(b)
 		}
 		out.Defs = append(out.Defs, c.String())
@@ -326,6 +341,9 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 			d.setName(df)
 			return nil, d.notPlain("no restore can give it its line and column (too close to the top of its execution)")
 		}
+		for _, l := range olderLines(older[df.src.module]) {
+			chunk += l + "\n"
+		}
 		if len(others[i]) > 0 {
 			name := bindingOf(df.name)
 			lhs := append([]string{name}, others[i]...)
@@ -338,6 +356,52 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 		return nil, &LimitError{Limit: LimitCodeSize, Max: uint64(maxBytes), Got: uint64(n)}
 	}
 	return out, nil
+}
+
+// olderMarker starts the lines of a Dump's chunk that bind globals as
+// its functions saw them (olderLines): after such a chunk, a Restore
+// puts the globals back as they are now.
+const olderMarker = "# as its functions saw them"
+
+// olderLines are the lines of a chunk that bind globals to the values its
+// functions saw, older than the globals' (y = 1, where def f(): return y
+// ran before y = 2): a function reads its chunk's globals when called,
+// so lines after its def give it them. Only immutable data is written so
+// (none, numbers, strings, bytes, tuples of them): copies of it in two
+// chunks are indistinguishable, where a list would not be one list.
+func olderLines(binds map[string]string) []string {
+	if len(binds) == 0 {
+		return nil
+	}
+	lines := []string{olderMarker}
+	for _, n := range slices.Sorted(maps.Keys(binds)) {
+		lines = append(lines, n+" = "+binds[n])
+	}
+	return lines
+}
+
+// immutable writes v as source if it is immutable data (see olderLines).
+func (d *dumper) immutable(v starlark.Value) (string, bool, error) {
+	var ok func(v starlark.Value, depth int) bool
+	ok = func(v starlark.Value, depth int) bool {
+		switch v := v.(type) {
+		case starlark.NoneType, starlark.Bool, starlark.Int, starlark.Float, starlark.String, starlark.Bytes:
+			return true
+		case starlark.Tuple:
+			for _, e := range v {
+				if depth > maxReprDepth || !ok(e, depth+1) {
+					return false
+				}
+			}
+			return true
+		}
+		return false
+	}
+	if !ok(v, 0) {
+		return "", false, nil
+	}
+	expr, ext, err := d.expr(v)
+	return expr, err == nil && !ext, err
 }
 
 // factoryChunk writes a def that returns the lambda of df, at the
@@ -562,6 +626,15 @@ func (s *Session) Restore(ctx context.Context, d *Dump) (*Result, error) {
 		}
 		res.Steps += r.Steps
 		res.Duration += r.Duration
+		if strings.Contains(chunk, olderMarker) {
+			// Its functions see older values; the chunks after it (their
+			// functions, their modules) see the globals as they are now.
+			s.mu.Lock()
+			for name, v := range before {
+				s.globals[name] = v
+			}
+			s.mu.Unlock()
+		}
 	}
 	return res, s.link(r, before)
 }

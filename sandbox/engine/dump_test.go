@@ -161,23 +161,49 @@ func TestDumpFrozen(t *testing.T) {
 }
 
 // TestDumpFunctions: a function that sees an older value of a global it
-// mentions cannot be written; one that sees them as they are can, and an
-// error inside it points to the same line after a restore.
+// mentions is written with it when it is immutable data, and cannot be
+// otherwise (a list, a function); one that sees them as they are can, and
+// an error inside it points to the same line after a restore.
 func TestDumpFunctions(t *testing.T) {
 	a := engine.NewSession(engine.Limits{})
-	exec(t, a, "y = 1\ndef f():\n    return y")
-	exec(t, a, "y = 2")
-	var np *engine.NotPlainError
-	if _, err := a.Dump(1 << 20); !errors.As(err, &np) || np.Name != "f" || !strings.Contains(np.Reason, "sees y") {
-		t.Fatalf("Dump with f seeing an older y = %v", err)
+	exec(t, a, "y = 1\nt = ('a', (2.5, None))\ndef f():\n    return (y, t)")
+	exec(t, a, "def g():\n    return f() + (y,)")
+	exec(t, a, "y = 2\nt = ()")
+	exec(t, a, "def now():\n    return (y, t)") // its chunk, restored after f's, sees y as it is now
+	src, err := a.Dump(1 << 20)
+	if err != nil {
+		t.Fatalf("Dump with f seeing older y and t: %v", err)
 	}
+	b := restored(t, src)
+	if again, err := b.Dump(1 << 20); err != nil || !again.Equal(src) {
+		t.Fatalf("the restored session dumps %+v, %v; want %+v", again, err, src)
+	}
+	for _, probe := range []string{"f(), g(), now(), y, t", "def h():\n    return y\nh(), f()"} {
+		if got, want := value(t, b, probe), value(t, a, probe); got != want {
+			t.Fatalf("after restore %q = %s, want %s", probe, got, want)
+		}
+	}
+	for _, code := range []string{
+		"l = [1]\ndef f():\n    return l\n---\nl = [2]",
+		"def k():\n    return 1\ndef f():\n    return k()\n---\ndef k():\n    return 2",
+	} {
+		s := engine.NewSession(engine.Limits{})
+		for _, c := range strings.Split(code, "\n---\n") {
+			exec(t, s, c)
+		}
+		np, ok := errors.AsType[*engine.NotPlainError](func() error { _, err := s.Dump(1 << 20); return err }())
+		if !ok || np.Name != "f" || !strings.Contains(np.Reason, "sees ") {
+			t.Fatalf("Dump after %q = %v, want f not plain", code, np)
+		}
+	}
+	a = engine.NewSession(engine.Limits{})
 	exec(t, a, "x = 1\n\n\ndef f(d):\n    return d['missing'] + x")
 	exec(t, a, "x += 0") // rebinds x to an equal int: f sees the same value
-	src, err := a.Dump(1 << 20)
+	src, err = a.Dump(1 << 20)
 	if err != nil {
 		t.Fatalf("Dump: %v", err)
 	}
-	b := restored(t, src)
+	b = restored(t, src)
 	_, errA := a.Execute(context.Background(), "f({})")
 	_, errB := b.Execute(context.Background(), "f({})")
 	if errA == nil || errB == nil || errA.Error() != errB.Error() {

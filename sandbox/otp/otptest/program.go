@@ -62,6 +62,9 @@ def twice(f):
     return lambda v: f(f(v))
 def mkh(h):
     return worker(init=lambda args: len(args), handle_call=lambda msg, state: (h(state), h(state)))
+K = 1
+def getk():
+    return K
 `
 
 // chooser turns fuzz bytes into choices, one byte each (so that a
@@ -163,7 +166,7 @@ func (c *chooser) op() string {
 		return fmt.Sprintf(`delete_child(%s, "c%d")`, sup, c.n(4))
 	case 12:
 		// A table of functions, which snapshots write as references.
-		switch c.n(5) {
+		switch c.n(6) {
 		case 0:
 			return fmt.Sprintf(`ops["k%d"] = lambda v: v - %d`, c.n(4), c.n(9))
 		case 2:
@@ -172,7 +175,10 @@ func (c *chooser) op() string {
 		case 3:
 			return fmt.Sprintf(`pids.append(start_child(%s, {"id": "h%d", "start": mkh(ops[%s])}))`, sup, c.n(3), c.of(`"inc"`, `"t0"`, `"k1"`))
 		case 1:
-			return `r = [f(1) for k, f in sorted(ops.items()) if k != "pick"] + [ops["pick"](pids, 0)]`
+			return `r = [f(1) for k, f in sorted(ops.items()) if k != "pick"] + [ops["pick"](pids, 0), getk(), K]`
+		case 4:
+			// getk sees K as it was when it was defined, then.
+			return fmt.Sprintf("K = %s", c.of("2", `"k"`, "(3, None)", "[4]"))
 		}
 		return "r = which_children(" + sup + ")"
 	case 13:
