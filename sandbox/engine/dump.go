@@ -200,7 +200,9 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 	// plain defaults (written in check, for the restore to compare).
 	d.b = &strings.Builder{}
 	modules := map[*starlark.Module]starlark.StringDict{}
-	older := map[*starlark.Module]map[string]string{}
+	// The older values each function sees, by name: a chunk binds those
+	// its own functions see (a factory's chunk, its lambda's alone).
+	older := map[string]map[string]string{}
 	for _, df := range defs {
 		d.setName(df)
 		mg, ok := modules[df.src.module]
@@ -214,9 +216,6 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 				continue // a def's own name: its chunk binds it again
 			}
 			if sv, ok := s.globals[n]; !ok || !sameBinding(mv, sv) {
-				if _, done := older[df.src.module][n]; done {
-					continue
-				}
 				expr, ok2, err := d.immutable(mv)
 				if err != nil {
 					return nil, err
@@ -224,10 +223,10 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 				if !ok || !ok2 {
 					return nil, d.notPlain("a function that sees " + n + " as it was when it was defined, not as it is now")
 				}
-				if older[df.src.module] == nil {
-					older[df.src.module] = map[string]string{}
+				if older[df.name] == nil {
+					older[df.name] = map[string]string{}
 				}
-				older[df.src.module][n] = expr
+				older[df.name][n] = expr
 			}
 		}
 		fmt.Fprintf(d.b, "%s@%d:%d(", df.name, df.src.line, df.src.col)
@@ -312,7 +311,11 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 		if len(c.unpacks) > 0 {
 			out.refs = true
 		}
-		for _, b := range slices.Concat(c.unpacks, olds, olderLines(older[defs[i].src.module])) {
+		binds := map[string]string{} // one module: the same values
+		for _, df := range defs[i:j] {
+			maps.Copy(binds, older[df.name])
+		}
+		for _, b := range slices.Concat(c.unpacks, olds, olderLines(binds)) {
 			*c.at(int32(len(c.lines)) + 1) = []rune(b)
 		}
 		out.Defs = append(out.Defs, c.String())
@@ -341,7 +344,7 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 			d.setName(df)
 			return nil, d.notPlain("no restore can give it its line and column (too close to the top of its execution)")
 		}
-		for _, l := range olderLines(older[df.src.module]) {
+		for _, l := range olderLines(older[df.name]) {
 			chunk += l + "\n"
 		}
 		if len(others[i]) > 0 {
