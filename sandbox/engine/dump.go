@@ -57,17 +57,18 @@ type Dump struct {
 	// check is what a restore must reproduce besides the source: each
 	// function's name, line and defaults.
 	check string
-	// refs: Bound refers to functions in lists and dicts, or a chunk
-	// binds lambdas as a tuple (see Version).
+	// refs: what a restore before version 3 cannot read (see Version).
 	refs bool
 }
 
 // Version is the oldest form of dump a restore must read to read d: 1 for
-// data and defs only, 2 with Bound or World, 3 with functions in lists
-// and dicts, or lambdas bound as a tuple ("_3, _5 = _3"). A restore by an
-// engine before 3 would fail on those, and before 2 ignore Bound and
-// World: a store that keeps dumps says which they are (package sandbox).
-// Only a dump that Dump made knows its form.
+// data and defs only, 2 with Bound or World, 3 with function(ref) (a
+// function in a list or a dict, or one a lambda captured) or a chunk that
+// binds kept functions by unpacking ("_3, _5 = _3": lambdas bound as a
+// tuple, or one factory for several). A restore by an engine before 3
+// would fail on those, and before 2 ignore Bound and World: a store that
+// keeps dumps says which they are (package sandbox). Only a dump that
+// Dump made knows its form.
 func (d *Dump) Version() int {
 	switch {
 	case d.refs:
@@ -120,8 +121,8 @@ func (d *Dump) Len() int {
 // otherwise it fails with a [*NotPlainError]. Data goes in [Dump.Data];
 // values that need more than source (frozen ones, the world's, those
 // holding functions) in [Dump.Bound]; def statements and lambdas at their
-// lines and columns in [Dump.Defs]. The whole is at most maxBytes long, else Dump fails with a
-// size [LimitError].
+// lines and columns in [Dump.Defs]. The whole is at most maxBytes long,
+// else Dump fails with a size [LimitError].
 //
 // A sandbox snapshots its journal with it (package sandbox): a dump is a
 // canonical form, so a dump of the restored session equals the original

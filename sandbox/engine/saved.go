@@ -330,7 +330,6 @@ func (r *Reader) bindRefs(v starlark.Value, depth int) error {
 func (s *Session) bind(r *Reader, bound string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-
 	var exprs []string
 	for line := range strings.Lines(bound) {
 		if _, expr, ok := strings.Cut(strings.TrimSuffix(line, "\n"), " = "); ok {
