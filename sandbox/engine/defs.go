@@ -69,7 +69,10 @@ func (s *Session) noteDefs(code string, module starlark.StringDict, pins []*star
 	}
 	defer s.noteLambdas(code, marker.Module(), module, pins)
 	mod := marker.Module()
-	var f *syntax.File
+	var (
+		f     *syntax.File
+		lines []string
+	)
 	s.defOrder++
 	for name, v := range module {
 		fn, ok := v.(*starlark.Function)
@@ -81,7 +84,7 @@ func (s *Session) noteDefs(code string, module starlark.StringDict, pins []*star
 		}
 		if f == nil {
 			var err error
-			if f, err = fileOptions.Parse(filename, code, 0); err != nil {
+			if f, lines, err = parseChunk(code, s.shiftOf(code)); err != nil {
 				return // cannot happen: the chunk compiled
 			}
 		}
@@ -91,7 +94,6 @@ func (s *Session) noteDefs(code string, module starlark.StringDict, pins []*star
 			}
 			d := st
 			start, end := d.Span()
-			lines := strings.Split(code, "\n")
 			if int(end.Line) > len(lines) {
 				break
 			}
@@ -182,7 +184,7 @@ func (s *Session) noteLambdas(code string, mod *starlark.Module, module starlark
 			continue
 		}
 		if strings.HasPrefix(fn.Name(), nameKept) { // a factory (see factoryChunk), under each name it makes for
-			if srcs := lambdaSources(code); len(srcs) == 1 {
+			if srcs := lambdaSources(code, s.shiftOf(code)); len(srcs) == 1 {
 				if s.factories == nil {
 					s.factories = make(map[*starlark.Function]*defSource)
 				}
@@ -221,7 +223,7 @@ func (s *Session) noteLambdas(code string, mod *starlark.Module, module starlark
 		var src *defSource
 		if fn.Module() == mod && mod != nil {
 			if byPos == nil {
-				byPos = lambdaSources(code)
+				byPos = lambdaSources(code, s.shiftOf(code))
 			}
 			src = byPos[syntax.MakePosition(nil, pos.Line, pos.Col)]
 		} else {
@@ -287,6 +289,32 @@ func (s *Session) defsMakeLambdas() bool {
 	return false
 }
 
+// parseChunk parses code, laid out shift lines lower than the code it
+// rebuilds (a Restore's chunk, see shiftMarker), and returns it with the
+// positions of that code, and its lines indexed by them (line l is
+// lines[l-1]).
+func parseChunk(code string, shift int32) (*syntax.File, []string, error) {
+	f, err := fileOptions.Parse(filename, code, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	lines := strings.Split(code, "\n")
+	if shift > 0 {
+		shiftLines(f, shift)
+		lines = lines[min(int(shift), len(lines)):]
+	}
+	return f, lines, nil
+}
+
+// shiftOf is how many lines lower a Restore's chunk code is laid out
+// (see shiftMarker); 0 for an execution's.
+func (s *Session) shiftOf(code string) int32 {
+	if s.restored == nil {
+		return 0
+	}
+	return chunkShift(code)
+}
+
 // manyPins is how many lambdas an execution may hand the world before
 // the session records only those still held.
 const manyPins = 64
@@ -295,15 +323,15 @@ const manyPins = 64
 // (the record, and its entry in the map), counted with the texts.
 const lambdaRecordBytes = 128
 
-// lambdaSources indexes the lambdas of code by position (without a file
-// name), each with its text and the names it mentions; those inside a
-// def, or that capture variables, are factories.
-func lambdaSources(code string) map[syntax.Position]*defSource {
-	f, err := fileOptions.Parse(filename, code, 0)
+// lambdaSources indexes the lambdas of code (laid out shift lines lower,
+// see parseChunk) by position (without a file name), each with its text
+// and the names it mentions; those inside a def, or that capture
+// variables, are factories.
+func lambdaSources(code string, shift int32) map[syntax.Position]*defSource {
+	f, lines, err := parseChunk(code, shift)
 	if err != nil {
 		return nil
 	}
-	lines := strings.Split(code, "\n")
 	out := map[syntax.Position]*defSource{}
 	for _, st := range f.Stmts {
 		_, inDef := st.(*syntax.DefStmt)
@@ -331,7 +359,7 @@ func (s *Session) innerLambda(fn *starlark.Function) *defSource {
 		}
 		// The def's text alone, padded to its lines, positions as in
 		// its chunk.
-		src := lambdaSources(strings.Repeat("\n", int(d.line-1)) + d.text)[syntax.MakePosition(nil, pos.Line, pos.Col)]
+		src := lambdaSources(strings.Repeat("\n", int(d.line-1))+d.text, 0)[syntax.MakePosition(nil, pos.Line, pos.Col)]
 		if src != nil {
 			src.factory = true
 		}

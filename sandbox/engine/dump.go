@@ -275,49 +275,21 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 		for j < len(defs) && defs[j].src.module == defs[i].src.module {
 			j++
 		}
-		var c chunkLayout
-		var olds []string
-		for _, df := range defs[i:j] {
-			if df.src.col == 0 {
-				if !c.def(df.src) {
-					d.setName(df)
-					return nil, d.notPlain("a def that shares a line with another one")
-				}
-				if strings.HasPrefix(df.name, nameKept) {
-					// An older version: the chunk binds its name again
-					// (Restore puts the global back), and it to a hidden one.
-					olds = append(olds, bindingOf(df.name)+" = "+df.src.name)
-				}
-			}
-		}
-		// The lambdas between two defs are bound in as few assignments as
-		// fit, name, name = (lambda: 1, lambda: 2), their texts at their
-		// places (inside the parentheses, lines may break anywhere).
-		for k := i; k < j; {
-			if defs[k].src.col == 0 {
-				k++
-				continue
-			}
-			end := k
-			for end < j && defs[end].src.col != 0 {
-				end++
-			}
-			n, ok := c.lambdaGroup(defs[k:end])
-			if !ok {
-				d.setName(defs[k])
-				return nil, d.notPlain("no restore can give it its line and column (it shares them with another one, or starts too close to a def)")
-			}
-			k += n
-		}
-		if len(c.unpacks) > 0 {
-			out.refs = true
-		}
 		binds := map[string]string{} // one module: the same values
 		for _, df := range defs[i:j] {
 			maps.Copy(binds, older[df.name])
 		}
-		for _, b := range slices.Concat(c.unpacks, olds, olderLines(binds)) {
-			*c.at(int32(len(c.lines)) + 1) = []rune(b)
+		// A lambda on its execution's first line may leave no room for
+		// what binds it: the chunk then starts a line lower (see shiftMarker).
+		c, failed, why := layoutChunk(defs[i:j], binds, 0)
+		if failed != nil {
+			if c, _, _ = layoutChunk(defs[i:j], binds, 1); c == nil {
+				d.setName(*failed)
+				return nil, d.notPlain(why)
+			}
+		}
+		if len(c.unpacks) > 0 || c.shift > 0 {
+			out.refs = true
 		}
 		out.Defs = append(out.Defs, c.String())
 		i = j
@@ -340,11 +312,7 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 		others = append(others, nil)
 	}
 	for i, df := range distinct {
-		chunk, ok := factoryChunk(df)
-		if !ok {
-			d.setName(df)
-			return nil, d.notPlain("no restore can give it its line and column (too close to the top of its execution)")
-		}
+		chunk, shifted := factoryChunk(df)
 		for _, l := range olderLines(older[df.name]) {
 			chunk += l + "\n"
 		}
@@ -354,6 +322,10 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 			chunk += strings.Join(lhs, ", ") + " = " + strings.Repeat(name+", ", len(lhs)-1) + name + "\n"
 			out.refs = true
 		}
+		if shifted {
+			chunk += shiftMarker + "1\n"
+			out.refs = true
+		}
 		out.Defs = append(out.Defs, chunk)
 	}
 	if n := out.Len(); n > maxBytes {
@@ -361,6 +333,61 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 	}
 	return out, nil
 }
+
+// layoutChunk lays out the chunk of one module's functions (defs, in
+// order): defs at their lines, lambdas at their lines and columns, then
+// the lines that bind what they need (see lambdas, olderLines), all
+// shift lines lower than in their execution. It returns nil, the
+// function it could not place and why, when one does not fit.
+func layoutChunk(defs []dumpDef, binds map[string]string, shift int32) (*chunkLayout, *dumpDef, string) {
+	c := &chunkLayout{shift: shift}
+	var olds []string
+	for i, df := range defs {
+		if df.src.col == 0 {
+			if !c.def(df.src) {
+				return nil, &defs[i], "a def that shares a line with another one"
+			}
+			if strings.HasPrefix(df.name, nameKept) {
+				// An older version: the chunk binds its name again
+				// (Restore puts the global back), and it to a hidden one.
+				olds = append(olds, bindingOf(df.name)+" = "+df.src.name)
+			}
+		}
+	}
+	// The lambdas between two defs are bound in as few assignments as
+	// fit, name=(lambda: 1, lambda: 2), their texts at their places
+	// (inside the parentheses, lines may break anywhere).
+	for k := 0; k < len(defs); {
+		if defs[k].src.col == 0 {
+			k++
+			continue
+		}
+		end := k
+		for end < len(defs) && defs[end].src.col != 0 {
+			end++
+		}
+		n, ok := c.lambdaGroup(defs[k:end])
+		if !ok {
+			return nil, &defs[k], "no restore can give it its line and column (it shares them with another one, or starts too close to a def)"
+		}
+		k += n
+	}
+	tail := slices.Concat(c.unpacks, olds, olderLines(binds))
+	if shift > 0 {
+		tail = append(tail, shiftMarker+strconv.Itoa(int(shift)))
+	}
+	for _, b := range tail {
+		*c.at(int32(len(c.lines)) + 1) = []rune(b)
+	}
+	return c, nil, ""
+}
+
+// shiftMarker, and a count, is the last line of a Dump's chunk laid out
+// that many lines lower than the code it rebuilds: "#up 1" gives a
+// lambda on its execution's first line a line above it, for what binds
+// it (a factory's def, "_3=(" before l=[lambda: 1]). A Restore moves
+// every position of such a chunk up again (see shiftLines).
+const shiftMarker = "#up "
 
 // olderMarker starts the lines of a Dump's chunk that bind globals as
 // its functions saw them (olderLines): after such a chunk, a Restore
@@ -412,7 +439,9 @@ func (d *dumper) immutable(v starlark.Value) (string, bool, error) {
 // lambda's line and column, taking the variables it captures: a restore
 // calls it with their values (see Session.callFactory). The def's name,
 // _3, is hidden by the restore. Its one line goes on the line before the
-// lambda's (or before the lambda on its line, when it fits):
+// lambda's, or before the lambda on its line when it fits; when neither
+// does (the first line of its execution), the chunk is shifted: a line
+// lower (see shiftMarker).
 //
 //	def _3(k): return (
 //	           lambda args: k)
@@ -432,11 +461,16 @@ func factoryChunk(df dumpDef) (string, bool) {
 	case col >= utf8.RuneCountInString(header):
 		b.WriteString(header + strings.Repeat(" ", col-utf8.RuneCountInString(header)))
 	default:
-		return "", false
+		// On its execution's first line, too close to its start: a line
+		// lower, moved up again by the restore (see shiftMarker).
+		b.WriteString(header + "\n" + strings.Repeat(" ", col))
+		b.WriteString(df.src.text)
+		b.WriteString(")\n")
+		return b.String(), true
 	}
 	b.WriteString(df.src.text)
 	b.WriteString(")\n")
-	return b.String(), true
+	return b.String(), false
 }
 
 // dumpDef is a function a Dump writes as source: a global's def or
@@ -473,6 +507,7 @@ type chunkLayout struct {
 	lines   [][]rune
 	full    []bool   // a def's line: nothing else goes there
 	unpacks []string // _3, _5 = _3: a group bound as a tuple (see lambdas)
+	shift   int32    // lines the chunk is laid out lower than its execution (see shiftMarker)
 }
 
 func (c *chunkLayout) at(line int32) *[]rune {
@@ -485,13 +520,14 @@ func (c *chunkLayout) at(line int32) *[]rune {
 
 // def places a def's text at its line.
 func (c *chunkLayout) def(src *defSource) bool {
+	line := src.line + c.shift
 	for k, text := range strings.Split(src.text, "\n") {
-		l := c.at(src.line + int32(k))
+		l := c.at(line + int32(k))
 		if len(*l) > 0 {
 			return false
 		}
 		*l = []rune(text)
-		c.full[src.line+int32(k)-1] = true
+		c.full[line+int32(k)-1] = true
 	}
 	return true
 }
@@ -517,7 +553,7 @@ func (c *chunkLayout) lambdaGroup(ls []dumpDef) (int, bool) {
 }
 
 func (c *chunkLayout) clone() *chunkLayout {
-	out := &chunkLayout{lines: make([][]rune, len(c.lines)), full: slices.Clone(c.full), unpacks: slices.Clone(c.unpacks)}
+	out := &chunkLayout{lines: make([][]rune, len(c.lines)), full: slices.Clone(c.full), unpacks: slices.Clone(c.unpacks), shift: c.shift}
 	for i, l := range c.lines {
 		out.lines[i] = slices.Clone(l)
 	}
@@ -535,6 +571,15 @@ func (c *chunkLayout) lambdas(names []string, srcs []*defSource) bool {
 	opener := []rune(names[0] + "=(") // as short as it gets: x = [lambda: 1] leaves it 5 columns
 	if len(names) > 1 {
 		c.unpacks = append(c.unpacks, strings.Join(names, ", ")+" = "+names[0])
+	}
+	if c.shift != 0 {
+		shifted := make([]*defSource, len(srcs))
+		for i, src := range srcs {
+			cp := *src
+			cp.line += c.shift
+			shifted[i] = &cp
+		}
+		srcs = shifted
 	}
 	first := srcs[0]
 	l := c.at(first.line)

@@ -284,6 +284,9 @@ func FuzzDumpRestore(f *testing.F) {
 		"d = {'a': [lambda: 1]}\nd['b'] = d['a']\n---\nd",
 		"x = [lambda: y]\ny = 1\n---\ny = 2\n---\nx[0]()",
 		"t = [(1, [lambda s: s, lambda s: -s])]\n---\nt[0][1][1](4)",
+		"x=[lambda: 1 // 0]\n---\nx[0]()",
+		"fs = [lambda: i for i in range(3)]\n---\n[f() for f in fs]",
+		"y = 1\nf = [lambda: y]\n---\ny = 2\n---\nf[0]()",
 	} {
 		f.Add(seed)
 	}
@@ -369,6 +372,10 @@ func TestDumpFunctionsInValues(t *testing.T) {
 		"k = 2\nloop = [lambda: i * k for i in range(3)]",
 		"boom = [None, lambda: 1 // 0]",
 		"def chain(k, g):\n    return lambda: g() + k\nc = [chain(1, lambda: 0)]\nc.append(chain(2, c[0]))",
+		// On an execution's first line, too close to its start for what
+		// binds them: their chunks are laid out a line lower.
+		"x=[lambda: 1 // 0]",
+		"first = [lambda: i * 10 // (i - 2) for i in range(3)]",
 	} {
 		exec(t, a, code)
 	}
@@ -386,6 +393,7 @@ func TestDumpFunctionsInValues(t *testing.T) {
 	for _, probe := range []string{
 		"ops['add'](2, 3) + ops['inc'](1)", "ops['add'] == add", "[f() for f in fs] + [l[0]()]",
 		"[m() for m in made]", "nested['a'][0][1][0]()", "[f() for f in loop]", "fs[0] == fs[1]",
+		"first[0] == first[2], len(first)",
 	} {
 		if got, want := value(t, b, probe), value(t, a, probe); got != want {
 			t.Errorf("after restore %q = %s, want %s", probe, got, want)
@@ -394,7 +402,7 @@ func TestDumpFunctionsInValues(t *testing.T) {
 	// An error inside a restored lambda is at the same place; two
 	// closures of one lambda are one function to Starlark, which calls
 	// one from the other a recursion.
-	for _, probe := range []string{"boom[1]()", "c[1]()"} {
+	for _, probe := range []string{"boom[1]()", "c[1]()", "x[0]()", "first[1]()"} {
 		_, errA := a.Execute(context.Background(), probe)
 		_, errB := b.Execute(context.Background(), probe)
 		if errA == nil || errB == nil || errA.Error() != errB.Error() {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -495,4 +496,40 @@ func smallInt(e syntax.Expr) (int64, bool) {
 		return 0, false
 	}
 	return sign * v, true
+}
+
+// chunkShift returns the lines a Restore's chunk is laid out lower than
+// the code it rebuilds, from its last line (see shiftMarker), or 0.
+func chunkShift(code string) int32 {
+	code = strings.TrimRight(code, "\n")
+	last := code[strings.LastIndexByte(code, '\n')+1:]
+	n, err := strconv.Atoi(strings.TrimPrefix(last, shiftMarker))
+	if !strings.HasPrefix(last, shiftMarker) || err != nil || n < 1 || n > 9 {
+		return 0
+	}
+	return int32(n)
+}
+
+// positionType is the type of the positions in syntax trees.
+var positionType = reflect.TypeFor[syntax.Position]()
+
+// shiftLines moves every position of f up by n lines: each node's
+// fields of type syntax.Position (go.starlark.net/syntax keeps no other
+// kind), so that the compiled functions, and the errors inside them,
+// have the lines of the code the chunk rebuilds.
+func shiftLines(f *syntax.File, n int32) {
+	syntax.Walk(f, func(node syntax.Node) bool {
+		v := reflect.ValueOf(node)
+		if node == nil || v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+			return true
+		}
+		e := v.Elem()
+		for i := range e.NumField() {
+			if fld := e.Field(i); fld.Type() == positionType && fld.CanSet() {
+				line := fld.FieldByName("Line")
+				line.SetInt(line.Int() - int64(n))
+			}
+		}
+		return true
+	})
 }

@@ -166,7 +166,7 @@ func (c *chooser) op() string {
 		return fmt.Sprintf(`delete_child(%s, "c%d")`, sup, c.n(4))
 	case 12:
 		// A table of functions, which snapshots write as references.
-		switch c.n(6) {
+		switch c.n(7) {
 		case 0:
 			return fmt.Sprintf(`ops["k%d"] = lambda v: v - %d`, c.n(4), c.n(9))
 		case 2:
@@ -176,6 +176,9 @@ func (c *chooser) op() string {
 			return fmt.Sprintf(`pids.append(start_child(%s, {"id": "h%d", "start": mkh(ops[%s])}))`, sup, c.n(3), c.of(`"inc"`, `"t0"`, `"k1"`))
 		case 1:
 			return `r = [f(1) for k, f in sorted(ops.items()) if k != "pick"] + [ops["pick"](pids, 0), getk(), K]`
+		case 5:
+			// Closures made by a loop, maybe on an execution's first line.
+			return fmt.Sprintf(`ops["c%d"] = [lambda v: v * j for j in range(3)][%d]`, c.n(2), c.n(3))
 		case 4:
 			// getk sees K as it was when it was defined, then.
 			return fmt.Sprintf("K = %s", c.of("2", `"k"`, "(3, None)", "[4]"))
