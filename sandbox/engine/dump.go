@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
 )
 
 // ErrNotPlain reports a session whose globals Dump cannot write as
@@ -260,6 +261,10 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 	var factories []dumpDef
 	defs = slices.DeleteFunc(defs, func(df dumpDef) bool {
 		f := df.src.factory || df.src.col != 0 && made[place{df.src.module, df.src.line, df.src.col}] > 1
+		if !f && df.src.col != 0 {
+			extras, _, _ := factoryExtras(df.fn, df.src)
+			f = len(extras) > 0 // lambda i=i: only a factory has an i to give it
+		}
 		if f {
 			factories = append(factories, df)
 		}
@@ -451,6 +456,8 @@ func factoryChunk(df dumpDef) (string, bool) {
 		b, _ := df.fn.FreeVar(i)
 		params = append(params, b.Name)
 	}
+	extras, _, _ := factoryExtras(df.fn, df.src)
+	params = append(params, extras...)
 	header := "def " + bindingOf(df.name) + "(" + strings.Join(params, ", ") + "): return ("
 	col := int(df.src.col) - 1
 	var b strings.Builder
@@ -471,6 +478,49 @@ func factoryChunk(df dumpDef) (string, bool) {
 	b.WriteString(df.src.text)
 	b.WriteString(")\n")
 	return b.String(), false
+}
+
+// factoryExtras returns what a factory of fn (a lambda recorded as src)
+// takes besides the variables fn captured: the names its defaults are
+// that its maker had as variables (lambda i=i: i, made in a loop), each
+// with the default fn has, which the factory gives it again. ok is false
+// when a default computes from such a name (lambda i=i + 1: ...): no
+// value given to the factory makes it again.
+func factoryExtras(fn *starlark.Function, src *defSource) (names []string, values []starlark.Value, ok bool) {
+	x, err := fileOptions.ParseExpr(filename, "("+src.text+")", 0) // its lines may break where its parentheses allowed
+	if p, ok := x.(*syntax.ParenExpr); ok {
+		x = p.X
+	}
+	l, isLambda := x.(*syntax.LambdaExpr)
+	if err != nil || !isLambda || len(l.Params) != fn.NumParams() {
+		return nil, nil, false
+	}
+	free := map[string]bool{}
+	for i := range fn.NumFreeVars() {
+		b, _ := fn.FreeVar(i)
+		free[b.Name] = true
+	}
+	globals := fn.Module().Globals()
+	local := func(n string) bool { _, global := globals[n]; return !free[n] && !global }
+	for k, p := range l.Params {
+		def, ok := p.(*syntax.BinaryExpr)
+		if !ok || def.Op != syntax.EQ {
+			continue
+		}
+		if id, ok := def.Y.(*syntax.Ident); ok && local(id.Name) {
+			if !slices.Contains(names, id.Name) {
+				names = append(names, id.Name)
+				values = append(values, fn.ParamDefault(k))
+			}
+			continue
+		}
+		for _, n := range mentioned(def.Y) {
+			if local(n) {
+				return nil, nil, false
+			}
+		}
+	}
+	return names, values, true
 }
 
 // dumpDef is a function a Dump writes as source: a global's def or

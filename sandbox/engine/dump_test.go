@@ -376,6 +376,8 @@ func TestDumpFunctionsInValues(t *testing.T) {
 		// binds them: their chunks are laid out a line lower.
 		"x=[lambda: 1 // 0]",
 		"first = [lambda: i * 10 // (i - 2) for i in range(3)]",
+		// A default that is a variable of the loop: the factory is given it.
+		"bound = [lambda j=i, k=k: (j, k) for i in range(3)]\none = [lambda i=i: i for i in range(1)]",
 	} {
 		exec(t, a, code)
 	}
@@ -394,6 +396,7 @@ func TestDumpFunctionsInValues(t *testing.T) {
 		"ops['add'](2, 3) + ops['inc'](1)", "ops['add'] == add", "[f() for f in fs] + [l[0]()]",
 		"[m() for m in made]", "nested['a'][0][1][0]()", "[f() for f in loop]", "fs[0] == fs[1]",
 		"first[0] == first[2], len(first)",
+		"[f() for f in bound], one[0](), one[0](7)",
 	} {
 		if got, want := value(t, b, probe), value(t, a, probe); got != want {
 			t.Errorf("after restore %q = %s, want %s", probe, got, want)
@@ -412,6 +415,7 @@ func TestDumpFunctionsInValues(t *testing.T) {
 
 	for _, tt := range []struct{ code, reason string }{
 		{"t = (lambda: 1, 2)", "inside a tuple"},
+		{"fs = [lambda j=i + 1: j for i in range(2)]", "default is computed"},
 		{"s = {'k': [lambda: 1]}\nfreeze(s)", "frozen"},
 	} {
 		s := engine.NewSession(engine.Limits{}, withFreeze)

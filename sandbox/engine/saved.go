@@ -91,6 +91,16 @@ func (w *Writer) WriteFunc(c starlark.Callable) error {
 			}
 			w.d.b.WriteString(", ")
 		}
+		_, extras, ok := factoryExtras(fn, w.d.s.lambdas[fn])
+		if !ok {
+			return w.NotPlain("a lambda whose default is computed from a variable of the code that made it")
+		}
+		for _, v := range extras {
+			if err := w.d.value(v, w.d.depth+1); err != nil {
+				return err
+			}
+			w.d.b.WriteString(", ")
+		}
 		w.d.b.WriteString("))")
 		return nil
 	}

@@ -178,7 +178,7 @@ func (c *chooser) op() string {
 			return `r = [f(1) for k, f in sorted(ops.items()) if k != "pick"] + [ops["pick"](pids, 0), getk(), K]`
 		case 5:
 			// Closures made by a loop, maybe on an execution's first line.
-			return fmt.Sprintf(`ops["c%d"] = [lambda v: v * j for j in range(3)][%d]`, c.n(2), c.n(3))
+			return fmt.Sprintf(`ops["c%d"] = [%s for j in range(3)][%d]`, c.n(2), c.of("lambda v: v * j", "lambda v, j=j: v + j"), c.n(3))
 		case 4:
 			// getk sees K as it was when it was defined, then.
 			return fmt.Sprintf("K = %s", c.of("2", `"k"`, "(3, None)", "[4]"))
