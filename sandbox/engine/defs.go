@@ -34,6 +34,9 @@ type defSource struct {
 	// variables: a dump rebuilds it by calling a def made for it (see
 	// factoryChunk) with the values it captured.
 	factory bool
+	// maker: the def whose body made the lambda, by name ("" for one
+	// made by top-level code).
+	maker string
 }
 
 // madeBy reports whether st, a top-level statement starting in column
@@ -334,12 +337,16 @@ func lambdaSources(code string, shift int32) map[syntax.Position]*defSource {
 	}
 	out := map[syntax.Position]*defSource{}
 	for _, st := range f.Stmts {
-		_, inDef := st.(*syntax.DefStmt)
+		def, inDef := st.(*syntax.DefStmt)
+		maker := ""
+		if inDef {
+			maker = def.Name.Name
+		}
 		syntax.Walk(st, func(n syntax.Node) bool {
 			if l, ok := n.(*syntax.LambdaExpr); ok {
 				if text, ok := spanText(lines, l); ok {
 					out[syntax.MakePosition(nil, l.Lambda.Line, l.Lambda.Col)] = &defSource{line: l.Lambda.Line, col: l.Lambda.Col,
-						text: text, names: mentioned(l), factory: inDef}
+						text: text, names: mentioned(l), factory: inDef, maker: maker}
 				}
 			}
 			return true
@@ -361,11 +368,44 @@ func (s *Session) innerLambda(fn *starlark.Function) *defSource {
 		// its chunk.
 		src := lambdaSources(strings.Repeat("\n", int(d.line-1))+d.text, 0)[syntax.MakePosition(nil, pos.Line, pos.Col)]
 		if src != nil {
-			src.factory = true
+			src.factory, src.maker = true, d.name
 		}
 		return src
 	}
 	return nil
+}
+
+// makesMore reports whether the def that made fn (a lambda recorded as
+// src) can make more of it after a restore: a global holds it, or a
+// function that mentions it sees it. A restore makes fn with a function
+// of its own (see factoryChunk), which Starlark's recursion check tells
+// apart from the def's lambda: one of each calling the other would run
+// where, before, it failed.
+func (s *Session) makesMore(fn *starlark.Function, src *defSource) bool {
+	if src.maker == "" {
+		return false
+	}
+	maker, ok := fn.Module().Globals()[src.maker].(*starlark.Function)
+	if !ok {
+		return false
+	}
+	if s.globals[src.maker] == maker {
+		return true
+	}
+	sees := func(d *defSource) bool {
+		return d.module != nil && slices.Contains(d.names, src.maker) && d.module.Globals()[src.maker] == maker
+	}
+	for f, d := range s.defs {
+		if f != maker && sees(d) {
+			return true
+		}
+	}
+	for _, d := range s.lambdas {
+		if sees(d) {
+			return true
+		}
+	}
+	return false
 }
 
 // spanText returns the text of node n of a chunk (its lines), from its

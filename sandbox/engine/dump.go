@@ -755,6 +755,7 @@ type dumper struct {
 	kept        []*starlark.Function // lambdas and older versions written so far, in order (see keptName)
 	keptIdx     map[*starlark.Function]int
 	writing     map[*starlark.Function]bool // lambdas whose captured values are being written
+	asValue     bool                        // writing a function that code may call (not a worker's handler)
 	settable    bool                        // the value being written is an element of a mutable list or a value of a mutable dict
 }
 
@@ -878,8 +879,8 @@ func (d *dumper) value(v starlark.Value, depth int) error {
 		prev := d.depth
 		d.depth = depth
 		defer func() { d.depth = prev }()
-		d.refs, d.inGlobals = true, false // not in what a lambda captured
-		defer func() { d.inGlobals = true }()
+		d.refs, d.inGlobals, d.asValue = true, false, true // not in what a lambda captured
+		defer func() { d.inGlobals, d.asValue = true, false }()
 		d.b.WriteString(nameFuncRef + "(")
 		if err := (&Writer{d: d}).WriteFunc(v); err != nil {
 			return err

@@ -360,7 +360,8 @@ func TestReaderPrefetch(t *testing.T) {
 // same, calls them the same, sees the same function where the original
 // saw one (ops["add"] == add), reports errors inside them at the same
 // place, and sees closures of one lambda as one function. A tuple, a set,
-// a key or a frozen value cannot take one.
+// a key or a frozen value cannot take one, nor can a lambda be written
+// whose def can make more of it after the restore.
 func TestDumpFunctionsInValues(t *testing.T) {
 	a := engine.NewSession(engine.Limits{}, withFreeze)
 	for _, code := range []string{
@@ -368,10 +369,10 @@ func TestDumpFunctionsInValues(t *testing.T) {
 		"ops = {'add': add, 'inc': lambda x: x + 1}",
 		"l = [lambda: 1]\nfs = [lambda: 1, lambda: 2]\nfs.append(lambda: len(fs))",
 		"def mk(k):\n    return lambda: k * 2\n",
-		"made = [mk(3), mk(4)]\nnested = {'a': [(1, [lambda: 'n'])]}",
+		"made = [mk(3), mk(4)]\nnested = {'a': [(1, [lambda: 'n'])]}\nmk = None",
 		"k = 2\nloop = [lambda: i * k for i in range(3)]",
 		"boom = [None, lambda: 1 // 0]",
-		"def chain(k, g):\n    return lambda: g() + k\nc = [chain(1, lambda: 0)]\nc.append(chain(2, c[0]))",
+		"def chain(k, g):\n    return lambda: g() + k\nc = [chain(1, lambda: 0)]\nc.append(chain(2, c[0]))\nchain = None",
 		// On an execution's first line, too close to its start for what
 		// binds them: their chunks are laid out a line lower.
 		"x=[lambda: 1 // 0]",
@@ -416,10 +417,16 @@ func TestDumpFunctionsInValues(t *testing.T) {
 	for _, tt := range []struct{ code, reason string }{
 		{"t = (lambda: 1, 2)", "inside a tuple"},
 		{"fs = [lambda j=i + 1: j for i in range(2)]", "default is computed"},
+		// mk can make more after a restore, which Starlark would see as
+		// another function than the restored one.
+		{"def mk(k):\n    return lambda: k\nm = [mk(1)]", "can make more"},
+		{"def mk(k):\n    return lambda: k\ndef use():\n    return mk(2)\nm = [mk(1)]\n---\nmk = None", "can make more"}, // use() still can
 		{"s = {'k': [lambda: 1]}\nfreeze(s)", "frozen"},
 	} {
 		s := engine.NewSession(engine.Limits{}, withFreeze)
-		exec(t, s, tt.code)
+		for _, c := range strings.Split(tt.code, "\n---\n") {
+			exec(t, s, c)
+		}
 		_, err := s.Dump(1 << 20)
 		if np, ok := errors.AsType[*engine.NotPlainError](err); !ok || !strings.Contains(np.Reason, tt.reason) {
 			t.Errorf("Dump after %q = %v, want not plain (%s)", tt.code, err, tt.reason)

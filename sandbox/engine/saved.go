@@ -69,6 +69,11 @@ func (w *Writer) WriteFunc(c starlark.Callable) error {
 		if w.d.writing[fn] {
 			return w.NotPlain("a lambda that captured itself")
 		}
+		if w.d.asValue && w.d.s.makesMore(fn, w.d.s.lambdas[fn]) {
+			// A worker's handler is called by the runtime alone; a value
+			// by code, which may call one made after the restore too.
+			return w.NotPlain("a lambda that " + w.d.s.lambdas[fn].maker + "() made, which can make more of it: restored, it would be another function than those to Starlark's recursion check")
+		}
 		if w.d.writing == nil {
 			w.d.writing = make(map[*starlark.Function]bool)
 		}
@@ -80,7 +85,11 @@ func (w *Writer) WriteFunc(c starlark.Callable) error {
 			if f, ok := v.(*starlark.Function); ok {
 				w.d.refs = true
 				w.d.b.WriteString(nameFuncRef + "(")
-				if err := w.WriteFunc(f); err != nil {
+				prev := w.d.asValue
+				w.d.asValue = true // the lambda may call it
+				err := w.WriteFunc(f)
+				w.d.asValue = prev
+				if err != nil {
 					return err
 				}
 				w.d.b.WriteString("), ")

@@ -58,8 +58,6 @@ def harvest(s):
         if type(c["pid"]) == "pid":
             pids.append(c["pid"])
 ops = {"inc": lambda v: v + 1, "pick": pick}
-def twice(f):
-    return lambda v: f(f(v))
 def mkh(h):
     return worker(init=lambda args: len(args), handle_call=lambda msg, state: (h(state), h(state)))
 K = 1
@@ -170,8 +168,10 @@ func (c *chooser) op() string {
 		case 0:
 			return fmt.Sprintf(`ops["k%d"] = lambda v: v - %d`, c.n(4), c.n(9))
 		case 2:
-			// Closures over functions, and over closures of one lambda.
-			return fmt.Sprintf(`ops["t%d"] = twice(ops[%s])`, c.n(3), c.of(`"inc"`, `"t0"`, `"t1"`, `"k0"`))
+			// Closures over functions, and over closures of one lambda (made
+			// by a lambda: a def that could make more after a snapshot
+			// keeps the journal whole).
+			return fmt.Sprintf(`ops["t%d"] = (lambda f: lambda v: f(f(v)))(ops[%s])`, c.n(3), c.of(`"inc"`, `"t0"`, `"t1"`, `"k0"`))
 		case 3:
 			return fmt.Sprintf(`pids.append(start_child(%s, {"id": "h%d", "start": mkh(ops[%s])}))`, sup, c.n(3), c.of(`"inc"`, `"t0"`, `"k1"`))
 		case 1:
