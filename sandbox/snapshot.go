@@ -236,12 +236,11 @@ func (g *grain) restore(e Entry) error {
 // activation prepared, if it did for these limits.
 func (g *grain) newSession() (*engine.Session, *otp.Runtime) {
 	limits := g.meta.Requirements.Limits
-	if g.ready != nil && limits == g.host.warmLimits {
-		sess, rt := g.ready, g.readyRT
-		g.ready, g.readyRT = nil, nil
+	sess, rt := g.ready, g.readyRT
+	g.ready, g.readyRT = nil, nil // the first session only
+	if sess != nil && limits == g.host.warmLimits {
 		return sess, rt
 	}
-	g.ready, g.readyRT = nil, nil
 	return g.host.newSession(limits)
 }
 

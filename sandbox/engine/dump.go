@@ -879,13 +879,7 @@ func (d *dumper) value(v starlark.Value, depth int) error {
 		prev := d.depth
 		d.depth = depth
 		defer func() { d.depth = prev }()
-		d.refs, d.inGlobals, d.asValue = true, false, true // not in what a lambda captured
-		defer func() { d.inGlobals, d.asValue = true, false }()
-		d.b.WriteString(nameFuncRef + "(")
-		if err := (&Writer{d: d}).WriteFunc(v); err != nil {
-			return err
-		}
-		d.b.WriteByte(')')
+		return d.ref(v)
 	case Writable:
 		d.ext = true
 		prev := d.depth
@@ -895,6 +889,21 @@ func (d *dumper) value(v starlark.Value, depth int) error {
 	default:
 		return d.notPlain("a " + v.Type())
 	}
+	return nil
+}
+
+// ref writes fn as function(ref), a function that code may call (in a
+// list or a dict, or captured by a lambda), which the link step sets in
+// its place (see Reader.bindRefs). Nothing it captured holds another.
+func (d *dumper) ref(fn *starlark.Function) error {
+	prevIn, prevAs := d.inGlobals, d.asValue
+	d.refs, d.inGlobals, d.asValue = true, false, true
+	defer func() { d.inGlobals, d.asValue = prevIn, prevAs }()
+	d.b.WriteString(nameFuncRef + "(")
+	if err := (&Writer{d: d}).WriteFunc(fn); err != nil {
+		return err
+	}
+	d.b.WriteByte(')')
 	return nil
 }
 

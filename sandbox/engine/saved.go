@@ -66,13 +66,14 @@ func (w *Writer) WriteFunc(c starlark.Callable) error {
 		// A lambda: its name and the values it captured (for a factory
 		// to capture them again; see factoryChunk). A captured function
 		// is a reference that the link step resolves first.
+		src := w.d.s.lambdas[fn]
 		if w.d.writing[fn] {
 			return w.NotPlain("a lambda that captured itself")
 		}
-		if w.d.asValue && w.d.s.makesMore(fn, w.d.s.lambdas[fn]) {
+		if w.d.asValue && w.d.s.makesMore(fn, src) {
 			// A worker's handler is called by the runtime alone; a value
 			// by code, which may call one made after the restore too.
-			return w.NotPlain("a lambda that " + w.d.s.lambdas[fn].maker + "() made, which can make more of it: restored, it would be another function than those to Starlark's recursion check")
+			return w.NotPlain("a lambda that " + src.maker + "() made, which can make more of it: restored, it would be another function than those to Starlark's recursion check")
 		}
 		if w.d.writing == nil {
 			w.d.writing = make(map[*starlark.Function]bool)
@@ -82,25 +83,18 @@ func (w *Writer) WriteFunc(c starlark.Callable) error {
 		w.d.b.WriteString("(" + strconv.Quote(keptName(i)) + ", (")
 		for j := range fn.NumFreeVars() {
 			_, v := fn.FreeVar(j)
+			var err error
 			if f, ok := v.(*starlark.Function); ok {
-				w.d.refs = true
-				w.d.b.WriteString(nameFuncRef + "(")
-				prev := w.d.asValue
-				w.d.asValue = true // the lambda may call it
-				err := w.WriteFunc(f)
-				w.d.asValue = prev
-				if err != nil {
-					return err
-				}
-				w.d.b.WriteString("), ")
-				continue
+				err = w.d.ref(f) // the lambda may call it
+			} else {
+				err = w.d.value(v, w.d.depth+1)
 			}
-			if err := w.d.value(v, w.d.depth+1); err != nil {
+			if err != nil {
 				return err
 			}
 			w.d.b.WriteString(", ")
 		}
-		_, extras, ok := factoryExtras(fn, w.d.s.lambdas[fn])
+		_, extras, ok := factoryExtras(fn, src)
 		if !ok {
 			return w.NotPlain("a lambda whose default is computed from a variable of the code that made it")
 		}

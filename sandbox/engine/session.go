@@ -281,10 +281,8 @@ func (s *Session) program(code string, restore bool) (*starlark.Program, error) 
 	// its data, which may bind a global named _0 (Restore makes
 	// s.restored between the two); a chunk laid out lower than the code
 	// it rebuilds is moved up.
-	if restore && s.restored != nil {
-		if n := chunkShift(code); n > 0 {
-			shiftLines(f, n)
-		}
+	if n := s.shiftOf(code); restore && n > 0 {
+		shiftLines(f, n)
 	}
 	if err := instrumentFor(f, s.globals.Has, restore && s.restored != nil); err != nil {
 		return nil, err
