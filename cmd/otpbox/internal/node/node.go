@@ -228,6 +228,7 @@ func Start(cfg Config, opts ...Option) (*Node, error) {
 	}
 	n.shedder = overload.New(ocfg)
 	n.shedder.Start()
+	m.Registry().MustRegister(overloadMetrics(n.shedder.Stats)...)
 	n.api = server.New(server.Config{
 		Shed:           n.shedder.Shed,
 		ClaimKey:       claimKey(o.host),
@@ -532,4 +533,30 @@ func (n *Node) readiness(ctx context.Context) server.Readiness {
 		}
 	}
 	return server.Readiness{Status: server.Ready}
+}
+
+// overloadMetrics export the overload controller's state:
+// otpbox_overload_active, otpbox_overload_limit,
+// otpbox_overload_refused_total and
+// otpbox_overload_sched_latency_p99_seconds.
+func overloadMetrics(stats func() overload.Stats) []prometheus.Collector {
+	gauge := func(name, help string, f func(overload.Stats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(stats()) })
+	}
+	return []prometheus.Collector{
+		gauge("otpbox_overload_active", "1 while the node refuses part of its new work because its CPU is saturated (--overload-latency), else 0.",
+			func(s overload.Stats) float64 {
+				if s.Overloaded {
+					return 1
+				}
+				return 0
+			}),
+		gauge("otpbox_overload_limit", "Sandbox calls in progress beyond which new work is refused while overloaded (0: not overloaded).",
+			func(s overload.Stats) float64 { return float64(s.Limit) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "otpbox_overload_refused_total",
+			Help: "Requests of new work refused with 429 overloaded because the node's CPU was saturated."},
+			func() float64 { return float64(stats().Shed) }),
+		gauge("otpbox_overload_sched_latency_p99_seconds", "p99 of the Go scheduling latency in the overload controller's last window (50 ms).",
+			func(s overload.Stats) float64 { return s.SchedP99.Seconds() }),
+	}
 }
