@@ -118,7 +118,7 @@ at most 100ms and no errors.`,
 					oo.Progress = p.phase
 					defer p.finish()
 				}
-				target := benchTarget{s: cl.Sandboxes(), metrics: metricsReader(hc, addr, token)}
+				target := benchTarget{s: cl.Sandboxes(), metrics: metricsReader(hc, addr, token), health: cl.Health()}
 				if !strings.HasPrefix(addr, "https://") {
 					// The executions go over the generator's own connections,
 					// which cost the machine a fraction of net/http's client
@@ -169,6 +169,43 @@ type benchTarget struct {
 	execs *bench.Execs
 	// metrics reads the node's /metrics (NodeMemory); nil: not reported.
 	metrics func(ctx context.Context) ([]byte, error)
+	// health, when set, tells Settle when the node is ready.
+	health *api.Health
+}
+
+// settleWait bounds how long Settle waits for the node to be ready: a
+// node degraded for a reason of its own (a tree restarted in the last
+// minute) is measured as it is.
+const settleWait = 10 * time.Second
+
+// Settle opens n of the executions' connections and waits (at most
+// settleWait) until the node's readiness is ready.
+func (t benchTarget) Settle(ctx context.Context, n int) error {
+	if t.execs != nil {
+		if err := t.execs.Open(ctx, n); err != nil {
+			return err
+		}
+	}
+	if t.health == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, settleWait)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if r, err := t.health.Ready(ctx); err == nil && r.Status == api.Ready {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil // waited enough: measure the node as it is
+			}
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
 }
 
 // NodeMemory reads the node's resident set, Go heap and live sandboxes
@@ -432,8 +469,8 @@ func (f *openFlags) options(fs *pflag.FlagSet) (bench.OpenOptions, error) {
 }
 
 func printOpenReport(w io.Writer, rep bench.OpenReport, o bench.OpenOptions) {
-	fmt.Fprintf(w, "%d users, one sandbox each (set-up %.1f s); %q at each rate for %v, latency from each request's scheduled time\n",
-		rep.Users, rep.SetupS, rep.Code, o.Duration)
+	fmt.Fprintf(w, "%d users, one sandbox each (set-up %.1f s, then %.1f s until the node was ready); %q at each rate for %v, latency from each request's scheduled time\n",
+		rep.Users, rep.SetupS, rep.SettleS, rep.Code, o.Duration)
 	t := table(w)
 	fmt.Fprintln(t, "RATE/s\tACHIEVED/s\tREQUESTS\tERRORS\tP50 ms\tP90 ms\tP99 ms\tP99.9 ms\tMAX ms\tADMITTED P99 ms\tNODE CPU µs/req")
 	for _, s := range rep.Steps {

@@ -146,6 +146,22 @@ func (e *Execs) roundTrip(c *execConn, id, code string) (keep bool, err error) {
 	return err == nil && !res.Close, ae
 }
 
+// Open dials connections until n are idle, so that the calls that follow
+// need not dial them.
+func (e *Execs) Open(ctx context.Context, n int) error {
+	e.mu.Lock()
+	need := n - len(e.idle)
+	e.mu.Unlock()
+	for range need {
+		c, err := e.dial(ctx)
+		if err != nil {
+			return err
+		}
+		e.put(c)
+	}
+	return nil
+}
+
 // get returns an idle connection, or dials one.
 func (e *Execs) get(ctx context.Context) (*execConn, error) {
 	e.mu.Lock()
@@ -160,6 +176,10 @@ func (e *Execs) get(ctx context.Context) (*execConn, error) {
 		return c, nil
 	}
 	e.mu.Unlock()
+	return e.dial(ctx)
+}
+
+func (e *Execs) dial(ctx context.Context) (*execConn, error) {
 	nc, err := e.dialer.DialContext(ctx, "tcp", e.addr)
 	if err != nil {
 		return nil, err

@@ -78,6 +78,15 @@ func TestExecs(t *testing.T) {
 	require.NoError(t, e.Exec(ctx, "a b", "x"))
 	assert.EqualValues(t, 2, conns.Load(), "Connection: close is honoured")
 
+	require.NoError(t, e.Open(ctx, 4))
+	require.Eventually(t, func() bool { return conns.Load() == 5 }, 5*time.Second, time.Millisecond,
+		"Open dials until four are idle: the one kept and three new")
+	for range 4 {
+		require.NoError(t, e.Exec(ctx, "a b", "x"))
+	}
+	require.NoError(t, e.Open(ctx, 4))
+	assert.EqualValues(t, 5, conns.Load(), "the calls used the open connections, and Open had none to add")
+
 	dctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
 	err = e.Exec(dctx, "slow", "x")

@@ -102,7 +102,10 @@ type OpenReport struct {
 	DurationS float64 `json:"duration_s"`
 	// SetupS is how long creating the users' sandboxes took.
 	SetupS float64 `json:"setup_s"`
-	Steps  []Step  `json:"steps"`
+	// SettleS is how long the node then took to be ready for the first
+	// rate (a Settler target; 0 otherwise).
+	SettleS float64 `json:"settle_s,omitempty"`
+	Steps   []Step  `json:"steps"`
 	// Memory is the node's memory before set-up, after it (every user's
 	// sandbox live) and after the last step; nil when the target does
 	// not report it.
@@ -173,6 +176,13 @@ func RunOpen(ctx context.Context, t Target, o OpenOptions) (OpenReport, error) {
 		return rep, err
 	}
 	rep.SetupS = time.Since(t0).Seconds()
+	if st, ok := t.(Settler); ok {
+		t1 := time.Now()
+		if err := st.Settle(ctx, min(o.Connections, SettleConnections)); err != nil {
+			return rep, fmt.Errorf("bench: after set-up: %w", err)
+		}
+		rep.SettleS = time.Since(t1).Seconds()
+	}
 	node := readNode(ctx, t) // read once at each boundary: the end of a step is the start of the next
 	rep.record(node, "after set-up")
 	next := 0 // the user of the next request: users take turns
@@ -189,6 +199,20 @@ func RunOpen(ctx context.Context, t Target, o OpenOptions) (OpenReport, error) {
 	rep.record(node, "after the last rate")
 	rep.Knee = Knee(rep.Steps, KneeP99)
 	return rep, nil
+}
+
+// SettleConnections is how many connections a Settler opens ahead of
+// the first rate (at most OpenOptions.Connections).
+const SettleConnections = 256
+
+// Settler is a Target that can get ready for the first rate once set-up
+// is done: open n connections ahead (a rate would otherwise dial them in
+// its first moments, while its requests are due) and wait until the node
+// is ready again, since set-up, which creates sandboxes as fast as the
+// node takes them, may leave it refusing work for a moment. wrk opens
+// its connections ahead in the same way.
+type Settler interface {
+	Settle(ctx context.Context, n int) error
 }
 
 // NodeMemory is what a node reports of its memory at one point of a run.

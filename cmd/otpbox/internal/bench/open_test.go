@@ -127,6 +127,43 @@ func TestOpenSchedule(t *testing.T) {
 	})
 }
 
+// settling is a target that needs a while after set-up before it is
+// ready.
+type settling struct {
+	*users
+	took  time.Duration
+	conns int
+	execs int // executions done when Settle was called
+}
+
+func (s *settling) Settle(ctx context.Context, n int) error {
+	s.conns = n
+	s.mu.Lock()
+	s.execs = s.n
+	s.mu.Unlock()
+	time.Sleep(s.took) // virtual time in the bubble: the node getting ready
+	return nil
+}
+
+// TestOpenSettles: a Settler target settles after set-up and before the
+// first rate, with at most the connections allowed, and the report says
+// how long it took.
+func TestOpenSettles(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &settling{users: newUsers(), took: 300 * time.Millisecond}
+		rep, err := bench.RunOpen(t.Context(), s, bench.OpenOptions{Users: 4, Rates: []float64{10}, Duration: time.Second, Connections: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.execs != 4 || s.conns != 3 {
+			t.Errorf("settled after %d executions with %d connections; want 4 (set-up's) and 3", s.execs, s.conns)
+		}
+		if rep.SettleS != 0.3 || rep.Steps[0].Requests != 10 {
+			t.Errorf("report = %+v", rep)
+		}
+	})
+}
+
 // TestOpenCoordinatedOmission: with one connection, a 500 ms stall of
 // the first request delays the 45 requests due behind it, and each
 // counts the delay from when it was due. A closed-loop tool would report
