@@ -61,9 +61,11 @@ const DefaultSnapshotEvery = 1000
 // (engine.Dump.Version): 1 for data and defs, 2 with Bound or World
 // (which a node that reads 1 would ignore, losing them), 3 with
 // functions in lists and dicts or lambdas bound as a tuple (which a node
-// that reads 2 would fail to restore). A node reads the versions up to
-// its own, and writes the lowest that holds the snapshot.
-const snapshotVersion = 3
+// that reads 2 would fail to restore), 4 with functions in tuples, as
+// globals' values, made by calling their def, or builtins by name (which a node that reads
+// 3 would fail to restore). A node reads the versions up to its own, and
+// writes the lowest that holds the snapshot.
+const snapshotVersion = 4
 
 // snapshotDoc is a snapshot entry's code.
 type snapshotDoc struct {

@@ -92,6 +92,30 @@ func TestSnapshotHandlerTables(t *testing.T) {
 	assert.Equal(t, "[6, 7, 8, 9, 10, 11]", n.exec("h", "[f(i) for i, f in enumerate(log)]").Value)
 }
 
+// TestSnapshotClosures: closures of a def that can make more (made again
+// by calling it), tuples of functions and globals holding another's
+// function are snapshotted, and after a node restart answer as before;
+// a closure made before the restart calling one made after is still a
+// recursion to Starlark, as it was.
+func TestSnapshotClosures(t *testing.T) {
+	dir := t.TempDir()
+	n := startNode(t, dir, sandbox.Config{SnapshotEvery: 5})
+	n.create("c")
+	n.exec("c", "def adder(k):\n    return lambda x: x + k\ndef compose(f):\n    return lambda x: f(x)\nadd2 = adder(2)\nc1 = compose(add2)\nops = (('add2', add2), ('inc', lambda x: x + 1))\ninc = ops[1][1]")
+	for range 6 {
+		n.exec("c", "add2 = adder(add2(1))")
+	}
+	info, err := n.local.Info(n.ctx, "c")
+	require.NoError(t, err)
+	assert.EqualValues(t, 5, info.Journal.SnapshotSeq, info.Journal.SnapshotBlocked)
+	n.stop()
+
+	n = startNode(t, dir, sandbox.Config{SnapshotEvery: 5})
+	assert.Equal(t, "(9, 3, 5, 13, True)", n.exec("c", "add2(1), c1(1), ops[1][1](4), adder(3)(10), inc == ops[1][1]").Value)
+	_, err = n.local.Execute(n.ctx, "c", "compose(c1)(1)")
+	require.ErrorContains(t, err, "called recursively")
+}
+
 // TestSnapshotMakesRoom: a sandbox whose journal quota holds three
 // executions runs a hundred, each full journal replaced by a snapshot of
 // the state, which stays small; rebuilt, it has all of them.
@@ -128,19 +152,19 @@ func TestSnapshotMakesRoom(t *testing.T) {
 }
 
 // TestNoSnapshotUnlessExact: state a snapshot cannot rebuild keeps its
-// whole journal: a lambda within a tuple, a worker's closure
-// over a builtin, values shared between globals, a default frozen since
+// whole journal: a lambda within a set, a function in a worker's
+// state, values shared between globals, a default frozen since
 // its def. Once
 // the state is plain again, the next try snapshots.
 func TestNoSnapshotUnlessExact(t *testing.T) {
 	dir := t.TempDir()
 	n := startNode(t, dir, sandbox.Config{SnapshotEvery: 5})
 	for id, code := range map[string]string{
-		"lambda": "fs = (lambda x: x + 1, 2)",
+		"lambda": "fs = set([(lambda x: x + 1, 2)])",
 		"shared": "a = []\nb = a",
-		// A worker whose handler is a closure over a builtin: no
-		// source names it.
-		"procs": "def mk(f):\n    return worker(init=lambda args: f(args))\nsup = start_supervisor(supervisor(children=[{\"id\": \"w\", \"start\": mk(len)}]))",
+		// A worker whose state holds a function: the world's values
+		// are rebuilt before the functions are.
+		"procs": "w = worker(init=lambda args: {'f': lambda: 1})\nsup = start_supervisor(supervisor(children=[{\"id\": \"w\", \"start\": w}]))",
 		// A default frozen by worker() after the def: the def would
 		// restore it mutable, and f() would then work where it failed.
 		"frozen-default": "def f(x=[]):\n    x.append(1)\n    return len(x)\nw = worker(init=f)\nw = None",

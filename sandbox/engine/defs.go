@@ -503,3 +503,77 @@ func sameBinding(a, b starlark.Value) bool {
 	}
 	return identical(a, b)
 }
+
+// makerCall reports how a restore makes fn, a lambda that its def can
+// make more of (see makesMore), exactly: by calling that def, the global
+// maker, with args. It can when the def does nothing but make it: its
+// parameters are plain names, its body is return lambda ..., and the
+// lambda's defaults are literals or the def's parameters. The lambda made
+// so is the def's own to Starlark (the recursion check sees closures of
+// one lambda as one function), as the closures made after the restore
+// are; a function made for it (see factoryChunk) would be another.
+func (s *Session) makerCall(fn *starlark.Function, src *defSource) (maker string, args starlark.Tuple, ok bool) {
+	mfn, isFn := s.globals[src.maker].(*starlark.Function)
+	d := s.defs[mfn]
+	if !isFn || d == nil || d.name != src.maker || d.col != 0 || d.module != fn.Module() {
+		return "", nil, false
+	}
+	f, err := fileOptions.Parse(filename, strings.Repeat("\n", int(d.line-1))+d.text, 0)
+	if err != nil || len(f.Stmts) != 1 {
+		return "", nil, false
+	}
+	def, isDef := f.Stmts[0].(*syntax.DefStmt)
+	if !isDef || len(def.Body) != 1 {
+		return "", nil, false
+	}
+	ret, isRet := def.Body[0].(*syntax.ReturnStmt)
+	if !isRet || ret.Result == nil {
+		return "", nil, false
+	}
+	x := ret.Result
+	for p, paren := x.(*syntax.ParenExpr); paren; p, paren = x.(*syntax.ParenExpr) {
+		x = p.X
+	}
+	l, isLambda := x.(*syntax.LambdaExpr)
+	if pos := fn.Position(); !isLambda || l.Lambda.Line != pos.Line || l.Lambda.Col != pos.Col || len(l.Params) != fn.NumParams() {
+		return "", nil, false
+	}
+	value := map[string]starlark.Value{}
+	for i := range fn.NumFreeVars() {
+		b, v := fn.FreeVar(i)
+		value[b.Name] = v
+	}
+	params := make([]string, len(def.Params))
+	for i, p := range def.Params {
+		id, plain := p.(*syntax.Ident)
+		if !plain {
+			return "", nil, false // a default, *args, **kwargs
+		}
+		params[i] = id.Name
+	}
+	for k, p := range l.Params {
+		be, isDefault := p.(*syntax.BinaryExpr)
+		if !isDefault || be.Op != syntax.EQ {
+			continue
+		}
+		switch y := be.Y.(type) {
+		case *syntax.Literal:
+		case *syntax.Ident:
+			if !slices.Contains(params, y.Name) {
+				return "", nil, false // a global's value when it was made
+			}
+			if _, free := value[y.Name]; !free {
+				value[y.Name] = fn.ParamDefault(k)
+			}
+		default:
+			return "", nil, false
+		}
+	}
+	args = make(starlark.Tuple, len(params))
+	for i, p := range params {
+		if args[i] = value[p]; args[i] == nil {
+			args[i] = starlark.None // a parameter the lambda does not use
+		}
+	}
+	return src.maker, args, true
+}

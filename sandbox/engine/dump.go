@@ -58,20 +58,25 @@ type Dump struct {
 	// check is what a restore must reproduce besides the source: each
 	// function's name, line and defaults.
 	check string
-	// refs: what a restore before version 3 cannot read (see Version).
-	refs bool
+	// refs, refs4: what a restore before version 3, or 4, cannot read
+	// (see Version).
+	refs, refs4 bool
 }
 
 // Version is the oldest form of dump a restore must read to read d: 1 for
 // data and defs only, 2 with Bound or World, 3 with function(ref) (a
 // function in a list or a dict, or one a lambda captured) or a chunk that
 // binds kept functions by unpacking ("_3, _5 = _3": lambdas bound as a
-// tuple, or one factory for several). A restore by an engine before 3
+// tuple, or one factory for several), and 4 with function(ref) in a
+// tuple, as a global's value, or naming a lambda that the restore makes
+// by calling the def that made it, or builtin(name). A restore by an engine before 3 or 4
 // would fail on those, and before 2 ignore Bound and World: a store that
 // keeps dumps says which they are (package sandbox). Only a dump that
 // Dump made knows its form.
 func (d *Dump) Version() int {
 	switch {
+	case d.refs4:
+		return 4
 	case d.refs:
 		return 3
 	case d.Bound != "" || d.World != "":
@@ -114,10 +119,13 @@ func (d *Dump) Len() int {
 //     of the chunk that defined it: one that still sees an older x cannot
 //     be written again) or a name = lambda statement; or
 //   - such a function, or a lambda that sees its globals as they are now,
-//     as an element of a list or a value of a dict that is not frozen
-//     (written function(ref), which the restore replaces by the function
-//     once the defs ran), or in the world's values, when the world keeps
-//     the lambda ([KeepSource]);
+//     as another global's value, an element of a list or a tuple, or a
+//     value of a dict, not frozen (written function(ref), which the
+//     restore replaces by the function once the defs ran, rebuilding a
+//     tuple with it), or in the world's values, when the world keeps the
+//     lambda ([KeepSource]); a lambda that a def made while the def can
+//     make more is written as a call of the def, when all the def does is
+//     return it (see Session.makerCall);
 //
 // otherwise it fails with a [*NotPlainError]. Data goes in [Dump.Data];
 // values that need more than source (frozen ones, the world's, those
@@ -143,21 +151,25 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 	for _, name := range s.globals.Keys() { // sorted
 		d.name = name
 		v := s.globals[name]
+		var (
+			expr string
+			ext  bool
+			err  error
+		)
 		if fn, ok := v.(*starlark.Function); ok {
-			src := s.defs[fn]
-			switch {
-			case src == nil:
-				return nil, d.notPlain("a function not written by a def or name = lambda at the top of its chunk (a lambda within an expression, a nested def)")
-			case src.name != name:
-				return nil, d.notPlain("the function " + cmp.Or(src.name, fn.Name()) + ", under another name")
-			case d.seen[fn]:
-				return nil, d.notPlain("a function reachable twice")
+			if src := s.defs[fn]; src != nil && src.name == name && !d.seen[fn] {
+				d.seen[fn] = true
+				defs = append(defs, dumpDef{name, fn, src})
+				continue
 			}
-			d.seen[fn] = true
-			defs = append(defs, dumpDef{name, fn, src})
-			continue
+			// Another global's function (g = f), a lambda (add2 =
+			// adder(2)) or an older version of a def: a reference that
+			// the link step sets (see Reader.bindRefs).
+			expr, ext, err = d.funcExpr(fn)
+		} else {
+			d.settable = true // a global's tuple can be rebuilt
+			expr, ext, err = d.expr(v)
 		}
-		expr, ext, err := d.expr(v)
 		if err != nil {
 			return nil, err
 		}
@@ -174,19 +186,22 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 		}
 	}
 	d.inGlobals = false
-	out := &Dump{Data: data.String(), Bound: bound.String(), refs: d.refs}
+	out := &Dump{Data: data.String(), Bound: bound.String(), refs: d.refs, refs4: d.refs4}
 	if sw, ok := s.world.(SavedWorld); ok {
 		d.name = "" // the world's
 		var err error
 		if out.World, err = sw.Save(&Writer{d: &d}); err != nil {
 			return nil, err
 		}
-		out.refs = d.refs // functions its lambdas captured
+		out.refs, out.refs4 = d.refs, d.refs4 // functions its lambdas captured
 		if n := out.Len(); n > d.max {
 			return nil, &LimitError{Limit: LimitCodeSize, Max: uint64(d.max), Got: uint64(n)}
 		}
 	}
 	for i, fn := range d.kept {
+		if d.called[fn] {
+			continue // made by calling its def: no chunk
+		}
 		src := s.lambdas[fn]
 		if src == nil {
 			src = s.defs[fn] // an older version of a global's function
@@ -700,6 +715,7 @@ func (s *Session) Restore(ctx context.Context, d *Dump) (*Result, error) {
 	// function(ref): in Bound's lists and dicts, and among what the
 	// lambdas of Bound and World captured (see funcRef).
 	r.env[nameFuncRef] = funcRefBuiltin
+	r.env[nameBuiltin] = s.env.builtinByName()
 	if err := s.bind(r, d.Bound); err != nil {
 		return nil, err
 	}
@@ -713,6 +729,7 @@ func (s *Session) Restore(ctx context.Context, d *Dump) (*Result, error) {
 		}
 	}
 	delete(r.env, nameFuncRef)
+	delete(r.env, nameBuiltin)
 	// A chunk that defines an older version of a function binds its name
 	// again: the globals bound before the defs keep their values.
 	s.mu.Lock()
@@ -743,20 +760,23 @@ type dumper struct {
 	s           *Session
 	b           *strings.Builder
 	max         int
-	name        string               // the global being written
-	where       string               // or the place in the world (name "")
-	seen        map[any]bool         // mutable values written so far
-	setShadowed bool                 // a global named set hides the builtin
-	depth       int                  // of the value being written
-	frozen      bool                 // writing inside frozen(...)
-	ext         bool                 // the expression needs a Reader: frozen(...), the world's values, function names
-	inGlobals   bool                 // writing the globals' values, where functions may be in lists and dicts
-	refs        bool                 // a function written in a list or a dict (see Dump.Version)
-	kept        []*starlark.Function // lambdas and older versions written so far, in order (see keptName)
+	name        string                      // the global being written
+	where       string                      // or the place in the world (name "")
+	seen        map[any]bool                // mutable values written so far
+	setShadowed bool                        // a global named set hides the builtin
+	depth       int                         // of the value being written
+	frozen      bool                        // writing inside frozen(...)
+	ext         bool                        // the expression needs a Reader: frozen(...), the world's values, function names
+	inGlobals   bool                        // writing the globals' values, where functions may be in lists and dicts
+	refs        bool                        // a function written in a list or a dict (see Dump.Version)
+	refs4       bool                        // one in a tuple, as a global, or made by calling its def (see Dump.Version)
+	inTuple     bool                        // the value being written is an element of a tuple
+	called      map[*starlark.Function]bool // kept lambdas the restore makes by calling their def (see Session.makerCall)
+	kept        []*starlark.Function        // lambdas and older versions written so far, in order (see keptName)
 	keptIdx     map[*starlark.Function]int
 	writing     map[*starlark.Function]bool // lambdas whose captured values are being written
 	asValue     bool                        // writing a function that code may call (not a worker's handler)
-	settable    bool                        // the value being written is an element of a mutable list or a value of a mutable dict
+	settable    bool                        // the value being written is a global's, an element of a mutable list, a value of a mutable dict, or an element of a tuple in such a place
 }
 
 func (d *dumper) notPlain(reason string) error {
@@ -773,6 +793,15 @@ func (d *dumper) expr(v starlark.Value) (string, bool, error) {
 	return d.b.String(), d.ext, err
 }
 
+// funcExpr writes fn, a global's value, as function(ref).
+func (d *dumper) funcExpr(fn *starlark.Function) (string, bool, error) {
+	prev := d.b
+	d.b, d.ext, d.refs4 = &strings.Builder{}, true, true
+	defer func() { d.b = prev }()
+	err := d.ref(fn)
+	return d.b.String(), true, err
+}
+
 // mutable records a mutable value; reachable twice, it cannot be written.
 func (d *dumper) mutable(v any, what string) error {
 	if d.seen[v] {
@@ -783,8 +812,8 @@ func (d *dumper) mutable(v any, what string) error {
 }
 
 func (d *dumper) value(v starlark.Value, depth int) error {
-	settable := d.settable
-	d.settable = false
+	settable, inTuple := d.settable, d.inTuple
+	d.settable, d.inTuple = false, false
 	if depth > maxReprDepth {
 		return d.notPlain("nested too deeply")
 	}
@@ -816,8 +845,10 @@ func (d *dumper) value(v starlark.Value, depth int) error {
 	case starlark.Bytes:
 		d.b.WriteString(v.String())
 	case starlark.Tuple:
+		// Its elements are places the restore can set a function in when
+		// it is in one itself: it is then rebuilt (see Reader.bindRefs).
 		d.b.WriteByte('(')
-		if err := d.elems(v, depth, false); err != nil {
+		if err := d.elems(v, depth, settable && !d.frozen, true); err != nil {
 			return err
 		}
 		if len(v) == 1 {
@@ -827,7 +858,7 @@ func (d *dumper) value(v starlark.Value, depth int) error {
 	case *starlark.List:
 		return d.container(v, "a list", frozenList(v), func() error {
 			d.b.WriteByte('[')
-			if err := d.elems(slices.Collect(v.Elements()), depth, !d.frozen); err != nil {
+			if err := d.elems(slices.Collect(v.Elements()), depth, !d.frozen, false); err != nil {
 				return err
 			}
 			d.b.WriteByte(']')
@@ -858,28 +889,31 @@ func (d *dumper) value(v starlark.Value, depth int) error {
 		}
 		return d.container(v, "a set", frozenSet(v), func() error {
 			d.b.WriteString("set([")
-			if err := d.elems(slices.Collect(v.Elements()), depth, false); err != nil {
+			if err := d.elems(slices.Collect(v.Elements()), depth, false, false); err != nil {
 				return err
 			}
 			d.b.WriteString("])")
 			return nil
 		})
 	case *starlark.Function:
-		// In a list or a dict (handlers = {"inc": lambda s: s + 1}): a
-		// reference that the restore replaces by the function once the
-		// defs ran (see Reader.bindRefs). A tuple, a set, a key or a
-		// frozen value cannot take it then.
+		// In a list, a dict or a tuple (handlers = {"inc": lambda s: s +
+		// 1}, ops = (add, sub)): a reference that the restore replaces by
+		// the function once the defs ran (see Reader.bindRefs). A set, a
+		// key or a frozen value cannot take it then.
 		switch {
 		case !d.inGlobals:
 			return d.notPlain("a function inside a value of the processes, a default or a captured value")
 		case !settable:
-			return d.notPlain("a function inside a tuple, a set, a frozen value or a dict's key")
+			return d.notPlain("a function inside a set, a frozen value or a dict's key")
 		}
 		d.ext = true
+		d.refs4 = d.refs4 || inTuple // rebuilt with its tuple
 		prev := d.depth
 		d.depth = depth
 		defer func() { d.depth = prev }()
 		return d.ref(v)
+	case *starlark.Builtin:
+		return d.builtin(v)
 	case Writable:
 		d.ext = true
 		prev := d.depth
@@ -889,6 +923,20 @@ func (d *dumper) value(v starlark.Value, depth int) error {
 	default:
 		return d.notPlain("a " + v.Type())
 	}
+	return nil
+}
+
+// builtin writes b as builtin("name"), which a Reader evaluates to the
+// session's builtin of that name: b must be it (not a method bound to a
+// value, such as [].append, nor a builtin of the instrumentation).
+func (d *dumper) builtin(b *starlark.Builtin) error {
+	if b.Receiver() != nil || d.s.env.builtin(b.Name()) != b {
+		return d.notPlain("the method " + b.Name() + " of a value, or a builtin under another name")
+	}
+	d.ext, d.refs4 = true, true
+	d.b.WriteString(nameBuiltin + "(")
+	d.b.WriteString(strconv.Quote(b.Name()))
+	d.b.WriteByte(')')
 	return nil
 }
 
@@ -967,16 +1015,16 @@ func frozenSet(s *starlark.Set) bool {
 
 // elems writes the values of a container at depth, comma-separated;
 // settable: each is a slot the restore can set a function in (see
-// value). They come as a slice, not an iterator: a container being
+// value); tuple: the container is a tuple. They come as a slice, not an iterator: a container being
 // iterated cannot be probed for frozenness (see frozenList).
-func (d *dumper) elems(all []starlark.Value, depth int, settable bool) error {
+func (d *dumper) elems(all []starlark.Value, depth int, settable, tuple bool) error {
 	first := true
 	for _, e := range all {
 		if !first {
 			d.b.WriteString(", ")
 		}
 		first = false
-		d.settable = settable
+		d.settable, d.inTuple = settable, tuple
 		if err := d.value(e, depth+1); err != nil {
 			return err
 		}

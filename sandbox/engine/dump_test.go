@@ -67,17 +67,22 @@ func TestDumpRestore(t *testing.T) {
 // the global.
 func TestDumpNotPlain(t *testing.T) {
 	for _, tt := range []struct{ code, name, reason string }{
-		{"def f(): return 1\ng = f", "g", "under another name"},
-		{"l = [lambda: 1]", "", ""}, // in a list: a reference the restore sets
-		{"t = (lambda: 1, 2)", "t", "inside a tuple"},
+		{"def f(): return 1\ng = f", "", ""}, // g = function("f")
+		{"l = [lambda: 1]", "", ""},          // in a list: a reference the restore sets
+		{"t = (lambda: 1, 2)", "", ""},       // rebuilt with the function
 		{"d = {lambda: 1: 2}", "d", "key"},
-		{"f = lambda: 1\ng = f", "g", "another name"},
-		{"f, g = lambda: 1, 2", "f", "lambda within an expression"},
+		{"d = {(1, lambda: 1): 2}", "d", "key"},
+		{"s = set([(lambda: 1, 2)])", "s", "set"},
+		{"f = lambda: 1\ng = f", "", ""},
+		{"f, g = lambda: 1, 2", "", ""},
+		{"def adder(n):\n    return lambda x: x + n\nadd2 = adder(2)", "", ""}, // made again by adder(2)
+		{"def adder(n):\n    print(n)\n    return lambda x: x + n\nadd2 = adder(2)", "add2", "does more than return it"},
 		{"def mk():\n    def inner(): return 1\n    return inner\ninner = mk()", "inner", "nested"},
 		{"y = 1\ndef f(): return y", "", ""},
-		{"if True:\n    def f(): return 1", "f", "top of its chunk"},
+		{"if True:\n    def f(): return 1", "f", "a def inside a block"},
 		{"def f(l=[]):\n    l.append(1)\n    return l\nd = f()", "f", "reachable twice"},
-		{"p = print", "p", "builtin"},
+		{"p = print", "", ""}, // builtin("print")
+		{"p = [].append", "p", "method"},
 		{"a = [1]\nb = a", "b", "reachable twice"},
 		{"a = {}\nb = [a, a]", "b", "reachable twice"},
 		{"x = []\nx.append(x)", "x", "reachable twice"},
@@ -287,6 +292,13 @@ func FuzzDumpRestore(f *testing.F) {
 		"x=[lambda: 1 // 0]\n---\nx[0]()",
 		"fs = [lambda: i for i in range(3)]\n---\n[f() for f in fs]",
 		"y = 1\nf = [lambda: y]\n---\ny = 2\n---\nf[0]()",
+		"def f(x):\n    return x\nt = (f, (lambda: 1 // 0,), [(f,)])\n---\nt[0](t[2][0][0] == f), t[1][0]()",
+		"t = (1,)\ndef g():\n    return t\n---\nt = (g,)\n---\ng(), t[0]()",
+		"u = {'k': (lambda: 2, 3)}\nfreeze(u)\n---\nu['k'][0]()",
+		"def adder(n):\n    return lambda x: x + n\na = adder(1)\n---\nb = adder(a(1))\n---\na(1) + b(1)",
+		"def compose(f):\n    return lambda x: f(x)\ndef one(x):\n    return 1\nc = compose(one)\n---\ncompose(c)(1)",
+		"f = lambda: 1\ng, h = f, (f, 2)\n---\ng() + h[0]()",
+		"p = print\nl = [len, (lambda f: lambda x: f(x))(sorted)]\n---\np(l[0]('ab'), l[1]([2, 1]))",
 	} {
 		f.Add(seed)
 	}
@@ -359,8 +371,11 @@ func TestReaderPrefetch(t *testing.T) {
 // that the restore sets once the defs ran: the restored session dumps the
 // same, calls them the same, sees the same function where the original
 // saw one (ops["add"] == add), reports errors inside them at the same
-// place, and sees closures of one lambda as one function. A tuple, a set,
-// a key or a frozen value cannot take one, nor can a lambda be written
+// place, and sees closures of one lambda as one function. Tuples that
+// hold functions are rebuilt with them, and a global that holds a
+// function it did not def (g = f, a lambda of an expression, an older
+// version) is set to it. A set, a key or a frozen value
+// cannot take one, nor can a lambda be written
 // whose def can make more of it after the restore.
 func TestDumpFunctionsInValues(t *testing.T) {
 	a := engine.NewSession(engine.Limits{}, withFreeze)
@@ -379,6 +394,20 @@ func TestDumpFunctionsInValues(t *testing.T) {
 		"first = [lambda: i * 10 // (i - 2) for i in range(3)]",
 		// A default that is a variable of the loop: the factory is given it.
 		"bound = [lambda j=i, k=k: (j, k) for i in range(3)]\none = [lambda i=i: i for i in range(1)]",
+		// In tuples, which the restore rebuilds with the functions in.
+		"pair = (add, lambda x: x * 3)\nnest = [((1, add), {'t': (lambda: 'deep',)})]\nt0 = ((lambda: 5,),)",
+		// Globals that hold a function not by its def: another global's,
+		// an older version of one, a lambda of an expression.
+		"def twice(v):\n    return v * 2\nalias = twice\nlam, num = lambda: 'l', 1\nfirst_of = fs[0]",
+		"def twice(v):\n    return v * 3\n",
+		// Closures of a def that can make more of them: the restore makes
+		// them by calling it, so that closures made before and after are
+		// one function to Starlark, as they were (cb calling ca is a
+		// recursion).
+		"def compose(f):\n    return lambda x: f(x)\ndef ident(x):\n    return x\nca = compose(ident)\ncb = compose(ca)",
+		"def adder(n, unused):\n    return (lambda x, k=n, z=0: x + k + z)\nadd5 = [adder(5, 1)]",
+		// Builtins, by their names.
+		"p = print\nclos = [(lambda f: lambda x: f(x))(len)]\nbs = (len, sorted)",
 	} {
 		exec(t, a, code)
 	}
@@ -386,8 +415,8 @@ func TestDumpFunctionsInValues(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Dump: %v", err)
 	}
-	if v := src.Version(); v != 3 {
-		t.Errorf("Version() = %d, want 3: a restore before function references cannot read it", v)
+	if v := src.Version(); v != 4 {
+		t.Errorf("Version() = %d, want 4: a restore before function references in tuples and globals cannot read it", v)
 	}
 	b := restored(t, src)
 	if again, err := b.Dump(1 << 20); err != nil || !again.Equal(src) {
@@ -398,6 +427,11 @@ func TestDumpFunctionsInValues(t *testing.T) {
 		"[m() for m in made]", "nested['a'][0][1][0]()", "[f() for f in loop]", "fs[0] == fs[1]",
 		"first[0] == first[2], len(first)",
 		"[f() for f in bound], one[0](), one[0](7)",
+		"pair[0](1, 2) + pair[1](2)", "nest[0][0][1] == add", "nest[0][1]['t'][0]()", "t0[0][0]()",
+		"pair == (add, pair[1]), pair[1] == pair[1]",
+		"alias(2), twice(2), alias == twice, lam(), num, first_of == fs[0], first_of()",
+		"ca(3), add5[0](1), add5[0](1, 1), adder(1, 2)(1), compose(ident)(4)",
+		"p == print, clos[0]('abc'), bs[1]([2, 1]), bs[0] == len",
 	} {
 		if got, want := value(t, b, probe), value(t, a, probe); got != want {
 			t.Errorf("after restore %q = %s, want %s", probe, got, want)
@@ -406,7 +440,7 @@ func TestDumpFunctionsInValues(t *testing.T) {
 	// An error inside a restored lambda is at the same place; two
 	// closures of one lambda are one function to Starlark, which calls
 	// one from the other a recursion.
-	for _, probe := range []string{"boom[1]()", "c[1]()", "x[0]()", "first[1]()"} {
+	for _, probe := range []string{"boom[1]()", "c[1]()", "x[0]()", "first[1]()", "cb(1)", "compose(cb)(1)", "compose(ca)(2)"} {
 		_, errA := a.Execute(context.Background(), probe)
 		_, errB := b.Execute(context.Background(), probe)
 		if errA == nil || errB == nil || errA.Error() != errB.Error() {
@@ -415,11 +449,12 @@ func TestDumpFunctionsInValues(t *testing.T) {
 	}
 
 	for _, tt := range []struct{ code, reason string }{
-		{"t = (lambda: 1, 2)", "inside a tuple"},
 		{"fs = [lambda j=i + 1: j for i in range(2)]", "default is computed"},
 		// mk can make more after a restore, which Starlark would see as
 		// another function than the restored one.
-		{"def mk(k):\n    return lambda: k\nm = [mk(1)]", "can make more"},
+		{"def mk(k):\n    j = k\n    return lambda: j\nm = [mk(1)]", "can make more"},
+		{"def mk(k=1):\n    return lambda: k\nm = [mk(1)]", "can make more"},
+		{"K = 1\ndef mk(k):\n    return lambda x=K: k\nm = [mk(1)]", "can make more"},
 		{"def mk(k):\n    return lambda: k\ndef use():\n    return mk(2)\nm = [mk(1)]\n---\nmk = None", "can make more"}, // use() still can
 		{"s = {'k': [lambda: 1]}\nfreeze(s)", "frozen"},
 	} {

@@ -105,6 +105,37 @@ func (e *Env) Names() []string {
 	return slices.DeleteFunc(e.predeclared.Keys(), isHidden)
 }
 
+// builtinByName is a Reader's builtin("name"): the builtin e predeclares
+// under name (see dumper.builtin).
+func (e *Env) builtinByName() *starlark.Builtin {
+	return starlark.NewBuiltin(nameBuiltin, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var name string
+		if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &name); err != nil {
+			return nil, err
+		}
+		v := e.builtin(name)
+		if v == nil {
+			return nil, fmt.Errorf("%s: no builtin %q", b.Name(), name)
+		}
+		return v, nil
+	})
+}
+
+// builtin returns the builtin that code sees under name (predeclared, or
+// Starlark's universe), when it has that name itself; nil otherwise, and
+// for the instrumentation's.
+func (e *Env) builtin(name string) *starlark.Builtin {
+	v, ok := e.predeclared[name]
+	if !ok {
+		v = starlark.Universe[name]
+	}
+	b, _ := v.(*starlark.Builtin)
+	if b == nil || isHidden(name) || b.Name() != name {
+		return nil
+	}
+	return b
+}
+
 func isHidden(name string) bool { return strings.HasPrefix(name, hiddenPrefix) }
 
 // isIdent reports whether s is a Starlark identifier and not a keyword.

@@ -25,6 +25,7 @@ const (
 	nameModule   = "$mod"     // a function of a chunk that defines functions: its module identifies theirs
 	nameKept     = "$kept_"   // a lambda or an older version of a function that a Restore's chunk binds (see keptBinding)
 	nameFuncRef  = "function" // a Reader's constructor of a function in a list or a dict (see Reader.bindRefs)
+	nameBuiltin  = "builtin"  // a Reader's constructor of a builtin by its name (see dumper.builtin)
 	nameNone     = "$none"    // None, immune to user rebinding
 	nameSlice    = "$slice"   // $slice(x, lo, hi, step) is x[lo:hi:step]
 	nameSpread   = "$spread"  // f(*$spread(x)) charges for unpacking x

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -70,10 +71,33 @@ func (w *Writer) WriteFunc(c starlark.Callable) error {
 		if w.d.writing[fn] {
 			return w.NotPlain("a lambda that captured itself")
 		}
+		var (
+			args  starlark.Tuple
+			maker string
+		)
 		if w.d.asValue && w.d.s.makesMore(fn, src) {
 			// A worker's handler is called by the runtime alone; a value
-			// by code, which may call one made after the restore too.
-			return w.NotPlain("a lambda that " + src.maker + "() made, which can make more of it: restored, it would be another function than those to Starlark's recursion check")
+			// by code, which may call one made after the restore too: a
+			// function made for it would be another than those to
+			// Starlark's recursion check. Its def makes it, when it can.
+			var ok bool
+			if maker, args, ok = w.d.s.makerCall(fn, src); !ok {
+				return w.NotPlain("a lambda that " + src.maker + "() made, which can make more of it and does more than return it: restored, it would be another function than those to Starlark's recursion check")
+			}
+			if w.d.called == nil {
+				w.d.called = make(map[*starlark.Function]bool)
+			}
+			w.d.called[fn], w.d.refs4 = true, true
+		} else {
+			for j := range fn.NumFreeVars() {
+				_, v := fn.FreeVar(j)
+				args = append(args, v)
+			}
+			_, extras, ok := factoryExtras(fn, src)
+			if !ok {
+				return w.NotPlain("a lambda whose default is computed from a variable of the code that made it")
+			}
+			args = append(args, extras...)
 		}
 		if w.d.writing == nil {
 			w.d.writing = make(map[*starlark.Function]bool)
@@ -81,8 +105,7 @@ func (w *Writer) WriteFunc(c starlark.Callable) error {
 		w.d.writing[fn] = true
 		defer delete(w.d.writing, fn)
 		w.d.b.WriteString("(" + strconv.Quote(keptName(i)) + ", (")
-		for j := range fn.NumFreeVars() {
-			_, v := fn.FreeVar(j)
+		for _, v := range args {
 			var err error
 			if f, ok := v.(*starlark.Function); ok {
 				err = w.d.ref(f) // the lambda may call it
@@ -94,20 +117,14 @@ func (w *Writer) WriteFunc(c starlark.Callable) error {
 			}
 			w.d.b.WriteString(", ")
 		}
-		_, extras, ok := factoryExtras(fn, src)
-		if !ok {
-			return w.NotPlain("a lambda whose default is computed from a variable of the code that made it")
+		w.d.b.WriteString(")")
+		if maker != "" {
+			w.d.b.WriteString(", " + strconv.Quote(maker)) // made by calling maker with them
 		}
-		for _, v := range extras {
-			if err := w.d.value(v, w.d.depth+1); err != nil {
-				return err
-			}
-			w.d.b.WriteString(", ")
-		}
-		w.d.b.WriteString("))")
+		w.d.b.WriteString(")")
 		return nil
 	}
-	return w.NotPlain("a function whose source no snapshot keeps (" + c.Name() + ": a closure, a nested def, a builtin, or one rebound since)")
+	return w.NotPlain("a function whose source no snapshot keeps (" + c.Name() + ": a nested def, a def inside a block, a builtin, or a closure of either)")
 }
 
 // NotPlain is the error of a value that the world cannot write.
@@ -125,7 +142,8 @@ type Reader struct {
 
 type link struct {
 	name     string
-	captured starlark.Tuple // a lambda's: what it captured; nil for a name
+	captured starlark.Tuple // a lambda's: what it captured (or its maker's arguments); nil for a name
+	maker    string         // the def that makes the lambda, called with captured ("": its factory)
 	set      func(*starlark.Function)
 }
 
@@ -233,30 +251,37 @@ func (r *Reader) Value(expr string) (starlark.Value, error) {
 // names, as WriteFunc wrote it: a name, or a name and the values a
 // lambda captured. A restore fails if there is none.
 func (r *Reader) Func(ref starlark.Value, set func(*starlark.Function)) error {
-	name, captured, err := refParts(ref)
+	name, captured, maker, err := refParts(ref)
 	if err != nil {
 		return err
 	}
-	r.links = append(r.links, link{name: name, captured: captured, set: set})
+	r.links = append(r.links, link{name: name, captured: captured, maker: maker, set: set})
 	return nil
 }
 
-// refParts reads a function reference as WriteFunc wrote it: a name, or
-// a name and what a lambda captured.
-func refParts(ref starlark.Value) (string, starlark.Tuple, error) {
+// refParts reads a function reference as WriteFunc wrote it: a name; a
+// name and what a lambda captured; or a name, arguments and the def that
+// makes the lambda when called with them (see Session.makerCall).
+func refParts(ref starlark.Value) (name string, captured starlark.Tuple, maker string, err error) {
 	switch ref := ref.(type) {
 	case starlark.String:
-		return string(ref), nil, nil
+		return string(ref), nil, "", nil
 	case starlark.Tuple:
-		if len(ref) == 2 {
+		if len(ref) == 2 || len(ref) == 3 {
 			name, ok := ref[0].(starlark.String)
 			captured, ok2 := ref[1].(starlark.Tuple)
-			if ok && ok2 {
-				return string(name), captured, nil
+			var maker starlark.String
+			ok3 := true
+			if len(ref) == 3 {
+				maker, ok3 = ref[2].(starlark.String)
+				ok3 = ok3 && maker != ""
+			}
+			if ok && ok2 && ok3 {
+				return string(name), captured, string(maker), nil
 			}
 		}
 	}
-	return "", nil, fmt.Errorf("a function reference, got %s", ref.Type())
+	return "", nil, "", fmt.Errorf("a function reference, got %s", ref.Type())
 }
 
 // funcRef is what function(ref) makes in an expression of Dump.Bound: a
@@ -274,7 +299,7 @@ var (
 		}
 		return &funcRef{ref}, nil
 	})
-	errRefPlace = errors.New("engine: a function reference of the dump where no function can be set (a tuple, a frozen value)")
+	errRefPlace = errors.New("engine: a function reference of the dump where no function can be set (a frozen value)")
 )
 
 func (f *funcRef) String() string        { return nameFuncRef + "(" + f.ref.String() + ")" }
@@ -284,58 +309,90 @@ func (f *funcRef) Truth() starlark.Bool  { return true }
 func (f *funcRef) Hash() (uint32, error) { return 0, errors.New("unhashable: a function reference") }
 
 // bindRefs has the link step replace each function reference in v (see
-// funcRef), an element of a list or a value of a dict that is not
-// frozen, by the function it names.
-func (r *Reader) bindRefs(v starlark.Value, depth int) error {
+// funcRef) by the function it names: in place in a list or a dict that
+// is not frozen; in a tuple, which nothing can change, in a copy of it
+// that bindRefs returns (with changed true) for the caller to put where
+// the tuple was. Nothing tells a copy of a tuple from the tuple (Starlark
+// has no identity comparison), and the copy's elements are set before
+// any code sees it.
+func (r *Reader) bindRefs(v starlark.Value, depth int) (out starlark.Value, changed bool, err error) {
 	if depth > maxReprDepth {
-		return errors.New("engine: a bound value of the dump nested too deeply")
+		return nil, false, errors.New("engine: a bound value of the dump nested too deeply")
 	}
 	switch v := v.(type) {
 	case *starlark.List:
 		for i := range v.Len() {
 			e := v.Index(i)
-			f, ok := e.(*funcRef)
-			if !ok {
-				if err := r.bindRefs(e, depth+1); err != nil {
-					return err
+			if f, ok := e.(*funcRef); ok {
+				if frozenList(v) {
+					return nil, false, errRefPlace
+				}
+				if err := r.Func(f.ref, func(fn *starlark.Function) { _ = v.SetIndex(i, fn) }); err != nil {
+					return nil, false, err
 				}
 				continue
 			}
-			if frozenList(v) {
-				return errRefPlace
-			}
-			if err := r.Func(f.ref, func(fn *starlark.Function) { _ = v.SetIndex(i, fn) }); err != nil {
-				return err
+			ne, changed, err := r.bindRefs(e, depth+1)
+			switch {
+			case err != nil:
+				return nil, false, err
+			case changed && frozenList(v):
+				return nil, false, errRefPlace
+			case changed:
+				_ = v.SetIndex(i, ne)
 			}
 		}
 	case *starlark.Dict:
 		for _, kv := range v.Items() { // a key holds no reference: one is unhashable
-			f, ok := kv[1].(*funcRef)
-			if !ok {
-				if err := r.bindRefs(kv[1], depth+1); err != nil {
-					return err
+			k := kv[0]
+			if f, ok := kv[1].(*funcRef); ok {
+				if frozenDict(v) {
+					return nil, false, errRefPlace
+				}
+				if err := r.Func(f.ref, func(fn *starlark.Function) { _ = v.SetKey(k, fn) }); err != nil {
+					return nil, false, err
 				}
 				continue
 			}
-			if frozenDict(v) {
-				return errRefPlace
-			}
-			k := kv[0]
-			if err := r.Func(f.ref, func(fn *starlark.Function) { _ = v.SetKey(k, fn) }); err != nil {
-				return err
+			ne, changed, err := r.bindRefs(kv[1], depth+1)
+			switch {
+			case err != nil:
+				return nil, false, err
+			case changed && frozenDict(v):
+				return nil, false, errRefPlace
+			case changed:
+				_ = v.SetKey(k, ne) // an existing key keeps its place
 			}
 		}
 	case starlark.Tuple:
-		for _, e := range v {
-			if _, ok := e.(*funcRef); ok {
-				return errRefPlace
+		var cp starlark.Tuple // made at the first element that changes
+		for i, e := range v {
+			if f, ok := e.(*funcRef); ok {
+				if cp == nil {
+					cp = slices.Clone(v)
+				}
+				t := cp
+				if err := r.Func(f.ref, func(fn *starlark.Function) { t[i] = fn }); err != nil {
+					return nil, false, err
+				}
+				continue
 			}
-			if err := r.bindRefs(e, depth+1); err != nil {
-				return err
+			ne, changed, err := r.bindRefs(e, depth+1)
+			if err != nil {
+				return nil, false, err
+			}
+			if changed {
+				if cp == nil {
+					cp = slices.Clone(v)
+				}
+				cp[i] = ne
 			}
 		}
+		if cp != nil {
+			return cp, true, nil
+		}
 	}
-	return nil
+	return v, false, nil
 }
 
 // bind assigns the globals of d.Bound; the functions in their lists and
@@ -359,10 +416,12 @@ func (s *Session) bind(r *Reader, bound string) error {
 		if err != nil {
 			return err
 		}
-		if _, ref := v.(*funcRef); ref {
-			return fmt.Errorf("engine: a bound global of the dump is a function reference: %q", line)
-		}
-		if err := r.bindRefs(v, 0); err != nil {
+		if f, ref := v.(*funcRef); ref {
+			// g = f, add2 = adder(2): the link step sets the global.
+			if err := r.Func(f.ref, func(fn *starlark.Function) { s.globals[name] = fn }); err != nil {
+				return err
+			}
+		} else if v, _, err = r.bindRefs(v, 0); err != nil {
 			return err
 		}
 		s.globals[name] = v
@@ -408,9 +467,13 @@ type linker struct {
 // resolve returns the function name names: a global's def, or one a
 // chunk bound (a lambda, an older version); for a factory's lambda, the
 // lambda it returns with captured, whose function references it resolves
-// first.
-func (k *linker) resolve(name string, captured starlark.Tuple) (*starlark.Function, error) {
+// first; with a maker, the lambda name stands for, made by calling the
+// def maker with captured.
+func (k *linker) resolve(name string, captured starlark.Tuple, maker string) (*starlark.Function, error) {
 	s := k.s
+	if maker != "" {
+		return k.call(name, captured, maker)
+	}
 	fn, ok := s.globals[name].(*starlark.Function)
 	if strings.HasPrefix(name, nameKept) {
 		fn, ok = s.restored[name], s.restored[name] != nil
@@ -431,23 +494,76 @@ func (k *linker) resolve(name string, captured starlark.Tuple) (*starlark.Functi
 		return nil, errors.New("engine: the dump's function " + name + " captures itself")
 	}
 	k.making[name] = true
-	args := make(starlark.Tuple, len(captured))
-	for i, v := range captured {
-		args[i] = v
-		if ref, ok := v.(*funcRef); ok {
-			name, captured, err := refParts(ref.ref)
-			if err != nil {
-				return nil, err
-			}
-			if args[i], err = k.resolve(name, captured); err != nil {
-				return nil, err
-			}
-		}
+	args, err := k.args(captured)
+	if err != nil {
+		return nil, err
 	}
 	m, err := s.callFactory(fn, args)
 	if err != nil {
 		return nil, fmt.Errorf("engine: the factory %s: %w", name, err)
 	}
+	k.made[name] = m
+	return m, nil
+}
+
+// args returns captured with its function references resolved.
+func (k *linker) args(captured starlark.Tuple) (starlark.Tuple, error) {
+	args := make(starlark.Tuple, len(captured))
+	for i, v := range captured {
+		args[i] = v
+		if ref, ok := v.(*funcRef); ok {
+			name, captured, maker, err := refParts(ref.ref)
+			if err != nil {
+				return nil, err
+			}
+			if args[i], err = k.resolve(name, captured, maker); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return args, nil
+}
+
+// call makes the lambda name stands for by calling the global def maker
+// with the arguments (see Session.makerCall), and records its source as
+// a commit records a lambda a def made.
+func (k *linker) call(name string, captured starlark.Tuple, maker string) (*starlark.Function, error) {
+	s := k.s
+	if m := k.made[name]; m != nil {
+		return m, nil
+	}
+	if k.making[name] {
+		return nil, errors.New("engine: the dump's function " + name + " captures itself")
+	}
+	k.making[name] = true
+	def, ok := s.globals[maker].(*starlark.Function)
+	if !ok || s.defs[def] == nil || s.defs[def].name != maker {
+		return nil, errors.New("engine: the dump makes " + name + " with a function " + maker + " that it does not define")
+	}
+	args, err := k.args(captured)
+	if err != nil {
+		return nil, err
+	}
+	thread := &starlark.Thread{Name: "restore"}
+	thread.SetMaxExecutionSteps(1024)
+	v, err := starlark.Call(thread, def, args, nil)
+	if err != nil {
+		return nil, fmt.Errorf("engine: the dump's call of %s: %w", maker, err)
+	}
+	m, ok := v.(*starlark.Function)
+	var src *defSource
+	if ok && m.Name() == "lambda" {
+		src = s.innerLambda(m)
+	}
+	if src == nil || src.maker != maker {
+		return nil, fmt.Errorf("engine: the dump's call of %s made a %s, not a lambda of it", maker, v.Type())
+	}
+	src.module, src.order = m.Module(), s.defs[def].order
+	if s.lambdas == nil {
+		s.lambdas = make(map[*starlark.Function]*defSource)
+	}
+	s.lambdas[m] = src
+	s.defBytes += int64(len(src.text)) + lambdaRecordBytes
 	k.made[name] = m
 	return m, nil
 }
@@ -477,9 +593,12 @@ func (s *Session) noRefsLeft() error {
 func (s *Session) link(r *Reader, before starlark.StringDict) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for name, v := range before {
+		s.globals[name] = v // first: a link may set a global
+	}
 	k := linker{s: s, made: map[string]*starlark.Function{}, making: map[string]bool{}}
 	for _, l := range r.links {
-		fn, err := k.resolve(l.name, l.captured)
+		fn, err := k.resolve(l.name, l.captured, l.maker)
 		if err != nil {
 			return err
 		}
@@ -487,9 +606,6 @@ func (s *Session) link(r *Reader, before starlark.StringDict) error {
 	}
 	if err := s.noRefsLeft(); err != nil {
 		return err
-	}
-	for name, v := range before {
-		s.globals[name] = v
 	}
 	s.restored, s.factories = nil, nil
 	s.pruneDefs()

@@ -176,11 +176,11 @@ func sameAfter(t *testing.T, a, b *box, codes ...string) {
 }
 
 // TestSnapshotProcessesNotPlain: processes whose worker functions are
-// nested defs, or whose state shares a list with a global, or closures
-// that captured a builtin (no source names it), cannot be dumped.
+// nested defs, or whose state shares a list with a global or holds a
+// function, cannot be dumped.
 func TestSnapshotProcessesNotPlain(t *testing.T) {
 	for _, code := range []string{
-		"def mk(f):\n    return worker(init=lambda args: f(args))\nsup = start_supervisor(supervisor(children=[{\"id\": \"w\", \"start\": mk(len)}]))",
+		"sup = start_supervisor(supervisor(children=[{\"id\": \"w\", \"start\": worker(init=lambda args: [lambda: 1])}]))",
 		"def mk():\n    def init(args):\n        return 0\n    return worker(init=init)\nsup = start_supervisor(supervisor(children=[{\"id\": \"w\", \"start\": mk()}]))",
 		"shared = []\ndef init(args):\n    return shared\nsup = start_supervisor(supervisor(children=[{\"id\": \"w\", \"start\": worker(init=init)}]))",
 	} {
@@ -334,7 +334,7 @@ start_child(pool, (3,))`)
 }
 
 // TestSnapshotCapturedFunctions: a worker's lambda that captured a
-// function (a def, or a lambda that captured one in turn) is rebuilt
+// function (a def, a builtin, or a lambda that captured one in turn) is rebuilt
 // with the restored functions; a list of such closures too, whose second
 // calls the first, a closure of the same lambda: a recursion to
 // Starlark, after the restore as before.
@@ -351,8 +351,16 @@ def inc(x):
 sup = start_supervisor(supervisor(children=[{"id": "w", "start": mk(double)}]))
 fs = [twice(inc)]
 fs.append(twice(fs[0]))
-twice = None`) // else it could make more closures, which Starlark would see as other functions than the restored ones
-	sameAfter(t, a, snapshotOf(t, a),
+def over(f):
+    return worker(init=lambda args: f(args), handle_call=lambda msg, state: (f(msg), state))
+sup2 = start_supervisor(supervisor(children=[{"id": "b", "start": over(len), "args": [1, 2]}]))
+twice = None`) // a def that does more than return its closures could make more, which Starlark would see as other functions than the restored ones
+	b := snapshotOf(t, a)
+	require.NotNil(t, b)
+	const overLen = `[call(whereis(sup2, "b"), "abcd"), call(whereis(sup2, "b"), [1])]`
+	assert.Equal(t, "[4, 1]", a.do(overLen))
+	assert.Equal(t, "[4, 1]", b.do(overLen), "the closure over len, restored")
+	sameAfter(t, a, b,
 		`[call(whereis(sup, "w"), 3) for i in range(3)]`,
 		`[f(1) for f in fs]`,
 		`exit(whereis(sup, "w"), "boom")`,

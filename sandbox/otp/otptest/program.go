@@ -63,6 +63,11 @@ def mkh(h):
 K = 1
 def getk():
     return K
+P = (pick, (lambda v: v,))
+def twice_of(f):
+    return lambda v: f(f(v))
+TW = twice_of(ops["inc"])
+BL = (abs, twice_of(abs))
 `
 
 // chooser turns fuzz bytes into choices, one byte each (so that a
@@ -164,7 +169,7 @@ func (c *chooser) op() string {
 		return fmt.Sprintf(`delete_child(%s, "c%d")`, sup, c.n(4))
 	case 12:
 		// A table of functions, which snapshots write as references.
-		switch c.n(7) {
+		switch c.n(8) {
 		case 0:
 			return fmt.Sprintf(`ops["k%d"] = lambda v: v - %d`, c.n(4), c.n(9))
 		case 2:
@@ -173,12 +178,19 @@ func (c *chooser) op() string {
 			// keeps the journal whole).
 			return fmt.Sprintf(`ops["t%d"] = (lambda f: lambda v: f(f(v)))(ops[%s])`, c.n(3), c.of(`"inc"`, `"t0"`, `"t1"`, `"k0"`))
 		case 3:
-			return fmt.Sprintf(`pids.append(start_child(%s, {"id": "h%d", "start": mkh(ops[%s])}))`, sup, c.n(3), c.of(`"inc"`, `"t0"`, `"k1"`))
+			return fmt.Sprintf(`pids.append(start_child(%s, {"id": "h%d", "start": mkh(%s)}))`, sup, c.n(3), c.of(`ops["inc"]`, `ops["t0"]`, `ops["k1"]`, `abs`))
 		case 1:
-			return `r = [f(1) for k, f in sorted(ops.items()) if k != "pick"] + [ops["pick"](pids, 0), getk(), K]`
+			return `r = [f(1) for k, f in sorted(ops.items()) if k != "pick"] + [ops["pick"](pids, 0), getk(), K, P[1][0](3), P[0] == ops["inc"], TW(1), BL[1](-2)]`
 		case 5:
 			// Closures made by a loop, maybe on an execution's first line.
 			return fmt.Sprintf(`ops["c%d"] = [%s for j in range(3)][%d]`, c.n(2), c.of("lambda v: v * j", "lambda v, j=j: v + j"), c.n(3))
+		case 7:
+			// Closures of a def that can make more, which a restore makes
+			// by calling it (one calling another is a recursion).
+			return fmt.Sprintf(`%s = twice_of(%s)`, c.of(`TW`, `ops["w0"]`, `ops["w1"]`), c.of(`ops["inc"]`, `TW`, `ops["w0"]`, `ops["k0"]`))
+		case 6:
+			// Tuples of functions, which snapshots rebuild.
+			return fmt.Sprintf(`P = (ops[%s], (lambda v: v * %d, ops[%s]))`, c.of(`"inc"`, `"pick"`, `"t0"`), c.n(5), c.of(`"inc"`, `"k0"`, `"c1"`))
 		case 4:
 			// getk sees K as it was when it was defined, then.
 			return fmt.Sprintf("K = %s", c.of("2", `"k"`, "(3, None)", "[4]"))
