@@ -1,8 +1,10 @@
 package wal
 
 import (
+	"bufio"
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -41,6 +43,10 @@ func (s *Store) recover() error {
 		if err != nil {
 			return err
 		}
+		seg.written = seg.size
+		if fi, err := f.Stat(); err == nil {
+			seg.alloc = fi.Size() // with what was preallocated
+		}
 		if end < 0 {
 			continue
 		}
@@ -53,7 +59,7 @@ func (s *Store) recover() error {
 			}
 			end = headerSize
 		}
-		seg.size = end
+		seg.size, seg.alloc, seg.written = end, end, end
 		if err := f.Truncate(end); err != nil {
 			return fmt.Errorf("wal: repair %s: %w", segmentName(num), err)
 		}
@@ -84,43 +90,68 @@ func (s *Store) recover() error {
 	return nil
 }
 
-// replay applies seg's records to the index. It returns the offset of
-// the first torn or corrupt record, or -1 when the whole file is sound.
+// replay reads seg's records from f into the index, and returns -1 when
+// they end cleanly (at the end of the file, or at a frame header of
+// zeros: the space preallocate gave it), else the offset of the first
+// torn or corrupt record (0 for a segment whose header was never
+// written). It reads the records as they come, not the preallocated
+// space after them.
 func (s *Store) replay(seg *segment, f *os.File) (int64, error) {
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return 0, fmt.Errorf("wal: read %s: %w", segmentName(seg.num), err)
-	}
-	if len(data) < int(headerSize) || [8]byte(data[:headerSize]) != magic {
-		if len(data) >= int(headerSize) && slices.ContainsFunc(data[:headerSize], func(b byte) bool { return b != 0 }) {
+	r := bufio.NewReaderSize(f, 1<<20)
+	var head [headerSize]byte
+	if n, err := io.ReadFull(r, head[:]); err != nil || head != magic {
+		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+			return 0, fmt.Errorf("wal: read %s: %w", segmentName(seg.num), err)
+		}
+		if n == len(head) && slices.ContainsFunc(head[:], func(b byte) bool { return b != 0 }) {
 			return 0, fmt.Errorf("%w: %s is not a journal segment", ErrCorrupt, filepath.Join(s.dir, segmentName(seg.num)))
 		}
 		return 0, nil // created, header not yet written
 	}
 	pos := headerSize
-	for pos < int64(len(data)) {
-		rest := data[pos:]
-		if len(rest) < frameHeader {
+	seg.size = pos
+	var (
+		frame [frameHeader]byte
+		body  []byte
+	)
+	for {
+		if _, err := io.ReadFull(r, frame[:]); err != nil {
+			switch err {
+			case io.EOF:
+				return -1, nil
+			case io.ErrUnexpectedEOF:
+				return pos, nil
+			}
+			return 0, fmt.Errorf("wal: read %s: %w", segmentName(seg.num), err)
+		}
+		if frame == [frameHeader]byte{} {
+			return -1, nil // preallocated: nothing was written from here
+		}
+		n := int(binary.LittleEndian.Uint32(frame[:]))
+		if n == 0 || n > MaxRecordSize {
 			return pos, nil
 		}
-		n := int64(binary.LittleEndian.Uint32(rest))
-		if n == 0 || n > MaxRecordSize || frameHeader+n > int64(len(rest)) {
+		if cap(body) < n {
+			body = make([]byte, n)
+		}
+		body = body[:n]
+		if _, err := io.ReadFull(r, body); err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return pos, nil
+			}
+			return 0, fmt.Errorf("wal: read %s: %w", segmentName(seg.num), err)
+		}
+		if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(frame[4:]) {
 			return pos, nil
 		}
-		body, err := checkFrame(rest[:frameHeader+n])
+		rec, err := decodeBody(body)
 		if err != nil {
 			return pos, nil
 		}
-		r, err := decodeBody(body)
-		if err != nil {
-			return pos, nil
-		}
-		s.apply(r, loc{seg: seg.num, off: uint32(pos), n: uint32(frameHeader + n)})
-		pos += frameHeader + n
+		s.apply(rec, loc{seg: seg.num, off: uint32(pos), n: uint32(frameHeader + n)})
+		pos += int64(frameHeader + n)
 		seg.size = pos
 	}
-	seg.size = max(pos, headerSize)
-	return -1, nil
 }
 
 // apply replays one record. An entry whose sequence number is already

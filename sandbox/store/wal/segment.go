@@ -25,6 +25,42 @@ type segment struct {
 	// All three are protected by Store.mu.
 	size, live int64
 	last       *batch
+	// alloc is the file's size, which preallocate keeps ahead of the
+	// writes, and written the end of what was written (both owned by
+	// the writer, set by Open, read by Close once the writer left).
+	alloc, written int64
+}
+
+// preallocStep is how far ahead of the writes a segment's file is
+// preallocated (at most Config.SegmentSize): a fallocate every 4 MiB
+// written instead of a size change committed by every fdatasync.
+const preallocStep = 4 << 20
+
+// trim cuts what was preallocated past the records: a segment the
+// writer left (it moved on to the next, or the store closed) keeps the
+// size of its records on disk. Best effort: the space is only space, and
+// a file removed meanwhile (compaction) fails to truncate.
+func (seg *segment) trim() {
+	if seg.alloc <= seg.written {
+		return
+	}
+	if f := seg.f.Load(); f != nil && f.Truncate(seg.written) == nil {
+		seg.alloc = seg.written
+	}
+}
+
+// reserve preallocates f, seg's file, to cover end and step bytes more
+// (see preallocate), unless it does already; it reports whether the
+// filesystem does it (false: stop asking).
+func (seg *segment) reserve(f *os.File, end, step int64) bool {
+	if end <= seg.alloc {
+		return true
+	}
+	if !preallocate(f, end+step) {
+		return false
+	}
+	seg.alloc = end + step
+	return true
 }
 
 const segmentExt = ".wal"

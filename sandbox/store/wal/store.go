@@ -45,6 +45,9 @@ type Store struct {
 
 	records, writes, syncs atomic.Int64 // for Stats
 
+	prealloc bool     // the writer preallocates segments (until the filesystem refuses)
+	writing  *segment // the segment the writer wrote last
+
 	stop       chan struct{} // closed by Close
 	writerDone chan struct{} // closed when the writer wrote everything and left
 	wg         sync.WaitGroup
@@ -89,6 +92,7 @@ func Open(dir string, cfg Config) (*Store, error) {
 	s := &Store{
 		dir: dir, cfg: cfg, log: cfg.Logger, lock: lf,
 		boxes:       make(map[string]*box),
+		prealloc:    true,
 		compactKick: make(chan struct{}, 1),
 		stop:        make(chan struct{}),
 		writerDone:  make(chan struct{}),
@@ -546,6 +550,9 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	close(s.stop)
 	s.wg.Wait()
+	for _, seg := range s.segs {
+		seg.trim() // the writer left: closed, the files are their records
+	}
 	s.closeFiles()
 	if s.closeErr != nil {
 		return fmt.Errorf("wal: close: %w", s.closeErr)

@@ -343,6 +343,92 @@ func TestTornTail(t *testing.T) {
 	}
 }
 
+// TestPreallocatedTail: segments are preallocated ahead of the writes
+// (where the filesystem can), so a store that stops without Close (a
+// crash, kill -9) leaves zeros after its last record. They end the log
+// cleanly: every record is there, nothing is reported torn, the store
+// writes on from there, and a Close leaves the file the size of its
+// records. A crash that left a rotated segment's tail is the same.
+func TestPreallocatedTail(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := wal.Config{SegmentSize: 1 << 20}
+	s := open(t, dir, cfg)
+	defer s.Close()
+	var codes []string
+	for i := range 30 {
+		codes = append(codes, fmt.Sprintf("x = %d", i))
+		if _, err := s.Append(ctx, "sb", sandbox.Entry{Code: codes[i]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seg := segments(t, dir)[0]
+	live, err := os.ReadFile(seg) // the image a crash now leaves: Append synced it
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(live) < 1<<20 {
+		t.Skipf("the filesystem of %s does not preallocate (segment of %d bytes)", dir, len(live))
+	}
+	crashed := t.TempDir()
+	if err := os.WriteFile(filepath.Join(crashed, filepath.Base(seg)), live, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	c := open(t, crashed, cfg)
+	checkLoad(t, c, "sb", codes...)
+	if logs.Len() != 0 {
+		t.Errorf("reopened after a crash, the store logged %s", logs.String())
+	}
+	codes = append(codes, "y = 1")
+	if seq, err := c.Append(ctx, "sb", sandbox.Entry{Seq: 31, Code: "y = 1"}); err != nil || seq != 31 {
+		t.Fatalf("Append after the crash = %d, %v", seq, err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c = open(t, crashed, cfg)
+	checkLoad(t, c, "sb", codes...)
+	size := c.Stats().Bytes
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(crashed, filepath.Base(seg))); err != nil || fi.Size() != size {
+		t.Errorf("closed, the segment is %d bytes, want its records' %d (%v)", fi.Size(), size, err)
+	}
+
+	// Zeros after the records of a segment the log moved on from (the
+	// crash came before the writer trimmed it).
+	rotated := t.TempDir()
+	small := wal.Config{SegmentSize: 256, Logger: cfg.Logger}
+	r := open(t, rotated, small)
+	codes = codes[:0]
+	for i := range 20 {
+		codes = append(codes, fmt.Sprintf("x = %d # padding padding padding", i))
+		if _, err := r.Append(ctx, "sb", sandbox.Entry{Code: codes[i]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	first := segments(t, rotated)[0]
+	b, err := os.ReadFile(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(first, append(b, make([]byte, 4096)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = open(t, rotated, small)
+	defer r.Close()
+	checkLoad(t, r, "sb", codes...)
+	if logs.Len() != 0 {
+		t.Errorf("reopened, the store logged %s", logs.String())
+	}
+}
+
 // TestCorruptRecordEndsTheLog: a bad checksum in the first of several
 // segments ends the log there; the later segments go.
 func TestCorruptRecordEndsTheLog(t *testing.T) {

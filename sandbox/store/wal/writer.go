@@ -141,6 +141,17 @@ func (s *Store) write(b *batch) error {
 			return err
 		}
 	}
+	if prev := s.writing; prev != b.seg {
+		if prev != nil {
+			prev.trim() // the writer has moved on: it writes there no more
+		}
+		s.writing = b.seg
+	}
+	end := b.off + int64(len(b.buf))
+	if s.prealloc {
+		s.prealloc = b.seg.reserve(f, end, min(preallocStep, s.cfg.SegmentSize))
+	}
+	b.seg.written = max(b.seg.written, end)
 	_, err := f.WriteAt(b.buf, b.off)
 	s.writes.Add(1)
 	b.buf = nil
