@@ -16,12 +16,12 @@ import (
 // TestJournalLimit fills a sandbox's journal: the execution that would
 // not fit is refused whole (nothing of it stays), the sandbox goes on
 // answering reads, and a restart empties the journal. (Its state holds a
-// function: no snapshot can make room; see TestSnapshotMakesRoom.)
+// bound method: no snapshot can make room; see TestSnapshotMakesRoom.)
 func TestJournalLimit(t *testing.T) {
 	n := newNode(t)
 	_, err := n.local.Create(n.ctx, "j", sandbox.Requirements{JournalLimit: 4 * sandbox.JournalEntryOverhead})
 	require.NoError(t, err)
-	first := "xs = []\nf = len"
+	first := "xs = []\nf = xs.append"
 	n.exec("j", first)
 	n.exec("j", "xs.append(1)")
 	n.exec("j", "xs.append(2)")
@@ -62,12 +62,12 @@ func TestJournalLimit(t *testing.T) {
 // TestReplayLimit bounds the steps replaying a journal takes: an
 // execution that would take the journal past it stops there, as a steps
 // limit would stop it, and is reported as the replay limit. (Its state
-// holds a function, so no snapshot makes room.)
+// holds a bound method, so no snapshot makes room.)
 func TestReplayLimit(t *testing.T) {
 	n := newNode(t)
 	_, err := n.local.Create(n.ctx, "r", sandbox.Requirements{ReplayLimit: 50_000})
 	require.NoError(t, err)
-	res := n.exec("r", "f = len\nt = 0\nfor i in range(2000):\n    t += i")
+	res := n.exec("r", "f = [].append\nt = 0\nfor i in range(2000):\n    t += i")
 	require.Less(t, res.Steps, uint64(50_000))
 	first := res.Steps
 

@@ -282,7 +282,7 @@ func randomProgram(rng *rand.Rand, n int) []string {
 		func() string { return "t = (x, len(a), tuple(b))" },
 		func() string { return "a = a[1:]" },
 		func() string { return fmt.Sprintf("a.extend([%s, %s])", lit(), lit()) },
-		func() string { return "f = len" },
+		func() string { return "f = [].append" },
 		func() string { return "f = None" },
 		func() string { return "y = y * 0.5 + x" },
 		func() string { return fmt.Sprintf("z = 'w%d' * 2", rng.IntN(5)) },
