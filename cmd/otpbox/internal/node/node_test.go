@@ -343,7 +343,7 @@ func checkDashboard(t *testing.T, families map[string]*dto.MetricFamily) {
 	if err := json.Unmarshal(b, &dash); err != nil {
 		t.Fatalf("dashboard: %v", err)
 	}
-	names := regexp.MustCompile(`\b(otpbox|go|process)_[a-z_]+`)
+	names := regexp.MustCompile(`\b(otpbox|go|process)_[a-z0-9_]+`)
 	for _, p := range dash.Panels {
 		for _, target := range p.Targets {
 			for _, name := range names.FindAllString(target.Expr, -1) {
