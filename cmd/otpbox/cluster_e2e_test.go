@@ -136,6 +136,28 @@ func (c *e2eCluster) call(m *testkit.Node, method, path string, body, out any) (
 	return resp.StatusCode, nil
 }
 
+// metric returns the value of an unlabelled series in m's /metrics (-1
+// when it has none).
+func (c *e2eCluster) metric(m *testkit.Node, name string) float64 {
+	c.t.Helper()
+	resp, err := c.client.Get(m.URL() + "/metrics")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	for line := range strings.Lines(string(raw)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				c.t.Fatalf("%s: %v", name, err)
+			}
+			return f
+		}
+	}
+	return -1
+}
+
 func (c *e2eCluster) must(m *testkit.Node, method, path string, body, out any) {
 	c.t.Helper()
 	if _, err := c.call(m, method, path, body, out); err != nil {
@@ -182,7 +204,9 @@ func TestClusterOnConsul(t *testing.T) {
 	// Rebalancing off: the test moves sandboxes itself and checks where
 	// they are (rebalancing has its own tests in actors/loadbalancer).
 	noRebalance := "--rebalancing-enabled=false"
-	n1, n2, n3 := c.start("n1", noRebalance), c.start("n2", noRebalance), c.start("n3", noRebalance, "--zone", "east")
+	// n2 keeps activations spawned ahead of need: the sandboxes placed
+	// on it from n1 take them (a remote activation).
+	n1, n2, n3 := c.start("n1", noRebalance), c.start("n2", noRebalance, "--warm-activations", "2"), c.start("n3", noRebalance, "--zone", "east")
 	c.awaitPassing("n1", "n2", "n3")
 	testkit.Eventually(t, 10*time.Second, func() error {
 		var nodes server.NodeList
@@ -239,6 +263,9 @@ func TestClusterOnConsul(t *testing.T) {
 		if want := fmt.Sprintf("n%d", i%3+1); in.Node != want {
 			t.Errorf("%s placed on %s, want %s", ids[i], in.Node, want)
 		}
+	}
+	if got := c.metric(n2, "otpbox_sandbox_warm_activations_taken_total"); got < count/3 {
+		t.Errorf("n2 took %v warm activations for the %d sandboxes placed on it", got, count/3)
 	}
 	// Concurrent creates of one id through every node: one wins, the
 	// others hear it exists, and one activation runs.
