@@ -152,8 +152,8 @@ func TestSnapshotMakesRoom(t *testing.T) {
 }
 
 // TestNoSnapshotUnlessExact: state a snapshot cannot rebuild keeps its
-// whole journal: a lambda within a set, a function in a worker's
-// state, values shared between globals, a default frozen since
+// whole journal: a lambda within a set, a closure a worker's handler
+// made, values shared between globals, a default frozen since
 // its def. Once
 // the state is plain again, the next try snapshots.
 func TestNoSnapshotUnlessExact(t *testing.T) {
@@ -162,8 +162,9 @@ func TestNoSnapshotUnlessExact(t *testing.T) {
 	for id, code := range map[string]string{
 		"lambda": "fs = set([(lambda x: x + 1, 2)])",
 		"shared": "a = []\nb = a",
-		// A worker whose state holds a function: the world's values
-		// are rebuilt before the functions are.
+		// A worker whose state holds a closure its handler made: the
+		// handler can make more of it, which would be other functions
+		// than the restored one to Starlark's recursion check.
 		"procs": "w = worker(init=lambda args: {'f': lambda: 1})\nsup = start_supervisor(supervisor(children=[{\"id\": \"w\", \"start\": w}]))",
 		// A default frozen by worker() after the def: the def would
 		// restore it mutable, and f() would then work where it failed.

@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
@@ -257,12 +258,14 @@ func (s *Session) noteLambdas(code string, mod *starlark.Module, module starlark
 }
 
 // heldLambdas returns the lambdas the globals hold (in lists and dicts:
-// handlers = {"inc": lambda s: s + 1}) that no record has, for the commit
-// of code (run as x) to record them as those the world keeps: nil,
-// without a walk of the heap, when the globals did not change or neither
-// code nor a recorded def can have made one.
+// handlers = {"inc": lambda s: s + 1}), and the world's values when the
+// execution touched it (a process's state), that no record has, for the
+// commit of code (run as x) to record them as those the world keeps:
+// nil, without a walk of the heap, when neither changed or neither code
+// nor a recorded def can have made one.
 func (s *Session) heldLambdas(x *execution, code string) []*starlark.Function {
-	if s.restored != nil || !x.changed || !strings.Contains(code, "lambda") && !s.defsMakeLambdas() {
+	touched := s.world.Touched()
+	if s.restored != nil || !x.changed && !touched || !strings.Contains(code, "lambda") && !s.defsMakeLambdas() {
 		return nil
 	}
 	var held []*starlark.Function
@@ -273,6 +276,9 @@ func (s *Session) heldLambdas(x *execution, code string) []*starlark.Function {
 		}
 	}
 	w.globals(s.globals)
+	if touched {
+		w.roots(s.world)
+	}
 	return held
 }
 
@@ -383,7 +389,7 @@ func (s *Session) innerLambda(fn *starlark.Function) *defSource {
 // where, before, it failed.
 func (s *Session) makesMore(fn *starlark.Function, src *defSource) bool {
 	if src.maker == "" {
-		return false
+		return s.inHeldLambda(fn)
 	}
 	maker, ok := fn.Module().Globals()[src.maker].(*starlark.Function)
 	if !ok {
@@ -402,6 +408,39 @@ func (s *Session) makesMore(fn *starlark.Function, src *defSource) bool {
 	}
 	for _, d := range s.lambdas {
 		if sees(d) {
+			return true
+		}
+	}
+	return false
+}
+
+// inHeldLambda reports whether fn, a lambda that no def made, lies in the
+// text of a lambda the session keeps (a global's mk = lambda f: lambda x:
+// f(x), a worker's handler), which can make more of it; a lambda that
+// made it and is gone ((lambda f: lambda x: f(x))(g)) cannot.
+func (s *Session) inHeldLambda(fn *starlark.Function) bool {
+	pos := fn.Position()
+	encloses := func(f *starlark.Function, d *defSource) bool {
+		if f == fn || d.col == 0 || d.module != fn.Module() {
+			return false
+		}
+		lines := strings.Split(d.text, "\n")
+		endLine := d.line + int32(len(lines)-1)
+		endCol := int32(utf8.RuneCountInString(lines[len(lines)-1]))
+		if len(lines) == 1 {
+			endCol += d.col - 1
+		}
+		after := pos.Line > d.line || pos.Line == d.line && pos.Col > d.col
+		before := pos.Line < endLine || pos.Line == endLine && pos.Col <= endCol
+		return after && before
+	}
+	for f, d := range s.lambdas {
+		if encloses(f, d) {
+			return true
+		}
+	}
+	for f, d := range s.defs {
+		if encloses(f, d) {
 			return true
 		}
 	}

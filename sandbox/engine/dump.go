@@ -147,6 +147,7 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 		defs        []dumpDef
 		data, bound strings.Builder
 	)
+	var refGlobals map[string]*starlark.Function // globals written function(ref)
 	d.inGlobals = true
 	for _, name := range s.globals.Keys() { // sorted
 		d.name = name
@@ -166,6 +167,10 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 			// adder(2)) or an older version of a def: a reference that
 			// the link step sets (see Reader.bindRefs).
 			expr, ext, err = d.funcExpr(fn)
+			if refGlobals == nil {
+				refGlobals = make(map[string]*starlark.Function)
+			}
+			refGlobals[name] = fn
 		} else {
 			d.settable = true // a global's tuple can be rebuilt
 			expr, ext, err = d.expr(v)
@@ -186,6 +191,9 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 		}
 	}
 	d.inGlobals = false
+	if err := s.seenRefGlobals(refGlobals); err != nil {
+		return nil, err
+	}
 	out := &Dump{Data: data.String(), Bound: bound.String(), refs: d.refs, refs4: d.refs4}
 	if sw, ok := s.world.(SavedWorld); ok {
 		d.name = "" // the world's
@@ -791,6 +799,48 @@ func (d *dumper) expr(v starlark.Value) (string, bool, error) {
 	defer func() { d.b = prev }()
 	err := d.value(v, 0)
 	return d.b.String(), d.ext, err
+}
+
+// seenRefGlobals fails when a function sees one of refs, globals that a
+// restore binds to function(ref) and the link step sets once the
+// functions are defined: the chunk that defines that function would
+// give it the placeholder (add2 = adder(2); def f(x): return add2(x)).
+func (s *Session) seenRefGlobals(refs map[string]*starlark.Function) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	globals := map[*starlark.Module]starlark.StringDict{}
+	check := func(d *defSource) error {
+		if d.module == nil {
+			return nil
+		}
+		for _, name := range d.names {
+			fn := refs[name]
+			if fn == nil {
+				continue
+			}
+			g, ok := globals[d.module]
+			if !ok {
+				g = d.module.Globals()
+				globals[d.module] = g
+			}
+			if g[name] == starlark.Value(fn) {
+				return &NotPlainError{Name: name, Reason: "a function that " + cmp.Or(d.name, "a lambda") + " sees by this name, held by it and not by its def: the restore sets it after the functions are defined"}
+			}
+		}
+		return nil
+	}
+	for _, d := range s.defs {
+		if err := check(d); err != nil {
+			return err
+		}
+	}
+	for _, d := range s.lambdas {
+		if err := check(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // funcExpr writes fn, a global's value, as function(ref).

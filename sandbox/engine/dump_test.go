@@ -298,6 +298,8 @@ func FuzzDumpRestore(f *testing.F) {
 		"def adder(n):\n    return lambda x: x + n\na = adder(1)\n---\nb = adder(a(1))\n---\na(1) + b(1)",
 		"def compose(f):\n    return lambda x: f(x)\ndef one(x):\n    return 1\nc = compose(one)\n---\ncompose(c)(1)",
 		"f = lambda: 1\ng, h = f, (f, 2)\n---\ng() + h[0]()",
+		"mk = lambda f: lambda x: f(x)\ndef one(x):\n    return 1\na = [mk(one)]\n---\nmk(a[0])(1)",
+		"def adder(n):\n    return lambda x: x + n\nadd2 = adder(2)\ndef f(x):\n    return add2(x)\n---\nf(1)",
 		"p = print\nl = [len, (lambda f: lambda x: f(x))(sorted)]\n---\np(l[0]('ab'), l[1]([2, 1]))",
 	} {
 		f.Add(seed)
@@ -457,6 +459,11 @@ func TestDumpFunctionsInValues(t *testing.T) {
 		{"K = 1\ndef mk(k):\n    return lambda x=K: k\nm = [mk(1)]", "can make more"},
 		{"def mk(k):\n    return lambda: k\ndef use():\n    return mk(2)\nm = [mk(1)]\n---\nmk = None", "can make more"}, // use() still can
 		{"s = {'k': [lambda: 1]}\nfreeze(s)", "frozen"},
+		// mk can make more: restored by a function of its own, a closure
+		// would not be one function with those mk makes after.
+		{"mk = lambda f: lambda x: f(x)\ndef one(x):\n    return 1\na = [mk(one)]", "a lambda the sandbox keeps made"},
+		// A function that sees a global the restore sets after defining it.
+		{"def adder(n):\n    return lambda x: x + n\nadd2 = adder(2)\ndef f(x):\n    return add2(x)", "sees by this name"},
 	} {
 		s := engine.NewSession(engine.Limits{}, withFreeze)
 		for _, c := range strings.Split(tt.code, "\n---\n") {

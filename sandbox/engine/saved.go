@@ -29,6 +29,29 @@ func (w *Writer) Expr(where string, v starlark.Value) (string, error) {
 	return s, err
 }
 
+// State writes v, a value code reaches and calls functions through (a
+// process's state), as Expr does, except that the functions in its
+// lists, dicts and tuples, or v itself when it is one, are written as
+// references that the restore sets once the functions are defined (see
+// [Reader.State]).
+func (w *Writer) State(where string, v starlark.Value) (string, error) {
+	d := w.d
+	prevName, prevWhere, prevIn, prevRefs := d.name, d.where, d.inGlobals, d.refs
+	d.name, d.where, d.inGlobals, d.refs = "", where, true, false
+	defer func() {
+		d.name, d.where, d.inGlobals = prevName, prevWhere, prevIn
+		d.refs4 = d.refs4 || d.refs // a state with references: version 4
+		d.refs = d.refs || prevRefs
+	}()
+	if fn, ok := v.(*starlark.Function); ok {
+		s, _, err := d.funcExpr(fn)
+		return s, err
+	}
+	d.settable = true // the state is replaced by a tuple rebuilt
+	s, _, err := d.expr(v)
+	return s, err
+}
+
 // WriteString writes text of the expression as it is.
 func (w *Writer) WriteString(s string) { w.d.b.WriteString(s) }
 
@@ -81,6 +104,9 @@ func (w *Writer) WriteFunc(c starlark.Callable) error {
 			// function made for it would be another than those to
 			// Starlark's recursion check. Its def makes it, when it can.
 			var ok bool
+			if src.maker == "" {
+				return w.NotPlain("a lambda that a lambda the sandbox keeps made, which can make more of it: restored, it would be another function than those to Starlark's recursion check")
+			}
 			if maker, args, ok = w.d.s.makerCall(fn, src); !ok {
 				return w.NotPlain("a lambda that " + src.maker + "() made, which can make more of it and does more than return it: restored, it would be another function than those to Starlark's recursion check")
 			}
@@ -245,6 +271,26 @@ func (r *Reader) Value(expr string) (starlark.Value, error) {
 		return nil, fmt.Errorf("engine: a value of the dump: %w", err)
 	}
 	return v, nil
+}
+
+// State evaluates expr, as [Writer.State] wrote it, and calls set with
+// the value; the link step sets the functions in it once the dump's defs
+// have run (and calls set again with the function when the value is
+// one).
+func (r *Reader) State(expr string, set func(starlark.Value)) error {
+	v, err := r.Value(expr)
+	if err != nil {
+		return err
+	}
+	if f, ok := v.(*funcRef); ok {
+		set(v)
+		return r.Func(f.ref, func(fn *starlark.Function) { set(fn) })
+	}
+	if v, _, err = r.bindRefs(v, 0); err != nil {
+		return err
+	}
+	set(v)
+	return nil
 }
 
 // Func calls set, once the dump's defs have run, with the function ref

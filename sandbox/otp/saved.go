@@ -115,7 +115,7 @@ func (rt *Runtime) Save(w *engine.Writer) (string, error) {
 			if sp.Def, err = w.Expr(where, p.def); err != nil {
 				return "", err
 			}
-			if sp.State, err = w.Expr("the state of "+Pid{p.n}.String(), p.state); err != nil {
+			if sp.State, err = w.State("the state of "+Pid{p.n}.String(), p.state); err != nil {
 				return "", err
 			}
 			sp.Trace, sp.Traced = p.trace.entries(), p.trace.n
@@ -258,7 +258,7 @@ func (rt *Runtime) load(in *savedRuntime, r *engine.Reader) error {
 			if p.def, _ = v.(*workerDef); p.def == nil {
 				return fmt.Errorf("process %d: its definition is a %s", sp.N, v.Type())
 			}
-			if p.state, err = r.Value(sp.State); err != nil {
+			if err := r.State(sp.State, func(v starlark.Value) { p.state = v }); err != nil {
 				return err
 			}
 			if len(sp.Trace) > traceSize || sp.Traced < len(sp.Trace) {

@@ -175,6 +175,43 @@ func sameAfter(t *testing.T, a, b *box, codes ...string) {
 	assert.Equal(t, a.processes(), b.processes())
 }
 
+// TestSnapshotFunctionsInState: a worker whose state holds functions (a
+// table of callbacks, as a gen_server's state holds funs: defs, a
+// global's lambda, a pure maker's closure made in init, in lists, dicts
+// and tuples, or the state a function itself) is snapshotted, and the
+// restored worker calls the same functions.
+func TestSnapshotFunctionsInState(t *testing.T) {
+	a := newBox(t, engine.Limits{})
+	a.do(`def double(x):
+    return x * 2
+def adder(k):
+    return lambda x: x + k
+inc = lambda x: x + 1
+def init(args):
+    return {"fs": [double, inc], "pair": (adder(3), double), "n": 0}
+def handle_call(msg, state):
+    state["n"] += 1
+    return ([f(msg) for f in state["fs"]] + [state["pair"][0](msg), state["n"]], state)
+def handle_cast(msg, state):
+    state["fs"].append(double if msg == "double" else inc)
+    return state
+sup = start_supervisor(supervisor(children=[
+    {"id": "d", "start": worker(init=init, handle_call=handle_call, handle_cast=handle_cast)},
+    {"id": "f", "start": worker(init=lambda args: double, handle_call=lambda msg, state: (state(msg), state))}]))`)
+	a.do(`cast(whereis(sup, "d"), "double")`)
+	b := snapshotOf(t, a)
+	require.NotNil(t, b, "a state with functions is snapshotted")
+	const probe = `call(whereis(sup, "d"), 5), call(whereis(sup, "f"), 7)`
+	assert.Equal(t, "([10, 6, 10, 8, 1], 14)", a.do(probe))
+	assert.Equal(t, "([10, 6, 10, 8, 1], 14)", b.do(probe), "restored")
+	sameAfter(t, a, b,
+		`cast(whereis(sup, "d"), "inc")`,
+		`call(whereis(sup, "d"), 1)`,
+		`exit(whereis(sup, "d"), "boom")`, // restarted: init again
+		`call(whereis(sup, "d"), 2)`,
+	)
+}
+
 // TestSnapshotProcessesNotPlain: processes whose worker functions are
 // nested defs, or whose state shares a list with a global or holds a
 // function, cannot be dumped.

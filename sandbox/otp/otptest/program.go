@@ -68,6 +68,13 @@ def twice_of(f):
     return lambda v: f(f(v))
 TW = twice_of(ops["inc"])
 BL = (abs, twice_of(abs))
+def fs_init(args):
+    return {"h": ops["inc"], "l": [twice_of(abs)], "t": (pick, abs)}
+def fs_call(msg, state):
+    if len(state["l"]) < 4:
+        state["l"].append(state["l"][-1])
+    return (state["h"](1) + state["l"][0](-1) + state["t"][1](-len(state["l"])), state)
+fsw = worker(init=fs_init, handle_call=fs_call, handle_cast=c_cast)
 `
 
 // chooser turns fuzz bytes into choices, one byte each (so that a
@@ -106,7 +113,7 @@ const lambdaWorker = `worker(init=lambda args: len(args), handle_call=lambda msg
 
 // childSpec is a random child spec dict literal.
 func (c *chooser) childSpec(i int, depth int, auto string) string {
-	start := c.of("w", "wb", "mute", "w", lambdaWorker, fmt.Sprintf("mkw(%d)", c.n(3)))
+	start := c.of("w", "wb", "mute", "w", lambdaWorker, fmt.Sprintf("mkw(%d)", c.n(3)), "fsw")
 	if depth < 2 && c.n(5) == 0 {
 		start = c.supervisor(depth + 1)
 	}

@@ -385,7 +385,7 @@ func warmMetrics(taken func() uint64) prometheus.Collector {
 // {result="taken"|"skipped"}, and SnapshotBytes:
 // otpbox_sandbox_snapshot_bytes_total.
 func snapshotMetrics(snapshots func() (taken, skipped uint64), written func() uint64) []prometheus.Collector {
-	const name, help = "otpbox_sandbox_snapshots_total", "Sandbox journals replaced by a snapshot of the sandbox's state (taken), and tries that found a state no snapshot rebuilds: functions inside sets or frozen values, closures over builtins, shared values, functions that see older lists or functions (skipped)."
+	const name, help = "otpbox_sandbox_snapshots_total", "Sandbox journals replaced by a snapshot of the sandbox's state (taken), and tries that found a state no snapshot rebuilds: functions inside sets or frozen values, bound methods, shared values, functions that see older lists or functions (skipped)."
 	return []prometheus.Collector{
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "otpbox_sandbox_snapshot_bytes_total",
 			Help: "Bytes of the snapshot entries written: each holds a sandbox's whole state and the ids and answers kept for retries."},
