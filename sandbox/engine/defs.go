@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -73,6 +74,12 @@ func (s *Session) noteDefs(code string, module starlark.StringDict, pins []*star
 	}
 	defer s.noteLambdas(code, marker.Module(), module, pins)
 	mod := marker.Module()
+	if s.restoreRefs != nil {
+		if s.moduleRefs == nil {
+			s.moduleRefs = make(map[*starlark.Module]starlark.StringDict)
+		}
+		s.moduleRefs[mod] = s.restoreRefs
+	}
 	var (
 		f     *syntax.File
 		lines []string
@@ -143,6 +150,16 @@ func (s *Session) pruneDefs() {
 			s.defBytes -= int64(len(src.text))
 			delete(s.defs, fn)
 		}
+	}
+	if len(s.moduleRefs) > 0 {
+		kept := map[*starlark.Module]bool{}
+		for _, src := range s.defs {
+			kept[src.module] = true
+		}
+		for _, src := range s.lambdas {
+			kept[src.module] = true
+		}
+		maps.DeleteFunc(s.moduleRefs, func(m *starlark.Module, _ starlark.StringDict) bool { return !kept[m] })
 	}
 }
 

@@ -147,7 +147,6 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 		defs        []dumpDef
 		data, bound strings.Builder
 	)
-	var refGlobals map[string]*starlark.Function // globals written function(ref)
 	d.inGlobals = true
 	for _, name := range s.globals.Keys() { // sorted
 		d.name = name
@@ -167,10 +166,6 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 			// adder(2)) or an older version of a def: a reference that
 			// the link step sets (see Reader.bindRefs).
 			expr, ext, err = d.funcExpr(fn)
-			if refGlobals == nil {
-				refGlobals = make(map[string]*starlark.Function)
-			}
-			refGlobals[name] = fn
 		} else {
 			d.settable = true // a global's tuple can be rebuilt
 			expr, ext, err = d.expr(v)
@@ -191,9 +186,6 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 		}
 	}
 	d.inGlobals = false
-	if err := s.seenRefGlobals(refGlobals); err != nil {
-		return nil, err
-	}
 	out := &Dump{Data: data.String(), Bound: bound.String(), refs: d.refs, refs4: d.refs4}
 	if sw, ok := s.world.(SavedWorld); ok {
 		d.name = "" // the world's
@@ -233,6 +225,7 @@ func (s *Session) Dump(maxBytes int) (*Dump, error) {
 		mg, ok := modules[df.src.module]
 		if !ok {
 			mg = df.src.module.Globals()
+			maps.Copy(mg, s.moduleRefs[df.src.module]) // a restored chunk's
 			modules[df.src.module] = mg
 		}
 		for _, n := range df.src.names {
@@ -738,6 +731,21 @@ func (s *Session) Restore(ctx context.Context, d *Dump) (*Result, error) {
 	}
 	delete(r.env, nameFuncRef)
 	delete(r.env, nameBuiltin)
+	if len(r.refs) > 0 {
+		// The chunks see the globals bound to function(ref) as
+		// predeclared names, which the link step sets.
+		s.mu.Lock()
+		s.restoreEnv, s.restoreRefs = maps.Clone(s.env.predeclared), make(starlark.StringDict, len(r.refs))
+		for _, name := range r.refs {
+			s.restoreEnv[name], s.restoreRefs[name] = s.globals[name], s.globals[name]
+		}
+		s.mu.Unlock()
+		defer func() {
+			s.mu.Lock()
+			s.restoreEnv, s.restoreRefs = nil, nil // a failed restore's
+			s.mu.Unlock()
+		}()
+	}
 	// A chunk that defines an older version of a function binds its name
 	// again: the globals bound before the defs keep their values.
 	s.mu.Lock()
@@ -799,48 +807,6 @@ func (d *dumper) expr(v starlark.Value) (string, bool, error) {
 	defer func() { d.b = prev }()
 	err := d.value(v, 0)
 	return d.b.String(), d.ext, err
-}
-
-// seenRefGlobals fails when a function sees one of refs, globals that a
-// restore binds to function(ref) and the link step sets once the
-// functions are defined: the chunk that defines that function would
-// give it the placeholder (add2 = adder(2); def f(x): return add2(x)).
-func (s *Session) seenRefGlobals(refs map[string]*starlark.Function) error {
-	if len(refs) == 0 {
-		return nil
-	}
-	globals := map[*starlark.Module]starlark.StringDict{}
-	check := func(d *defSource) error {
-		if d.module == nil {
-			return nil
-		}
-		for _, name := range d.names {
-			fn := refs[name]
-			if fn == nil {
-				continue
-			}
-			g, ok := globals[d.module]
-			if !ok {
-				g = d.module.Globals()
-				globals[d.module] = g
-			}
-			if g[name] == starlark.Value(fn) {
-				return &NotPlainError{Name: name, Reason: "a function that " + cmp.Or(d.name, "a lambda") + " sees by this name, held by it and not by its def: the restore sets it after the functions are defined"}
-			}
-		}
-		return nil
-	}
-	for _, d := range s.defs {
-		if err := check(d); err != nil {
-			return err
-		}
-	}
-	for _, d := range s.lambdas {
-		if err := check(d); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // funcExpr writes fn, a global's value, as function(ref).

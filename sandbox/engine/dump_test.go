@@ -408,6 +408,9 @@ func TestDumpFunctionsInValues(t *testing.T) {
 		// recursion).
 		"def compose(f):\n    return lambda x: f(x)\ndef ident(x):\n    return x\nca = compose(ident)\ncb = compose(ca)",
 		"def adder(n, unused):\n    return (lambda x, k=n, z=0: x + k + z)\nadd5 = [adder(5, 1)]",
+		// A function that sees a global holding a closure, which the
+		// restore sets after defining the function.
+		"def adder2(n):\n    return lambda x: x + n\nplus2 = adder2(2)\ndef usep(x):\n    return plus2(x)",
 		// Builtins, by their names.
 		"p = print\nclos = [(lambda f: lambda x: f(x))(len)]\nbs = (len, sorted)",
 	} {
@@ -434,10 +437,18 @@ func TestDumpFunctionsInValues(t *testing.T) {
 		"alias(2), twice(2), alias == twice, lam(), num, first_of == fs[0], first_of()",
 		"ca(3), add5[0](1), add5[0](1, 1), adder(1, 2)(1), compose(ident)(4)",
 		"p == print, clos[0]('abc'), bs[1]([2, 1]), bs[0] == len",
+		"usep(1)", "plus2 = adder2(5)", "usep(1), plus2(1)", // usep sees plus2 as it was
 	} {
 		if got, want := value(t, b, probe), value(t, a, probe); got != want {
 			t.Errorf("after restore %q = %s, want %s", probe, got, want)
 		}
+	}
+	// After the probes (plus2 rebound, usep seeing the one it saw), the
+	// two dump alike, or fail alike.
+	da, errA := a.Dump(1 << 20)
+	db, errB := b.Dump(1 << 20)
+	if (errA == nil) != (errB == nil) || errA != nil && errA.Error() != errB.Error() || errA == nil && !da.Equal(db) {
+		t.Errorf("after the probes: dumps %v and %v (restored)", errA, errB)
 	}
 	// An error inside a restored lambda is at the same place; two
 	// closures of one lambda are one function to Starlark, which calls
@@ -462,8 +473,6 @@ func TestDumpFunctionsInValues(t *testing.T) {
 		// mk can make more: restored by a function of its own, a closure
 		// would not be one function with those mk makes after.
 		{"mk = lambda f: lambda x: f(x)\ndef one(x):\n    return 1\na = [mk(one)]", "a lambda the sandbox keeps made"},
-		// A function that sees a global the restore sets after defining it.
-		{"def adder(n):\n    return lambda x: x + n\nadd2 = adder(2)\ndef f(x):\n    return add2(x)", "sees by this name"},
 	} {
 		s := engine.NewSession(engine.Limits{}, withFreeze)
 		for _, c := range strings.Split(tt.code, "\n---\n") {

@@ -162,6 +162,7 @@ func (w *Writer) NotPlain(reason string) error { return w.d.notPlain(reason) }
 // reader with [ReaderOf].
 type Reader struct {
 	env     starlark.StringDict
+	refs    []string // globals bound to function(ref) (see Session.restoreRefs)
 	links   []link
 	fetched map[string][]starlark.Value // by expression: values of Prefetch not taken yet
 }
@@ -467,6 +468,7 @@ func (s *Session) bind(r *Reader, bound string) error {
 			if err := r.Func(f.ref, func(fn *starlark.Function) { s.globals[name] = fn }); err != nil {
 				return err
 			}
+			r.refs = append(r.refs, name)
 		} else if v, _, err = r.bindRefs(v, 0); err != nil {
 			return err
 		}
@@ -650,6 +652,11 @@ func (s *Session) link(r *Reader, before starlark.StringDict) error {
 		}
 		l.set(fn)
 	}
+	for name := range s.restoreRefs {
+		// What the chunks' functions see by that name, now the function.
+		s.restoreRefs[name], s.restoreEnv[name] = s.globals[name], s.globals[name]
+	}
+	s.restoreEnv, s.restoreRefs = nil, nil
 	if err := s.noRefsLeft(); err != nil {
 		return err
 	}

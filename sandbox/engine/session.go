@@ -38,10 +38,19 @@ type Session struct {
 
 	// The sources of the functions the globals hold, and of the lambdas
 	// the world keeps (see defs.go).
-	defs       map[*starlark.Function]*defSource
-	lambdas    map[*starlark.Function]*defSource
-	restored   map[string]*starlark.Function     // by binding, during a Restore
-	factories  map[*starlark.Function]*defSource // a Restore's factories: their lambda's source
+	defs      map[*starlark.Function]*defSource
+	lambdas   map[*starlark.Function]*defSource
+	restored  map[string]*starlark.Function     // by binding, during a Restore
+	factories map[*starlark.Function]*defSource // a Restore's factories: their lambda's source
+	// During a Restore, from its bound globals to its link step: the
+	// globals bound to function(ref) (add2 = adder(2)), which its chunks
+	// see as predeclared names (restoreEnv: the Env's and those), so
+	// that a function sees the function the link step sets, not the
+	// placeholder that a chunk's global would keep.
+	restoreEnv, restoreRefs starlark.StringDict
+	// moduleRefs is restoreRefs by the module of each chunk that saw
+	// them: what its functions see besides the module's globals.
+	moduleRefs map[*starlark.Module]starlark.StringDict
 	defOrder   uint64
 	defBytes   int64 // of the texts in defs
 	fnReplaced bool  // the last commit rebound a global that held a function
@@ -159,7 +168,11 @@ func (s *Session) executeWith(ctx context.Context, code string, limits *Limits, 
 	s.world.Begin()
 	steps, err := x.run(ctx, func(thread *starlark.Thread) error {
 		var err error
-		if module, err = prog.Init(thread, s.env.predeclared); err != nil {
+		predeclared := s.env.predeclared
+		if restore && s.restoreEnv != nil {
+			predeclared = s.restoreEnv
+		}
+		if module, err = prog.Init(thread, predeclared); err != nil {
 			return err
 		}
 		if err := s.world.Settle(thread); err != nil {
@@ -284,10 +297,15 @@ func (s *Session) program(code string, restore bool) (*starlark.Program, error) 
 	if n := s.shiftOf(code); restore && n > 0 {
 		shiftLines(f, n)
 	}
-	if err := instrumentFor(f, s.globals.Has, restore && s.restored != nil); err != nil {
+	isGlobal, isPredeclared := s.globals.Has, s.env.predeclared.Has
+	if restore && s.restoreEnv != nil {
+		isGlobal = func(name string) bool { return s.globals.Has(name) && !s.restoreRefs.Has(name) }
+		isPredeclared = s.restoreEnv.Has
+	}
+	if err := instrumentFor(f, isGlobal, restore && s.restored != nil); err != nil {
 		return nil, err
 	}
-	prog, err := starlark.FileProgram(f, s.env.predeclared.Has)
+	prog, err := starlark.FileProgram(f, isPredeclared)
 	if err != nil {
 		return nil, syntaxError(err)
 	}

@@ -69,7 +69,7 @@ def twice_of(f):
 TW = twice_of(ops["inc"])
 BL = (abs, twice_of(abs))
 def fs_init(args):
-    return {"h": ops["inc"], "l": [twice_of(abs)], "t": (pick, abs)}
+    return {"h": TW, "l": [twice_of(abs)], "t": (pick, abs)}
 def fs_call(msg, state):
     if len(state["l"]) < 4:
         state["l"].append(state["l"][-1])
