@@ -50,11 +50,7 @@ func madeBy(st syntax.Stmt, name string, fn *starlark.Function) bool {
 		return st.Def.Line == pos.Line && st.Def.Col == 1 && pos.Col == 1 && st.Name.Name == name && fn.Name() == name
 	case *syntax.AssignStmt:
 		id, ok := st.LHS.(*syntax.Ident)
-		rhs := st.RHS
-		for p, paren := rhs.(*syntax.ParenExpr); paren; p, paren = rhs.(*syntax.ParenExpr) {
-			rhs = p.X
-		}
-		l, isLambda := rhs.(*syntax.LambdaExpr)
+		l, isLambda := unparen(st.RHS).(*syntax.LambdaExpr)
 		start, _ := st.Span()
 		return ok && isLambda && st.Op == syntax.EQ && start.Col == 1 && id.Name == name && fn.Name() == "lambda" && !isKeptBinding(name) &&
 			l.Lambda.Line == pos.Line && l.Lambda.Col == pos.Col
@@ -438,18 +434,18 @@ func (s *Session) makesMore(fn *starlark.Function, src *defSource) bool {
 func (s *Session) inHeldLambda(fn *starlark.Function) bool {
 	pos := fn.Position()
 	encloses := func(f *starlark.Function, d *defSource) bool {
-		if f == fn || d.col == 0 || d.module != fn.Module() {
-			return false
+		if f == fn || d.col == 0 || d.module != fn.Module() || pos.Line < d.line || pos.Line == d.line && pos.Col <= d.col {
+			return false // cheap checks first: a dump asks for each lambda it writes
 		}
-		lines := strings.Split(d.text, "\n")
-		endLine := d.line + int32(len(lines)-1)
-		endCol := int32(utf8.RuneCountInString(lines[len(lines)-1]))
-		if len(lines) == 1 {
+		endLine := d.line + int32(strings.Count(d.text, "\n"))
+		if pos.Line != endLine {
+			return pos.Line < endLine
+		}
+		endCol := int32(utf8.RuneCountInString(d.text[strings.LastIndexByte(d.text, '\n')+1:]))
+		if endLine == d.line {
 			endCol += d.col - 1
 		}
-		after := pos.Line > d.line || pos.Line == d.line && pos.Col > d.col
-		before := pos.Line < endLine || pos.Line == endLine && pos.Col <= endCol
-		return after && before
+		return pos.Col <= endCol
 	}
 	for f, d := range s.lambdas {
 		if encloses(f, d) {
@@ -586,11 +582,7 @@ func (s *Session) makerCall(fn *starlark.Function, src *defSource) (maker string
 	if !isRet || ret.Result == nil {
 		return "", nil, false
 	}
-	x := ret.Result
-	for p, paren := x.(*syntax.ParenExpr); paren; p, paren = x.(*syntax.ParenExpr) {
-		x = p.X
-	}
-	l, isLambda := x.(*syntax.LambdaExpr)
+	l, isLambda := unparen(ret.Result).(*syntax.LambdaExpr)
 	if pos := fn.Position(); !isLambda || l.Lambda.Line != pos.Line || l.Lambda.Col != pos.Col || len(l.Params) != fn.NumParams() {
 		return "", nil, false
 	}

@@ -497,12 +497,18 @@ func (s *Session) callFactory(factory *starlark.Function, captured starlark.Tupl
 	}
 	rec := *src
 	rec.module = fn.Module()
+	s.recordRestored(fn, &rec)
+	return fn, nil
+}
+
+// recordRestored records src as the source of fn, a lambda a Restore
+// made, as a commit records one.
+func (s *Session) recordRestored(fn *starlark.Function, src *defSource) {
 	if s.lambdas == nil {
 		s.lambdas = make(map[*starlark.Function]*defSource)
 	}
-	s.lambdas[fn] = &rec
-	s.defBytes += int64(len(rec.text)) + lambdaRecordBytes
-	return fn, nil
+	s.lambdas[fn] = src
+	s.defBytes += int64(len(src.text)) + lambdaRecordBytes
 }
 
 // linker resolves the function names of a Restore's links.
@@ -607,11 +613,7 @@ func (k *linker) call(name string, captured starlark.Tuple, maker string) (*star
 		return nil, fmt.Errorf("engine: the dump's call of %s made a %s, not a lambda of it", maker, v.Type())
 	}
 	src.module, src.order = m.Module(), s.defs[def].order
-	if s.lambdas == nil {
-		s.lambdas = make(map[*starlark.Function]*defSource)
-	}
-	s.lambdas[m] = src
-	s.defBytes += int64(len(src.text)) + lambdaRecordBytes
+	s.recordRestored(m, src)
 	k.made[name] = m
 	return m, nil
 }
