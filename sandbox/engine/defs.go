@@ -271,14 +271,14 @@ func (s *Session) noteLambdas(code string, mod *starlark.Module, module starlark
 }
 
 // heldLambdas returns the lambdas the globals hold (in lists and dicts:
-// handlers = {"inc": lambda s: s + 1}), and the world's values when the
-// execution touched it (a process's state), that no record has, for the
-// commit of code (run as x) to record them as those the world keeps:
-// nil, without a walk of the heap, when neither changed or neither code
-// nor a recorded def can have made one.
+// handlers = {"inc": lambda s: s + 1}) that no record has, for the commit
+// of code (run as x) to record them as those the world keeps: nil,
+// without a walk of the heap, when the globals did not change or neither
+// code nor a recorded def can have made one. (The lambdas the world's
+// values hold, a process's state, are looked up when a dump meets them:
+// see lambdaOf.)
 func (s *Session) heldLambdas(x *execution, code string) []*starlark.Function {
-	touched := s.world.Touched()
-	if s.restored != nil || !x.changed && !touched || !strings.Contains(code, "lambda") && !s.defsMakeLambdas() {
+	if s.restored != nil || !x.changed || !strings.Contains(code, "lambda") && !s.defsMakeLambdas() {
 		return nil
 	}
 	var held []*starlark.Function
@@ -289,10 +289,25 @@ func (s *Session) heldLambdas(x *execution, code string) []*starlark.Function {
 		}
 	}
 	w.globals(s.globals)
-	if touched {
-		w.roots(s.world)
-	}
 	return held
+}
+
+// lambdaOf returns the record of fn, a lambda, recording it first when a
+// def of the session made it (found in the def's text, as a commit finds
+// it): a lambda a process's state holds, which no commit looked for (a
+// walk of every process at each execution that touched one would cost
+// as much as the execution).
+func (s *Session) lambdaOf(fn *starlark.Function) *defSource {
+	if src := s.lambdas[fn]; src != nil || fn.Name() != "lambda" || s.defs[fn] != nil {
+		return src
+	}
+	src := s.innerLambda(fn)
+	if src == nil {
+		return nil
+	}
+	src.module, src.order = fn.Module(), s.defOrder
+	s.recordLambda(fn, src)
+	return src
 }
 
 // maxHeld bounds the lambdas a commit records (those past it are not, and

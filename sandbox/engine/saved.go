@@ -66,6 +66,9 @@ func (w *Writer) WriteValue(v starlark.Value) error { return w.d.value(v, w.d.de
 // written at its line and column in its chunk).
 func (w *Writer) WriteFunc(c starlark.Callable) error {
 	fn, ok := c.(*starlark.Function)
+	if ok {
+		w.d.s.lambdaOf(fn) // one a process's state holds
+	}
 	if src := w.d.s.defs[fn]; ok && src != nil && w.d.s.globals[src.name] == fn {
 		w.d.b.WriteString(strconv.Quote(src.name)) // a global's def or lambda
 		return nil
@@ -497,13 +500,13 @@ func (s *Session) callFactory(factory *starlark.Function, captured starlark.Tupl
 	}
 	rec := *src
 	rec.module = fn.Module()
-	s.recordRestored(fn, &rec)
+	s.recordLambda(fn, &rec)
 	return fn, nil
 }
 
-// recordRestored records src as the source of fn, a lambda a Restore
-// made, as a commit records one.
-func (s *Session) recordRestored(fn *starlark.Function, src *defSource) {
+// recordLambda records src as the source of fn, a lambda (a Restore's,
+// or one a dump met), as a commit records one.
+func (s *Session) recordLambda(fn *starlark.Function, src *defSource) {
 	if s.lambdas == nil {
 		s.lambdas = make(map[*starlark.Function]*defSource)
 	}
@@ -613,7 +616,7 @@ func (k *linker) call(name string, captured starlark.Tuple, maker string) (*star
 		return nil, fmt.Errorf("engine: the dump's call of %s made a %s, not a lambda of it", maker, v.Type())
 	}
 	src.module, src.order = m.Module(), s.defs[def].order
-	s.recordRestored(m, src)
+	s.recordLambda(m, src)
 	k.made[name] = m
 	return m, nil
 }
