@@ -264,6 +264,9 @@ func (rt *Runtime) load(in *savedRuntime, r *engine.Reader) error {
 			if len(sp.Trace) > traceSize || sp.Traced < len(sp.Trace) {
 				return fmt.Errorf("process %d: a trace of %d messages, %d traced", sp.N, len(sp.Trace), sp.Traced)
 			}
+			if len(sp.Trace) > 0 {
+				p.trace.own()
+			}
 			for i, m := range sp.Trace {
 				p.trace.ring[(sp.Traced-len(sp.Trace)+i)%traceSize] = m
 			}
