@@ -579,18 +579,23 @@ func sameBinding(a, b starlark.Value) bool {
 // so is the def's own to Starlark (the recursion check sees closures of
 // one lambda as one function), as the closures made after the restore
 // are; a function made for it (see factoryChunk) would be another.
-func (s *Session) makerCall(fn *starlark.Function, src *defSource) (maker string, args starlark.Tuple, ok bool) {
+//
+// parsed caches the defs' syntax across the closures of one dump (nil
+// for a def that does not parse to one def).
+func (s *Session) makerCall(fn *starlark.Function, src *defSource, parsed map[*defSource]*syntax.DefStmt) (maker string, args starlark.Tuple, ok bool) {
 	mfn, isFn := s.globals[src.maker].(*starlark.Function)
 	d := s.defs[mfn]
 	if !isFn || d == nil || d.name != src.maker || d.col != 0 || d.module != fn.Module() {
 		return "", nil, false
 	}
-	f, err := fileOptions.Parse(filename, strings.Repeat("\n", int(d.line-1))+d.text, 0)
-	if err != nil || len(f.Stmts) != 1 {
-		return "", nil, false
+	def, seen := parsed[d]
+	if !seen {
+		if f, err := fileOptions.Parse(filename, strings.Repeat("\n", int(d.line-1))+d.text, 0); err == nil && len(f.Stmts) == 1 {
+			def, _ = f.Stmts[0].(*syntax.DefStmt)
+		}
+		parsed[d] = def
 	}
-	def, isDef := f.Stmts[0].(*syntax.DefStmt)
-	if !isDef || len(def.Body) != 1 {
+	if def == nil || len(def.Body) != 1 {
 		return "", nil, false
 	}
 	ret, isRet := def.Body[0].(*syntax.ReturnStmt)

@@ -776,19 +776,20 @@ type dumper struct {
 	s           *Session
 	b           *strings.Builder
 	max         int
-	name        string                      // the global being written
-	where       string                      // or the place in the world (name "")
-	seen        map[any]bool                // mutable values written so far
-	setShadowed bool                        // a global named set hides the builtin
-	depth       int                         // of the value being written
-	frozen      bool                        // writing inside frozen(...)
-	ext         bool                        // the expression needs a Reader: frozen(...), the world's values, function names
-	inGlobals   bool                        // writing the globals' values, where functions may be in lists and dicts
-	refs        bool                        // a function written in a list or a dict (see Dump.Version)
-	refs4       bool                        // one in a tuple, as a global, or made by calling its def (see Dump.Version)
-	inTuple     bool                        // the value being written is an element of a tuple
-	called      map[*starlark.Function]bool // kept lambdas the restore makes by calling their def (see Session.makerCall)
-	kept        []*starlark.Function        // lambdas and older versions written so far, in order (see keptName)
+	name        string                         // the global being written
+	where       string                         // or the place in the world (name "")
+	seen        map[any]bool                   // mutable values written so far
+	setShadowed bool                           // a global named set hides the builtin
+	depth       int                            // of the value being written
+	frozen      bool                           // writing inside frozen(...)
+	ext         bool                           // the expression needs a Reader: frozen(...), the world's values, function names
+	inGlobals   bool                           // writing the globals' values, where functions may be in lists and dicts
+	refs        bool                           // a function written in a list or a dict (see Dump.Version)
+	refs4       bool                           // one in a tuple, as a global, or made by calling its def (see Dump.Version)
+	inTuple     bool                           // the value being written is an element of a tuple
+	called      map[*starlark.Function]bool    // kept lambdas the restore makes by calling their def (see Session.makerCall)
+	makers      map[*defSource]*syntax.DefStmt // their defs, parsed once a dump
+	kept        []*starlark.Function           // lambdas and older versions written so far, in order (see keptName)
 	keptIdx     map[*starlark.Function]int
 	writing     map[*starlark.Function]bool // lambdas whose captured values are being written
 	asValue     bool                        // writing a function that code may call (not a worker's handler)

@@ -110,7 +110,10 @@ func (w *Writer) WriteFunc(c starlark.Callable) error {
 			if src.maker == "" {
 				return w.NotPlain("a lambda that a lambda the sandbox keeps made, which can make more of it: restored, it would be another function than those to Starlark's recursion check")
 			}
-			if maker, args, ok = w.d.s.makerCall(fn, src); !ok {
+			if w.d.makers == nil {
+				w.d.makers = make(map[*defSource]*syntax.DefStmt)
+			}
+			if maker, args, ok = w.d.s.makerCall(fn, src, w.d.makers); !ok {
 				return w.NotPlain("a lambda that " + src.maker + "() made, which can make more of it and does more than return it: restored, it would be another function than those to Starlark's recursion check")
 			}
 			if w.d.called == nil {
