@@ -75,19 +75,9 @@ func TestSnapshotBoundsReplay(t *testing.T) {
 // and a list (handlers = {"inc": lambda s: s + 1}) is snapshotted like
 // any other and rebuilt with them after a node restart.
 func TestSnapshotHandlerTables(t *testing.T) {
-	dir := t.TempDir()
-	n := startNode(t, dir, sandbox.Config{SnapshotEvery: 5})
-	n.create("h")
-	n.exec("h", "def double(s):\n    return s * 2\nhandlers = {'inc': lambda s: s + 1, 'double': double}\nlog = []\nstate = 1")
-	for range 6 {
-		n.exec("h", "state = handlers['inc'](state)\nlog.append(lambda x: x + len(log))")
-	}
-	info, err := n.local.Info(n.ctx, "h")
-	require.NoError(t, err)
-	assert.EqualValues(t, 5, info.Journal.SnapshotSeq, info.Journal.SnapshotBlocked)
-	n.stop()
-
-	n = startNode(t, dir, sandbox.Config{SnapshotEvery: 5})
+	n := snapshottedAndRestarted(t, "h",
+		"def double(s):\n    return s * 2\nhandlers = {'inc': lambda s: s + 1, 'double': double}\nlog = []\nstate = 1",
+		"state = handlers['inc'](state)\nlog.append(lambda x: x + len(log))")
 	assert.Equal(t, "(14, 7, 6, True)", n.exec("h", "handlers['double'](state), state, len(log), handlers['double'] == double").Value)
 	assert.Equal(t, "[6, 7, 8, 9, 10, 11]", n.exec("h", "[f(i) for i, f in enumerate(log)]").Value)
 }
@@ -98,22 +88,31 @@ func TestSnapshotHandlerTables(t *testing.T) {
 // a closure made before the restart calling one made after is still a
 // recursion to Starlark, as it was.
 func TestSnapshotClosures(t *testing.T) {
+	n := snapshottedAndRestarted(t, "c",
+		"def adder(k):\n    return lambda x: x + k\ndef compose(f):\n    return lambda x: f(x)\nadd2 = adder(2)\nc1 = compose(add2)\nops = (('add2', add2), ('inc', lambda x: x + 1))\ninc = ops[1][1]",
+		"add2 = adder(add2(1))")
+	assert.Equal(t, "(9, 3, 5, 13, True)", n.exec("c", "add2(1), c1(1), ops[1][1](4), adder(3)(10), inc == ops[1][1]").Value)
+	_, err := n.local.Execute(n.ctx, "c", "compose(c1)(1)")
+	require.ErrorContains(t, err, "called recursively")
+}
+
+// snapshottedAndRestarted runs first, then again six times, in sandbox id
+// on a node that snapshots every five executions, requires the snapshot
+// taken, and returns a node started again on the same directory.
+func snapshottedAndRestarted(t *testing.T, id, first, again string) *node {
+	t.Helper()
 	dir := t.TempDir()
 	n := startNode(t, dir, sandbox.Config{SnapshotEvery: 5})
-	n.create("c")
-	n.exec("c", "def adder(k):\n    return lambda x: x + k\ndef compose(f):\n    return lambda x: f(x)\nadd2 = adder(2)\nc1 = compose(add2)\nops = (('add2', add2), ('inc', lambda x: x + 1))\ninc = ops[1][1]")
+	n.create(id)
+	n.exec(id, first)
 	for range 6 {
-		n.exec("c", "add2 = adder(add2(1))")
+		n.exec(id, again)
 	}
-	info, err := n.local.Info(n.ctx, "c")
+	info, err := n.local.Info(n.ctx, id)
 	require.NoError(t, err)
-	assert.EqualValues(t, 5, info.Journal.SnapshotSeq, info.Journal.SnapshotBlocked)
+	require.EqualValues(t, 5, info.Journal.SnapshotSeq, info.Journal.SnapshotBlocked)
 	n.stop()
-
-	n = startNode(t, dir, sandbox.Config{SnapshotEvery: 5})
-	assert.Equal(t, "(9, 3, 5, 13, True)", n.exec("c", "add2(1), c1(1), ops[1][1](4), adder(3)(10), inc == ops[1][1]").Value)
-	_, err = n.local.Execute(n.ctx, "c", "compose(c1)(1)")
-	require.ErrorContains(t, err, "called recursively")
+	return startNode(t, dir, sandbox.Config{SnapshotEvery: 5})
 }
 
 // TestSnapshotMakesRoom: a sandbox whose journal quota holds three
